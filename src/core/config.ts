@@ -1,0 +1,180 @@
+/**
+ * Configuration of the ready-made functions, read from the environment and validated at cold
+ * start. A bad value fails with a {@link ConfigurationError} that names the variable.
+ */
+import { ConfigurationError, InvalidOptionError } from './errors.js';
+import { isTopicName, TOPIC_PATTERN } from './keys.js';
+import { DRAIN_DEFAULTS, resolveDrainOptions } from './options.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export type DriverConfig =
+  | { readonly kind: 'ioredis'; readonly url: string }
+  | { readonly kind: 'upstash'; readonly url: string; readonly token: string };
+
+/** Drain settings that come from the environment. */
+export interface DrainSettings {
+  readonly budgetMs: number;
+  readonly safetyMarginMs: number;
+  readonly visibilityTimeoutMs: number;
+  readonly maxDeliveries: number;
+  readonly batchSize: number;
+  readonly blockMs: number;
+  readonly concurrency: number;
+  readonly idleExitMs: number | undefined;
+}
+
+export interface SluiceConfig {
+  readonly driver: DriverConfig;
+  /** What the drain function consumes. */
+  readonly topic: string;
+  readonly group: string;
+  /** Topics the publish endpoint accepts. */
+  readonly topics: readonly string[];
+  /** Bearer token for publishing; undefined → publishing is refused. */
+  readonly publishToken: string | undefined;
+  readonly drain: DrainSettings;
+}
+
+export const CONFIG_DEFAULTS = Object.freeze({ topic: 'orders', group: 'payment-processors' });
+
+/** Environment variable → drain option it sets. */
+const DRAIN_VARIABLES = Object.freeze({
+  SLUICE_BUDGET_MS: 'budgetMs',
+  SLUICE_SAFETY_MARGIN_MS: 'safetyMarginMs',
+  SLUICE_VISIBILITY_TIMEOUT_MS: 'visibilityTimeoutMs',
+  SLUICE_MAX_DELIVERIES: 'maxDeliveries',
+  SLUICE_BATCH_SIZE: 'batchSize',
+  SLUICE_BLOCK_MS: 'blockMs',
+  SLUICE_CONCURRENCY: 'concurrency',
+  SLUICE_IDLE_EXIT_MS: 'idleExitMs',
+} as const);
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function driverConfig(env: Env): DriverConfig {
+  const forced = text(env, 'SLUICE_DRIVER');
+  const redisUrl = text(env, 'REDIS_URL');
+  const restUrl = text(env, 'UPSTASH_REDIS_REST_URL');
+  const restToken = text(env, 'UPSTASH_REDIS_REST_TOKEN');
+  if (forced !== undefined && forced !== 'ioredis' && forced !== 'upstash') {
+    throw new ConfigurationError(
+      'SLUICE_DRIVER',
+      `SLUICE_DRIVER must be "ioredis" or "upstash", got ${JSON.stringify(forced)}`,
+    );
+  }
+  const kind =
+    forced ??
+    (redisUrl !== undefined
+      ? 'ioredis'
+      : restUrl !== undefined || restToken !== undefined
+        ? 'upstash'
+        : undefined);
+  if (kind === undefined) {
+    throw new ConfigurationError(
+      'REDIS_URL',
+      'No Redis configured: set REDIS_URL (redis://host:port) for the TCP driver, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN for Upstash over HTTP',
+    );
+  }
+  if (kind === 'ioredis') {
+    if (redisUrl === undefined || !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
+      throw new ConfigurationError(
+        'REDIS_URL',
+        `REDIS_URL must be a redis:// or rediss:// URL, got ${redisUrl === undefined ? 'nothing' : JSON.stringify(redisUrl)}`,
+      );
+    }
+    return { kind, url: redisUrl };
+  }
+  if (restUrl === undefined || !/^https?:\/\/[^\s]+$/.test(restUrl)) {
+    throw new ConfigurationError(
+      'UPSTASH_REDIS_REST_URL',
+      `UPSTASH_REDIS_REST_URL must be an http(s):// URL, got ${restUrl === undefined ? 'nothing' : JSON.stringify(restUrl)}`,
+    );
+  }
+  if (restToken === undefined)
+    throw new ConfigurationError('UPSTASH_REDIS_REST_TOKEN', 'UPSTASH_REDIS_REST_TOKEN is not set');
+  return { kind, url: restUrl, token: restToken };
+}
+
+function topicName(env: Env, name: string, fallback: string): string {
+  const value = text(env, name) ?? fallback;
+  if (!isTopicName(value))
+    throw new ConfigurationError(name, `${name} must match ${TOPIC_PATTERN}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function drainSettings(env: Env): DrainSettings {
+  const { budgetMs, safetyMarginMs, visibilityTimeoutMs, maxDeliveries, batchSize, blockMs, concurrency } =
+    DRAIN_DEFAULTS;
+  const settings: Record<string, number | undefined> = {
+    budgetMs,
+    safetyMarginMs,
+    visibilityTimeoutMs,
+    maxDeliveries,
+    batchSize,
+    blockMs,
+    concurrency,
+    idleExitMs: undefined,
+  };
+  for (const [variable, option] of Object.entries(DRAIN_VARIABLES)) {
+    const value = text(env, variable);
+    if (value === undefined) continue;
+    if (!/^\d{1,15}$/.test(value)) {
+      throw new ConfigurationError(
+        variable,
+        `${variable} must be a whole number of ${variable.endsWith('_MS') ? 'milliseconds' : 'units'}, got ${JSON.stringify(value)}`,
+      );
+    }
+    settings[option] = Number(value);
+  }
+  // One validator for options and environment alike; its errors are renamed to the variable.
+  try {
+    resolveDrainOptions({ topic: 'x', group: 'x', handler: () => {}, ...settings });
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) throw error;
+    const variable =
+      Object.entries(DRAIN_VARIABLES).find(([, option]) => option === error.option)?.[0] ?? error.option;
+    throw new ConfigurationError(variable, `${variable}: ${error.message}`);
+  }
+  return settings as unknown as DrainSettings;
+}
+
+/**
+ * Reads and validates the functions' configuration.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig(process.env); // at module scope: fails the cold start on a bad value
+ * ```
+ */
+export function loadConfig(env: Env): SluiceConfig {
+  const topic = topicName(env, 'SLUICE_TOPIC', CONFIG_DEFAULTS.topic);
+  const group = topicName(env, 'SLUICE_GROUP', CONFIG_DEFAULTS.group);
+  const listed = text(env, 'SLUICE_TOPICS');
+  const topics =
+    listed === undefined
+      ? [topic]
+      : listed
+          .split(',')
+          .map((t) => t.trim())
+          .filter((t) => t !== '');
+  for (const t of topics) {
+    if (!isTopicName(t))
+      throw new ConfigurationError(
+        'SLUICE_TOPICS',
+        `SLUICE_TOPICS has ${JSON.stringify(t)}, which does not match ${TOPIC_PATTERN}`,
+      );
+  }
+  if (topics.length === 0) throw new ConfigurationError('SLUICE_TOPICS', 'SLUICE_TOPICS lists no topic');
+  return Object.freeze({
+    driver: driverConfig(env),
+    topic,
+    group,
+    topics: Object.freeze(topics),
+    publishToken: text(env, 'SLUICE_PUBLISH_TOKEN'),
+    drain: Object.freeze(drainSettings(env)),
+  });
+}

@@ -1,0 +1,440 @@
+/**
+ * The drain cycle: one bounded pass over a consumer group, as one function of named phases.
+ *
+ *     ensureGroup → reclaim → read → (process → settle)* → tidy → report
+ *
+ * Nothing outlives the cycle: its one timer (the deadline) is cleared before it returns.
+ */
+import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
+import { type Driver, runScript } from './driver.js';
+import { decodeMessage, type Message } from './envelope.js';
+import { describeError, isPermanent, RedisReplyError } from './errors.js';
+import { ensureGroup, forgetGroup } from './group.js';
+import { type StreamKeys, streamKeys } from './keys.js';
+import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
+import { parseAutoClaim, parseInteger, parsePending, parseReadGroup, type RawEntry } from './replies.js';
+import { RELEASE, TIDY } from './scripts.js';
+
+/** Why a cycle ended. */
+export type StopReason = 'budget' | 'idle' | 'signal' | 'error';
+
+/** What one cycle did. Returned, and logged as one JSON line. */
+export interface DrainReport {
+  readonly stream: string;
+  readonly group: string;
+  /** This cycle's consumer name (unique per cycle). */
+  readonly consumer: string;
+  /** New messages read (XREADGROUP `>`). */
+  readonly read: number;
+  /** Pending messages reclaimed after their visibility timeout (XAUTOCLAIM). */
+  readonly reclaimed: number;
+  /** Messages acknowledged after their handler succeeded. */
+  readonly acked: number;
+  /** Handler failures left pending for redelivery. */
+  readonly failed: number;
+  /** Messages moved to the dead-letter stream. */
+  readonly deadLettered: number;
+  /** Handlers still running (or aborted) at the deadline: left pending, not acknowledged. */
+  readonly unfinished: number;
+  /** Messages read but not yet handed to the handler at the deadline: given back with their delivery count restored. */
+  readonly released: number;
+  /** Pending entries that no longer existed in the stream (trimmed or deleted before being processed). */
+  readonly lostToTrim: number;
+  /** Consumers removed from the group by the tidy phase (idle, holding nothing). */
+  readonly consumersRemoved: number;
+  readonly durationMs: number;
+  readonly stoppedBy: StopReason;
+  /** Why the cycle failed, when `stoppedBy` is `error`. */
+  readonly error?: string;
+  /** Entries in the stream the group has not read yet; null when Redis cannot tell. */
+  readonly lag: number | null;
+  /** Entries read by the group and not yet acknowledged; null when unknown. */
+  readonly pending: number | null;
+}
+
+type Counts = {
+  -readonly [K in
+    | 'read'
+    | 'reclaimed'
+    | 'acked'
+    | 'failed'
+    | 'deadLettered'
+    | 'unfinished'
+    | 'released'
+    | 'lostToTrim']: number;
+};
+
+/** A stream entry with the delivery count Redis holds for it. */
+interface Delivery {
+  readonly entry: RawEntry;
+  readonly deliveries: number;
+}
+
+/** Below this much time left, no new read or reclaim is started. */
+const MIN_PHASE_MS = 10;
+/** Back-off of an empty poll on drivers that cannot block: from this, doubling up to `blockMs`. */
+const FIRST_POLL_DELAY_MS = 50;
+
+interface Cycle<T> {
+  readonly driver: Driver;
+  readonly options: ResolvedDrainOptions<T>;
+  readonly keys: StreamKeys;
+  readonly consumer: string;
+  readonly startedAt: number;
+  readonly deadline: number;
+  /** Fires at the deadline or when the caller's signal aborts. */
+  readonly signal: AbortSignal;
+  readonly counts: Counts;
+  stoppedBy: StopReason | undefined;
+  error: unknown;
+  stop(reason: StopReason, error?: unknown): void;
+  timeLeft(): number;
+}
+
+/**
+ * Runs one bounded drain cycle over a consumer group and reports what it did. It never throws for
+ * Redis or handler failures: those end the cycle with `stoppedBy: 'error'` and lose nothing (what
+ * was not acknowledged stays pending). Invalid options throw an `InvalidOptionError`.
+ *
+ * @example
+ * ```ts
+ * const report = await drain(driver, {
+ *   topic: 'orders',
+ *   group: 'payment-processors',
+ *   remainingTimeMs: () => context.getRemainingTimeInMillis(),
+ *   handler: async (message, { signal }) => {
+ *     await chargeCustomer(message.data, { signal });
+ *   },
+ * });
+ * ```
+ */
+export async function drain<T = unknown>(driver: Driver, options: DrainOptions<T>): Promise<DrainReport> {
+  const resolved = resolveDrainOptions(options);
+  const cycle = openCycle(driver, resolved);
+  const { keys, options: o } = cycle;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureGroup(driver, keys.stream, o.group, o.startId);
+        await reclaim(cycle);
+        await read(cycle);
+        break;
+      } catch (error) {
+        // The group vanished under us (destroyed, or the stream deleted): create it again, once.
+        if (attempt > 1 || !(error instanceof RedisReplyError && error.code === 'NOGROUP')) throw error;
+        forgetGroup(driver, keys.stream, o.group);
+      }
+    }
+  } catch (error) {
+    cycle.stop('error', error);
+  }
+  const report = await tidyAndReport(cycle);
+  if (report.stoppedBy === 'error') o.logger.error('sluice drain cycle', { ...report });
+  else o.logger.info('sluice drain cycle', { ...report });
+  return report;
+}
+
+function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): Cycle<T> {
+  const startedAt = Date.now();
+  let budgetMs = options.budgetMs;
+  if (options.remainingTimeMs)
+    budgetMs = Math.min(budgetMs, options.remainingTimeMs() - options.safetyMarginMs);
+  const deadline = startedAt + Math.max(0, budgetMs);
+  const controller = new AbortController();
+  const cycle: Cycle<T> = {
+    driver,
+    options,
+    keys: streamKeys(options.target),
+    consumer: `${options.consumerPrefix}-${globalThis.crypto.randomUUID().slice(0, 13)}`,
+    startedAt,
+    deadline,
+    signal: controller.signal,
+    counts: {
+      read: 0,
+      reclaimed: 0,
+      acked: 0,
+      failed: 0,
+      deadLettered: 0,
+      unfinished: 0,
+      released: 0,
+      lostToTrim: 0,
+    },
+    stoppedBy: undefined,
+    error: undefined,
+    stop(reason, error) {
+      if (cycle.stoppedBy !== undefined) return;
+      cycle.stoppedBy = reason;
+      cycle.error = error;
+      if (!controller.signal.aborted) controller.abort(reason);
+    },
+    timeLeft: () => deadline - Date.now(),
+  };
+  const timer = setTimeout(() => cycle.stop('budget'), Math.max(0, deadline - startedAt));
+  const onAbort = () => cycle.stop('signal');
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  controller.signal.addEventListener(
+    'abort',
+    () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    },
+    { once: true },
+  );
+  return cycle;
+}
+
+function stopped<T>(cycle: Cycle<T>): boolean {
+  if (cycle.stoppedBy !== undefined) return true;
+  if (cycle.timeLeft() < MIN_PHASE_MS) {
+    cycle.stop('budget');
+    return true;
+  }
+  return false;
+}
+
+/** Phase 2: take over entries other consumers left pending past the visibility timeout. */
+async function reclaim<T>(cycle: Cycle<T>): Promise<void> {
+  const { driver, keys, consumer, options: o, counts } = cycle;
+  let cursor = '0-0';
+  do {
+    if (stopped(cycle)) return;
+    const page = parseAutoClaim(
+      await driver.autoClaim({
+        stream: keys.stream,
+        group: o.group,
+        consumer,
+        minIdleMs: o.visibilityTimeoutMs,
+        cursor,
+        count: o.batchSize,
+      }),
+    );
+    cursor = page.cursor;
+    counts.lostToTrim += page.deletedIds.length;
+    if (page.deletedIds.length > 0) {
+      o.logger.warn('pending entries were deleted from the stream before being processed', {
+        stream: keys.stream,
+        group: o.group,
+        ids: page.deletedIds.slice(0, 20),
+        count: page.deletedIds.length,
+      });
+    }
+    if (page.entries.length === 0) continue;
+    counts.reclaimed += page.entries.length;
+
+    // XAUTOCLAIM does not say how often an entry was delivered; the pending list does. This cycle's
+    // consumer is new, so its pending entries in this id range are exactly the ones just claimed.
+    const first = page.entries[0] as RawEntry;
+    const last = page.entries[page.entries.length - 1] as RawEntry;
+    const pending = parsePending(
+      await driver.pending({
+        stream: keys.stream,
+        group: o.group,
+        start: first.id,
+        end: last.id,
+        count: page.entries.length,
+        consumer,
+      }),
+    );
+    const deliveriesById = new Map(pending.map((p) => [p.id, p.deliveries]));
+    const toHandle: Delivery[] = [];
+    const exhausted: DeadLetterCandidate[] = [];
+    for (const entry of page.entries) {
+      const deliveries = deliveriesById.get(entry.id);
+      if (deliveries === undefined) continue; // no longer ours: acknowledged or claimed meanwhile
+      if (deliveries > o.maxDeliveries) {
+        exhausted.push({
+          id: entry.id,
+          fields: entry.fields ?? [],
+          deliveries: deliveries - 1,
+          reason: 'max-deliveries',
+          error: `delivered ${deliveries - 1} times without success (maxDeliveries ${o.maxDeliveries})`,
+        });
+      } else toHandle.push({ entry, deliveries });
+    }
+    if (exhausted.length > 0)
+      counts.deadLettered += await deadLetter(driver, keys, o.group, consumer, exhausted);
+    await processAndSettle(cycle, toHandle);
+  } while (cursor !== '0-0');
+}
+
+/** Phase 3: read new entries until the deadline (or the idle exit, or a stop). */
+async function read<T>(cycle: Cycle<T>): Promise<void> {
+  const { driver, keys, consumer, options: o, counts } = cycle;
+  const canBlock = driver.capabilities.blocking;
+  let lastMessageAt = Date.now();
+  let pollDelayMs = FIRST_POLL_DELAY_MS;
+  while (!stopped(cycle)) {
+    const left = cycle.timeLeft() - MIN_PHASE_MS;
+    const idleLeft =
+      o.idleExitMs === undefined ? Number.POSITIVE_INFINITY : o.idleExitMs - (Date.now() - lastMessageAt);
+    const waitMs = Math.max(1, Math.floor(Math.min(o.blockMs, left, idleLeft)));
+    const entries = parseReadGroup(
+      await driver.readGroup({
+        stream: keys.stream,
+        group: o.group,
+        consumer,
+        count: o.batchSize,
+        blockMs: canBlock ? waitMs : undefined,
+      }),
+    );
+    if (entries.length === 0) {
+      if (o.idleExitMs !== undefined && Date.now() - lastMessageAt >= o.idleExitMs) {
+        cycle.stop('idle');
+        return;
+      }
+      if (!canBlock) {
+        await sleep(Math.min(pollDelayMs, waitMs), cycle.signal);
+        pollDelayMs = Math.min(pollDelayMs * 2, o.blockMs);
+      }
+      continue;
+    }
+    pollDelayMs = FIRST_POLL_DELAY_MS;
+    lastMessageAt = Date.now();
+    counts.read += entries.length;
+    // Entries read with `>` are on their first delivery to this group.
+    await processAndSettle(
+      cycle,
+      entries.map((entry) => ({ entry, deliveries: 1 })),
+    );
+  }
+}
+
+type Outcome = 'ack' | 'failed' | DeadLetterCandidate;
+
+/** Phases 4 and 5: run the handler over a batch (bounded concurrency), then settle the outcomes in as few commands as possible. */
+async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]): Promise<void> {
+  if (batch.length === 0) return;
+  const { options: o, counts, keys, signal } = cycle;
+  const outcomes: (Outcome | undefined)[] = new Array(batch.length);
+  let next = 0;
+  let open = true;
+
+  const handleOne = async (index: number): Promise<void> => {
+    const { entry, deliveries } = batch[index] as Delivery;
+    const message = decodeMessage(keys.stream, entry, deliveries) as Message<T>;
+    try {
+      await o.handler(message, { signal, deadline: cycle.deadline });
+      if (open) outcomes[index] = 'ack';
+    } catch (error) {
+      // A handler that fails because the cycle was aborted has not finished: it stays pending as it is.
+      if (!open || signal.aborted) return;
+      if (isPermanent(error) || deliveries >= o.maxDeliveries) {
+        outcomes[index] = {
+          id: entry.id,
+          fields: entry.fields ?? [],
+          deliveries,
+          reason: isPermanent(error) ? 'permanent' : 'max-deliveries',
+          error,
+        };
+      } else {
+        outcomes[index] = 'failed';
+        o.logger.warn('handler failed; the message stays pending for redelivery', {
+          stream: keys.stream,
+          group: o.group,
+          id: entry.id,
+          deliveries,
+          error: describeError(error),
+        });
+      }
+    }
+  };
+  const worker = async () => {
+    while (next < batch.length && !signal.aborted) await handleOne(next++);
+  };
+  const workers = Promise.all(Array.from({ length: Math.min(o.concurrency, batch.length) }, worker));
+  await untilAborted(workers, signal);
+  open = false;
+
+  const acks: string[] = [];
+  const dead: DeadLetterCandidate[] = [];
+  const unstarted: Delivery[] = batch.slice(next);
+  for (let i = 0; i < next; i++) {
+    const outcome = outcomes[i];
+    if (outcome === 'ack') acks.push((batch[i] as Delivery).entry.id);
+    else if (outcome === 'failed') counts.failed++;
+    else if (outcome === undefined) counts.unfinished++;
+    else dead.push(outcome);
+  }
+  await settle(cycle, acks, dead, unstarted);
+}
+
+/** Phase 5: one XACK for the batch, one script for its dead letters, one for what was never started. */
+async function settle<T>(
+  cycle: Cycle<T>,
+  acks: readonly string[],
+  dead: readonly DeadLetterCandidate[],
+  unstarted: readonly Delivery[],
+): Promise<void> {
+  const { driver, keys, consumer, options: o, counts } = cycle;
+  if (acks.length > 0) {
+    await driver.ack(keys.stream, o.group, acks);
+    counts.acked += acks.length;
+  }
+  if (dead.length > 0) counts.deadLettered += await deadLetter(driver, keys, o.group, consumer, dead);
+  if (unstarted.length > 0) {
+    const args: (string | number)[] = [o.group, consumer, o.visibilityTimeoutMs];
+    for (const { entry, deliveries } of unstarted) args.push(entry.id, deliveries - 1);
+    counts.released += parseInteger(await runScript(driver, RELEASE, [keys.stream], args), 'release');
+  }
+}
+
+/** Phases 6 and 7: remove consumers that hold nothing, measure the group, build the report. */
+async function tidyAndReport<T>(cycle: Cycle<T>): Promise<DrainReport> {
+  const { driver, keys, consumer, options: o } = cycle;
+  if (cycle.stoppedBy === undefined) cycle.stop('budget');
+  let lag: number | null = null;
+  let pending: number | null = null;
+  let consumersRemoved = 0;
+  try {
+    // A consumer idle this long is not in the middle of a blocking read or of a handler's batch.
+    const idleThresholdMs = Math.max(o.visibilityTimeoutMs, 2 * o.blockMs);
+    const reply = await runScript(driver, TIDY, [keys.stream], [o.group, consumer, idleThresholdMs]);
+    if (Array.isArray(reply)) {
+      consumersRemoved = parseInteger(reply[0], 'tidy removed');
+      pending = parseInteger(reply[2], 'tidy pending');
+      const rawLag = parseInteger(reply[3], 'tidy lag');
+      lag = rawLag < 0 ? null : rawLag;
+    }
+  } catch (error) {
+    o.logger.warn('tidy phase failed', { stream: keys.stream, group: o.group, error: describeError(error) });
+  }
+  return {
+    stream: keys.stream,
+    group: o.group,
+    consumer,
+    ...cycle.counts,
+    consumersRemoved,
+    durationMs: Date.now() - cycle.startedAt,
+    stoppedBy: cycle.stoppedBy ?? 'budget',
+    ...(cycle.stoppedBy === 'error' ? { error: describeError(cycle.error) } : {}),
+    lag,
+    pending,
+  };
+}
+
+/** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
+function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    promise.then(done, done);
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * The driver interface: exactly the Redis operations sluice uses, nothing more. Drivers send
+ * commands and return the raw replies; `replies.ts` parses them, so every driver is read the
+ * same way. Errors are normalised: an error reply becomes a {@link RedisReplyError} with its
+ * code, a broken or unreachable connection a {@link RedisUnavailableError}.
+ */
+import { createHash } from 'node:crypto';
+import { RedisReplyError } from './errors.js';
+
+export interface ReadGroupArgs {
+  readonly stream: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly count: number;
+  /** Wait up to this long for new entries. Only passed when the driver `canBlock`; always ≥ 1. */
+  readonly blockMs?: number | undefined;
+}
+
+export interface AutoClaimArgs {
+  readonly stream: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly minIdleMs: number;
+  readonly cursor: string;
+  readonly count: number;
+}
+
+export interface PendingArgs {
+  readonly stream: string;
+  readonly group: string;
+  readonly start: string;
+  readonly end: string;
+  readonly count: number;
+  readonly consumer?: string | undefined;
+}
+
+/** Capabilities in which drivers differ, stated rather than averaged away. */
+export interface DriverCapabilities {
+  /** XREADGROUP … BLOCK works (TCP). Without it the read loop polls with back-off. */
+  readonly blocking: boolean;
+}
+
+export interface Driver {
+  /** For logs and reports (`ioredis`, `upstash`). */
+  readonly name: string;
+  readonly capabilities: DriverCapabilities;
+  /** XGROUP CREATE stream group startId MKSTREAM. */
+  createGroup(stream: string, group: string, startId: string): Promise<unknown>;
+  /** XREADGROUP GROUP group consumer COUNT n [BLOCK ms] STREAMS stream >. */
+  readGroup(args: ReadGroupArgs): Promise<unknown>;
+  /** XAUTOCLAIM stream group consumer minIdleMs cursor COUNT n. */
+  autoClaim(args: AutoClaimArgs): Promise<unknown>;
+  /** XPENDING stream group start end count [consumer] (extended form). */
+  pending(args: PendingArgs): Promise<unknown>;
+  /** XACK stream group id…. */
+  ack(stream: string, group: string, ids: readonly string[]): Promise<unknown>;
+  /** XADD stream * field value…. */
+  add(stream: string, fields: readonly string[]): Promise<unknown>;
+  /** EVALSHA sha numkeys key… arg…. */
+  evalSha(sha1: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /** EVAL source numkeys key… arg…. */
+  eval(source: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /** Closes connections the driver opened itself, so that a local process can exit. */
+  close(): Promise<void>;
+}
+
+/** A Lua script, run by hash and loaded on first use. */
+export interface Script {
+  readonly name: string;
+  readonly source: string;
+  readonly sha1: string;
+}
+
+export function defineScript(name: string, source: string): Script {
+  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+/** Runs `script` with EVALSHA, falling back to EVAL (which also caches it) when the server does not know it yet. */
+export async function runScript(
+  driver: Driver,
+  script: Script,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  try {
+    return await driver.evalSha(script.sha1, keys, args);
+  } catch (error) {
+    if (error instanceof RedisReplyError && error.code === 'NOSCRIPT')
+      return driver.eval(script.source, keys, args);
+    throw error;
+  }
+}

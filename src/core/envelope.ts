@@ -1,0 +1,118 @@
+/**
+ * The message envelope: how a payload becomes a stream entry and back.
+ *
+ * sluice writes flat fields: `sluice` (format version, `1`), `data` (the payload as JSON) and, when
+ * given, `key`. The publish time is the millisecond part of the entry id. An entry with other
+ * fields — XADDed by some other service — is still consumable: it arrives as a `foreign` message
+ * whose `data` is undefined and whose raw `fields` the handler reads.
+ */
+import { InvalidMessageError } from './errors.js';
+import { fieldsToRecord, type RawEntry } from './replies.js';
+
+export const FORMAT_FIELD = 'sluice';
+export const FORMAT_VERSION = '1';
+export const DATA_FIELD = 'data';
+export const KEY_FIELD = 'key';
+
+/** A message as a handler receives it. */
+export interface Message<T = unknown> {
+  /** The stream entry id (`<ms>-<seq>`), unique within the stream. */
+  readonly id: string;
+  /** The stream key the message was read from. */
+  readonly stream: string;
+  /** `sluice` when published through sluice, `foreign` when written by anyone else. */
+  readonly format: 'sluice' | 'foreign';
+  /** The payload (parsed JSON) of a sluice message; `undefined` for a foreign one. */
+  readonly data: T;
+  /** The partitioning/ordering key given at publish, if any. */
+  readonly key: string | undefined;
+  /** When the message was added to the stream (ms since the epoch, from its id). */
+  readonly publishedAt: number;
+  /** How many times this message has been handed to a consumer of this group, this time included. */
+  readonly deliveries: number;
+  /** The raw fields of the entry, exactly as stored. */
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/** What one publish carries. */
+export interface OutgoingMessage<T = unknown> {
+  /** Any JSON-serialisable value. */
+  readonly data: T;
+  /** Optional key (routing and ordering in partitioned topics), 1–256 characters. */
+  readonly key?: string | undefined;
+  /** Optional idempotency key, 1–256 characters: within its window the same key publishes once. */
+  readonly idempotencyKey?: string | undefined;
+}
+
+export const MAX_KEY_LENGTH = 256;
+
+function checkKey(value: unknown, name: 'key' | 'idempotencyKey', where: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {
+    throw new InvalidMessageError(
+      `${where}\`${name}\` must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${describeValue(value)}`,
+    );
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  return `${JSON.stringify(value) ?? String(value)} (${value === null ? 'null' : typeof value})`;
+}
+
+/** The stream fields of an outgoing message, validated. `where` prefixes error messages (e.g. `messages[3]: `). */
+export function encodeMessage(message: OutgoingMessage, where = ''): string[] {
+  if (typeof message !== 'object' || message === null) {
+    throw new InvalidMessageError(
+      `${where}expected a message object with \`data\`, got ${describeValue(message)}`,
+    );
+  }
+  if (!Object.hasOwn(message, 'data')) throw new InvalidMessageError(`${where}\`data\` is missing`);
+  checkKey(message.key, 'key', where);
+  checkKey(message.idempotencyKey, 'idempotencyKey', where);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(message.data);
+  } catch (error) {
+    throw new InvalidMessageError(
+      `${where}\`data\` cannot be serialised as JSON: ${(error as Error).message}`,
+    );
+  }
+  if (json === undefined) {
+    throw new InvalidMessageError(`${where}\`data\` must be a JSON value, got ${typeof message.data}`);
+  }
+  const fields = [FORMAT_FIELD, FORMAT_VERSION, DATA_FIELD, json];
+  if (message.key !== undefined) fields.push(KEY_FIELD, message.key);
+  return fields;
+}
+
+/** The millisecond timestamp of a stream id. */
+export function idTime(id: string): number {
+  const dash = id.indexOf('-');
+  return Number(dash === -1 ? id : id.slice(0, dash));
+}
+
+export function decodeMessage(stream: string, entry: RawEntry, deliveries: number): Message {
+  const fields = fieldsToRecord(entry.fields ?? []);
+  let format: Message['format'] = 'foreign';
+  let data: unknown;
+  const raw = fields[DATA_FIELD];
+  if (fields[FORMAT_FIELD] === FORMAT_VERSION && raw !== undefined) {
+    try {
+      data = JSON.parse(raw);
+      format = 'sluice';
+    } catch {
+      data = undefined;
+    }
+  }
+  return {
+    id: entry.id,
+    stream,
+    format,
+    data,
+    key: format === 'sluice' ? fields[KEY_FIELD] : undefined,
+    publishedAt: idTime(entry.id),
+    deliveries,
+    fields,
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Every error sluice throws is a {@link SluiceError}. Subclasses carry data, and every class sets
+ * an explicit `name` so that it survives minification (`constructor.name` does not).
+ */
+export class SluiceError extends Error {
+  override name = 'SluiceError';
+}
+
+/** A library option has a value it cannot use. `option` names it. */
+export class InvalidOptionError extends SluiceError {
+  override name = 'InvalidOptionError';
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An environment variable has a value the functions cannot use. `variable` names it. */
+export class ConfigurationError extends SluiceError {
+  override name = 'ConfigurationError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Something given to publish (a payload, a key, a batch) is not acceptable. Nothing was written. */
+export class InvalidMessageError extends SluiceError {
+  override name = 'InvalidMessageError';
+}
+
+/**
+ * Redis could not be reached or the connection broke while a command was under way. The command
+ * may or may not have run: callers treat its outcome as unknown (a publish is safe to retry with an
+ * idempotency key; a drain leaves unacknowledged messages pending).
+ */
+export class RedisUnavailableError extends SluiceError {
+  override name = 'RedisUnavailableError';
+}
+
+/** Redis answered a command with an error reply. `code` is the reply's first word (`BUSYGROUP`, `NOSCRIPT`, …). */
+export class RedisReplyError extends SluiceError {
+  override name = 'RedisReplyError';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Throw this from a handler when retrying cannot help (malformed payload, unknown customer): the
+ * message goes to the dead-letter stream at once instead of being redelivered.
+ *
+ * @example
+ * ```ts
+ * if (!order.id) throw new PermanentError('order has no id');
+ * ```
+ */
+export class PermanentError extends SluiceError {
+  override name = 'PermanentError';
+}
+
+/** True when `error` says a handler failure is permanent: a {@link PermanentError} or any error with `permanent: true`. */
+export function isPermanent(error: unknown): boolean {
+  return (
+    error instanceof PermanentError ||
+    (typeof error === 'object' && error !== null && (error as { permanent?: unknown }).permanent === true)
+  );
+}
+
+/** A short, single-line description of anything thrown. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,270 @@
+/**
+ * The HTTP publish endpoint, independent of any platform: `POST /topics/{topic}/messages`.
+ * Platform adapters (Lambda, Vercel) translate their request into {@link PublishRequest} and the
+ * {@link PublishResponse} back.
+ *
+ * Statuses: 202 published (ids in order) · 400 malformed · 401 unauthenticated (or publishing
+ * disabled) · 404 unknown topic · 405 not POST · 413 too large · 415 not JSON · 503 Redis
+ * unavailable (with Retry-After). A batch is written whole or not at all.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Driver } from './driver.js';
+import type { OutgoingMessage } from './envelope.js';
+import { describeError, InvalidMessageError, InvalidOptionError, RedisUnavailableError } from './errors.js';
+import { jsonLogger, type Logger } from './logger.js';
+import { type PublishOptions, publishBatch } from './publish.js';
+import { checkInteger } from './validate.js';
+
+export interface PublishRequest {
+  readonly method: string;
+  /** The `{topic}` path parameter. */
+  readonly topic: string | undefined;
+  /** Header names in any case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The raw body: text, or bytes (checked to be UTF-8). */
+  readonly body: string | Uint8Array | undefined;
+}
+
+export interface PublishResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** JSON text. */
+  readonly body: string;
+}
+
+export interface PublishEndpointOptions extends PublishOptions {
+  readonly driver: Driver;
+  /** Topics this endpoint accepts; others get 404. */
+  readonly topics: readonly string[];
+  /** The bearer token callers must send. Undefined or empty: every request is refused (401). */
+  readonly token: string | undefined;
+  /**
+   * Largest request body.
+   * @default 1048576 (1 MiB)
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * Largest payload of one message, as JSON.
+   * @default 262144 (256 KiB)
+   */
+  readonly maxMessageBytes?: number;
+  /**
+   * Most messages in one batch.
+   * @default 500
+   */
+  readonly maxBatchMessages?: number;
+  /**
+   * Deepest nesting of a payload.
+   * @default 64
+   */
+  readonly maxDepth?: number;
+  /**
+   * Seconds a 503 asks the caller to wait (Retry-After).
+   * @default 1
+   */
+  readonly retryAfterSeconds?: number;
+  readonly logger?: Logger;
+}
+
+export const PUBLISH_ENDPOINT_DEFAULTS = Object.freeze({
+  maxBodyBytes: 1_048_576,
+  maxMessageBytes: 262_144,
+  maxBatchMessages: 500,
+  maxDepth: 64,
+  retryAfterSeconds: 1,
+});
+
+const MESSAGE_FIELDS = new Set(['data', 'key', 'idempotencyKey']);
+
+/** A request that cannot be served, with the status and message to answer. */
+class Refusal {
+  constructor(
+    readonly status: number,
+    readonly message: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): PublishResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function header(headers: PublishRequest['headers'], name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Nesting depth of a JSON value, without recursion. */
+function depthOf(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/**
+ * Builds the publish endpoint. Validates its options at once (cold start), so a misconfigured
+ * function fails to start instead of failing requests.
+ */
+export function createPublishEndpoint(
+  options: PublishEndpointOptions,
+): (request: PublishRequest) => Promise<PublishResponse> {
+  const settings = { ...PUBLISH_ENDPOINT_DEFAULTS, ...options };
+  for (const name of [
+    'maxBodyBytes',
+    'maxMessageBytes',
+    'maxBatchMessages',
+    'maxDepth',
+    'retryAfterSeconds',
+  ] as const) {
+    const problem = checkInteger(name, settings[name], 1);
+    if (problem) throw new InvalidOptionError(name, problem);
+  }
+  if (!Array.isArray(options.topics))
+    throw new InvalidOptionError('topics', 'Expected `topics` to be an array of topic names');
+  const topics = new Set(options.topics);
+  const tokenDigest = options.token ? digest(options.token) : undefined;
+  const logger = options.logger ?? jsonLogger();
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+
+  function authenticate(request: PublishRequest): void {
+    if (!tokenDigest)
+      throw new Refusal(401, 'publishing is disabled: no publish token is configured (SLUICE_PUBLISH_TOKEN)');
+    const authorization = header(request.headers, 'authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    // Compare digests: equal length, constant time, whatever was sent.
+    if (!match || !timingSafeEqual(digest(match[1] as string), tokenDigest)) {
+      throw new Refusal(401, 'missing or invalid bearer token', { 'www-authenticate': 'Bearer' });
+    }
+  }
+
+  function readBody(request: PublishRequest): unknown {
+    const contentType =
+      (header(request.headers, 'content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+    if (contentType !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(contentType)) {
+      throw new Refusal(
+        415,
+        `expected Content-Type: application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}`,
+      );
+    }
+    const raw = request.body ?? '';
+    const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+    if (size > settings.maxBodyBytes)
+      throw new Refusal(413, `body is ${size} bytes; the limit is ${settings.maxBodyBytes}`);
+    let text: string;
+    try {
+      text = typeof raw === 'string' ? raw : decoder.decode(raw);
+    } catch {
+      throw new Refusal(400, 'body is not valid UTF-8');
+    }
+    if (text.trim() === '')
+      throw new Refusal(400, 'body is empty; expected {"data": …} or {"messages": [ … ]}');
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new Refusal(400, `body is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+
+  function toMessage(value: unknown, where: string, idempotencyKey: string | undefined): OutgoingMessage {
+    if (!isPlainObject(value)) throw new Refusal(400, `${where || 'body'} must be an object with \`data\``);
+    for (const field of Object.keys(value)) {
+      if (!MESSAGE_FIELDS.has(field))
+        throw new Refusal(
+          400,
+          `${where}unknown field ${JSON.stringify(field)}; allowed: data, key, idempotencyKey`,
+        );
+    }
+    if (!Object.hasOwn(value, 'data')) throw new Refusal(400, `${where}\`data\` is missing`);
+    if (depthOf(value.data, settings.maxDepth) > settings.maxDepth) {
+      throw new Refusal(400, `${where}\`data\` is nested deeper than ${settings.maxDepth} levels`);
+    }
+    const size = Buffer.byteLength(JSON.stringify(value.data));
+    if (size > settings.maxMessageBytes) {
+      throw new Refusal(
+        413,
+        `${where}\`data\` is ${size} bytes as JSON; the limit is ${settings.maxMessageBytes}`,
+      );
+    }
+    const own = value.idempotencyKey;
+    if (own !== undefined && idempotencyKey !== undefined && own !== idempotencyKey) {
+      throw new Refusal(400, `${where}\`idempotencyKey\` differs from the Idempotency-Key header`);
+    }
+    return {
+      data: value.data,
+      key: value.key as string | undefined,
+      idempotencyKey: (own as string | undefined) ?? idempotencyKey,
+    };
+  }
+
+  function toMessages(body: unknown, headerKey: string | undefined): OutgoingMessage[] {
+    if (!isPlainObject(body))
+      throw new Refusal(400, 'body must be a JSON object: {"data": …} or {"messages": [ … ]}');
+    if (!Object.hasOwn(body, 'messages')) return [toMessage(body, '', headerKey)];
+    const extra = Object.keys(body).filter((k) => k !== 'messages');
+    if (extra.length > 0)
+      throw new Refusal(400, `a batch body has only \`messages\`; unexpected ${JSON.stringify(extra[0])}`);
+    const list = body.messages;
+    if (!Array.isArray(list) || list.length === 0)
+      throw new Refusal(400, '`messages` must be a non-empty array');
+    if (list.length > settings.maxBatchMessages) {
+      throw new Refusal(413, `batch has ${list.length} messages; the limit is ${settings.maxBatchMessages}`);
+    }
+    // One Idempotency-Key header for a batch stands for the whole batch: message i gets `<key>:<i>`.
+    return list.map((item, i) =>
+      toMessage(item, `messages[${i}]: `, headerKey === undefined ? undefined : `${headerKey}:${i}`),
+    );
+  }
+
+  return async function handlePublish(request: PublishRequest): Promise<PublishResponse> {
+    try {
+      if (request.method.toUpperCase() !== 'POST')
+        throw new Refusal(405, `method ${request.method} is not allowed; use POST`, { allow: 'POST' });
+      authenticate(request);
+      const topic = request.topic ?? '';
+      if (!topics.has(topic)) throw new Refusal(404, `unknown topic ${JSON.stringify(topic.slice(0, 120))}`);
+      const headerKey = header(request.headers, 'idempotency-key');
+      if (headerKey !== undefined && (headerKey.length === 0 || headerKey.length > 200)) {
+        throw new Refusal(400, 'Idempotency-Key header must be 1 to 200 characters');
+      }
+      const messages = toMessages(readBody(request), headerKey);
+      const results = await publishBatch(options.driver, topic, messages, options);
+      return json(202, {
+        topic,
+        ids: results.map((r) => r.id),
+        duplicates: results.filter((r) => r.duplicate).length,
+      });
+    } catch (error) {
+      if (error instanceof Refusal) return json(error.status, { error: error.message }, error.headers);
+      if (error instanceof InvalidMessageError) return json(400, { error: error.message });
+      if (error instanceof RedisUnavailableError) {
+        logger.warn('publish refused: Redis unavailable', { error: describeError(error) });
+        return json(
+          503,
+          { error: 'Redis is unavailable; retry later' },
+          { 'retry-after': String(settings.retryAfterSeconds) },
+        );
+      }
+      logger.error('publish failed', { error: describeError(error) });
+      return json(500, { error: 'internal error' });
+    }
+  };
+}

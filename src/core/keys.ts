@@ -1,0 +1,72 @@
+/**
+ * How topics map to Redis keys.
+ *
+ * A topic `orders` lives in the stream `sluice:{orders}`. The braces are a Redis Cluster hash tag:
+ * every key that belongs to the topic (its stream, its dead letters, its idempotency keys) hashes
+ * the same text, so they share one slot and multi-key scripts stay legal on a cluster.
+ *
+ * | key | holds |
+ * |---|---|
+ * | `sluice:{orders}` | the stream |
+ * | `sluice:{orders}:dlq:<group>` | dead letters of one consumer group |
+ * | `sluice:{orders}:idem:<idempotency key>` | the id first published under that key (expires) |
+ *
+ * A foreign stream key (written by someone else's XADD) is used as it is; its companion keys
+ * borrow its hash tag, or the whole key when it has none, so they still land in its slot.
+ */
+import { InvalidOptionError } from './errors.js';
+
+/** What a topic name may be. */
+export const TOPIC_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
+
+export const KEY_PREFIX = 'sluice';
+
+export interface StreamKeys {
+  /** The stream's key. */
+  readonly stream: string;
+  /** The dead-letter stream of one consumer group. */
+  deadLetters(group: string): string;
+  /** The key that remembers an idempotency key's first message id. */
+  idempotency(idempotencyKey: string): string;
+}
+
+export function isTopicName(topic: unknown): topic is string {
+  return typeof topic === 'string' && TOPIC_PATTERN.test(topic);
+}
+
+/** The text Redis Cluster hashes for `key`: the content of its first non-empty `{…}`, else the whole key. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open === -1) return key;
+  const close = key.indexOf('}', open + 1);
+  if (close === -1 || close === open + 1) return key;
+  return key.slice(open + 1, close);
+}
+
+/** The keys of a topic (`topic`) or of a foreign stream used as it is (`stream`). */
+export function streamKeys(target: { topic: string } | { stream: string }): StreamKeys {
+  let stream: string;
+  if ('topic' in target) {
+    if (!isTopicName(target.topic)) {
+      throw new InvalidOptionError(
+        'topic',
+        `Expected \`topic\` to match ${TOPIC_PATTERN}, got ${JSON.stringify(target.topic)}`,
+      );
+    }
+    stream = `${KEY_PREFIX}:{${target.topic}}`;
+  } else {
+    if (typeof target.stream !== 'string' || target.stream.length === 0) {
+      throw new InvalidOptionError(
+        'stream',
+        `Expected \`stream\` to be a non-empty string, got ${JSON.stringify(target.stream)}`,
+      );
+    }
+    stream = target.stream;
+  }
+  const companion = `${KEY_PREFIX}:{${hashTagOf(stream)}}`;
+  return {
+    stream,
+    deadLetters: (group) => `${companion}:dlq:${group}`,
+    idempotency: (idempotencyKey) => `${companion}:idem:${idempotencyKey}`,
+  };
+}

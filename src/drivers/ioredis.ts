@@ -1,0 +1,102 @@
+/**
+ * The ioredis (TCP) driver.
+ *
+ * @example
+ * ```ts
+ * import { ioredisDriver } from 'sluice/ioredis';
+ * // At module scope: one connection per warm container, reused by every invocation.
+ * const driver = ioredisDriver(process.env.REDIS_URL);
+ * ```
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { AutoClaimArgs, Driver, PendingArgs, ReadGroupArgs } from '../core/driver.js';
+import { describeError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
+
+/** Defaults that suit a function: fail a command fast when Redis is away instead of queueing it for long. */
+export const IOREDIS_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
+  maxRetriesPerRequest: 1,
+  connectTimeout: 5_000,
+  lazyConnect: true,
+  enableAutoPipelining: false,
+});
+
+function normalise(error: unknown): Error {
+  if (error instanceof Error && error.name === 'ReplyError') {
+    const code = error.message.split(' ', 1)[0] ?? '';
+    return new RedisReplyError(code, error.message, { cause: error });
+  }
+  return new RedisUnavailableError(`Redis is unavailable: ${describeError(error)}`, { cause: error });
+}
+
+export interface IoredisDriverOptions {
+  /** Extra ioredis options, merged over {@link IOREDIS_DEFAULTS}. */
+  readonly redisOptions?: RedisOptions;
+}
+
+/**
+ * A driver over ioredis. Give it a `redis://` / `rediss://` URL (the driver owns and closes the
+ * connection) or an existing client (you own it; `close()` leaves it open).
+ */
+export function ioredisDriver(
+  target: string | Redis | undefined,
+  options: IoredisDriverOptions = {},
+): Driver {
+  let client: Redis;
+  let owned: boolean;
+  if (target instanceof Redis) {
+    client = target;
+    owned = false;
+  } else {
+    if (typeof target !== 'string' || !/^rediss?:\/\//.test(target)) {
+      throw new RedisUnavailableError(
+        `ioredisDriver needs a redis:// or rediss:// URL, got ${target === undefined ? 'nothing' : JSON.stringify(target)}`,
+      );
+    }
+    client = new Redis(target, { ...IOREDIS_DEFAULTS, ...options.redisOptions });
+    owned = true;
+    // Connection errors surface on the commands that fail; without a listener ioredis prints them as unhandled.
+    client.on('error', () => {});
+  }
+
+  const call = async (command: string, args: (string | number)[]): Promise<unknown> => {
+    try {
+      return await client.call(command, ...args);
+    } catch (error) {
+      throw normalise(error);
+    }
+  };
+
+  return {
+    name: 'ioredis',
+    capabilities: { blocking: true },
+    createGroup: (stream, group, startId) => call('XGROUP', ['CREATE', stream, group, startId, 'MKSTREAM']),
+    readGroup: ({ stream, group, consumer, count, blockMs }: ReadGroupArgs) =>
+      call(
+        'XREADGROUP',
+        blockMs === undefined
+          ? ['GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']
+          : ['GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>'],
+      ),
+    autoClaim: ({ stream, group, consumer, minIdleMs, cursor, count }: AutoClaimArgs) =>
+      call('XAUTOCLAIM', [stream, group, consumer, minIdleMs, cursor, 'COUNT', count]),
+    pending: ({ stream, group, start, end, count, consumer }: PendingArgs) =>
+      call(
+        'XPENDING',
+        consumer === undefined
+          ? [stream, group, start, end, count]
+          : [stream, group, start, end, count, consumer],
+      ),
+    ack: (stream, group, ids) => call('XACK', [stream, group, ...ids]),
+    add: (stream, fields) => call('XADD', [stream, '*', ...fields]),
+    evalSha: (sha1, keys, args) => call('EVALSHA', [sha1, keys.length, ...keys, ...args]),
+    eval: (source, keys, args) => call('EVAL', [source, keys.length, ...keys, ...args]),
+    async close() {
+      if (!owned || client.status === 'end') return;
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect();
+      }
+    },
+  };
+}

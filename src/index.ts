@@ -1,0 +1,67 @@
+/**
+ * sluice: durable, Kafka-like publish/consume on Redis Streams for serverless functions.
+ *
+ * @example
+ * ```ts
+ * import { drain, publish } from 'sluice';
+ * import { ioredisDriver } from 'sluice/ioredis';
+ *
+ * const driver = ioredisDriver(process.env.REDIS_URL);
+ * await publish(driver, 'orders', { data: { orderId: 42 } });
+ * const report = await drain(driver, { topic: 'orders', group: 'billing', budgetMs: 10_000, handler: async (m) => {} });
+ * ```
+ */
+export {
+  CONFIG_DEFAULTS,
+  type DrainSettings,
+  type DriverConfig,
+  type Env,
+  loadConfig,
+  type SluiceConfig,
+} from './core/config.js';
+export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './core/dead-letters.js';
+export { type DrainReport, drain, type StopReason } from './core/drain.js';
+export type {
+  AutoClaimArgs,
+  Driver,
+  DriverCapabilities,
+  PendingArgs,
+  ReadGroupArgs,
+} from './core/driver.js';
+export { decodeMessage, encodeMessage, type Message, type OutgoingMessage } from './core/envelope.js';
+export {
+  ConfigurationError,
+  InvalidMessageError,
+  InvalidOptionError,
+  isPermanent,
+  PermanentError,
+  RedisReplyError,
+  RedisUnavailableError,
+  SluiceError,
+} from './core/errors.js';
+export { ensureGroup } from './core/group.js';
+export {
+  createPublishEndpoint,
+  PUBLISH_ENDPOINT_DEFAULTS,
+  type PublishEndpointOptions,
+  type PublishRequest,
+  type PublishResponse,
+} from './core/http-publish.js';
+export { hashTagOf, isTopicName, type StreamKeys, streamKeys, TOPIC_PATTERN } from './core/keys.js';
+export { jsonLogger, type LogFields, type Logger, silentLogger } from './core/logger.js';
+export {
+  DRAIN_DEFAULTS,
+  type DrainOptions,
+  type Handler,
+  type HandlerContext,
+  resolveDrainOptions,
+} from './core/options.js';
+export {
+  MAX_BATCH_MESSAGES,
+  PUBLISH_DEFAULTS,
+  type PublishOptions,
+  type PublishResult,
+  type PublishTarget,
+  publish,
+  publishBatch,
+} from './core/publish.js';

@@ -1,0 +1,47 @@
+/** Test fixtures: drivers on the run's redis-server, random topic names, a raw client for assertions, cleanup. */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, inject } from 'vitest';
+import type { Driver } from '../../src/core/driver.js';
+import { ioredisDriver } from '../../src/drivers/ioredis.js';
+
+export function redisUrl(): string {
+  return inject('redisUrl');
+}
+
+/** A topic name no other test uses. */
+export function randomTopic(prefix = 't'): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+const closers: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  await Promise.allSettled(closers.splice(0).map((close) => close()));
+});
+
+/** A driver on the test redis-server (or `url`), closed after the file's tests. */
+export function newDriver(url = redisUrl()): Driver {
+  const driver = ioredisDriver(url);
+  closers.push(() => driver.close());
+  return driver;
+}
+
+/** A plain ioredis client for arranging and asserting Redis state, closed after the file's tests. */
+export function rawClient(url = redisUrl()): Redis {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  closers.push(() => client.quit().catch(() => client.disconnect()));
+  return client;
+}
+
+/** Deletes every key of a topic (stream, dead letters, idempotency keys). */
+export async function dropTopic(client: Redis, topic: string): Promise<void> {
+  const keys = await client.keys(`sluice:{${topic}}*`);
+  if (keys.length > 0) await client.del(...keys);
+}
+
+/** A fake Lambda context. */
+export function lambdaContext(remainingMs: number) {
+  const end = Date.now() + remainingMs;
+  return { getRemainingTimeInMillis: () => end - Date.now() };
+}
