@@ -77,10 +77,10 @@ export async function publish<T>(
  * const results = await publishBatch(driver, 'orders', orders.map((o) => ({ data: o, key: o.customerId })));
  * ```
  */
-export async function publishBatch<T>(
+export async function publishBatch(
   driver: Driver,
   target: PublishTarget,
-  messages: readonly OutgoingMessage<T>[],
+  messages: readonly OutgoingMessage[],
   options?: PublishOptions,
 ): Promise<PublishResult[]> {
   const keys = keysOf(target);

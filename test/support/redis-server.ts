@@ -64,7 +64,7 @@ function launch(port: number, dir: string, options: RedisServerOptions): Promise
     '--protected-mode',
     'no',
     '--loglevel',
-    'warning',
+    'notice',
     ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     ...(options.args ?? []),
   ];
