@@ -72,6 +72,11 @@ interface Delivery {
 
 /** Below this much time left, no new read or reclaim is started. */
 const MIN_PHASE_MS = 10;
+/**
+ * How late a blocking read may return after its BLOCK time: Redis serves blocking timeouts on its
+ * cron tick, every 100 ms at the default `hz 10`.
+ */
+const BLOCK_OVERSHOOT_MS = 100;
 /** Back-off of an empty poll on drivers that cannot block: from this, doubling up to `blockMs`. */
 const FIRST_POLL_DELAY_MS = 50;
 
@@ -268,14 +273,15 @@ async function read<T>(cycle: Cycle<T>): Promise<void> {
     const left = cycle.timeLeft() - MIN_PHASE_MS;
     const idleLeft =
       o.idleExitMs === undefined ? Number.POSITIVE_INFINITY : o.idleExitMs - (Date.now() - lastMessageAt);
-    const waitMs = Math.max(1, Math.floor(Math.min(o.blockMs, left, idleLeft)));
+    // A blocking read may return up to one server tick after its BLOCK time: keep that tick free.
+    const blockMs = canBlock ? Math.floor(Math.min(o.blockMs, left - BLOCK_OVERSHOOT_MS, idleLeft)) : 0;
     const entries = parseReadGroup(
       await driver.readGroup({
         stream: keys.stream,
         group: o.group,
         consumer,
         count: o.batchSize,
-        blockMs: canBlock ? waitMs : undefined,
+        blockMs: blockMs >= 1 ? blockMs : undefined,
       }),
     );
     if (entries.length === 0) {
@@ -283,8 +289,13 @@ async function read<T>(cycle: Cycle<T>): Promise<void> {
         cycle.stop('idle');
         return;
       }
+      if (canBlock && blockMs < 1) {
+        // Too little time left to wait for anything: a busy loop of non-blocking reads would only cost.
+        cycle.stop('budget');
+        return;
+      }
       if (!canBlock) {
-        await sleep(Math.min(pollDelayMs, waitMs), cycle.signal);
+        await sleep(Math.max(1, Math.min(pollDelayMs, left, idleLeft)), cycle.signal);
         pollDelayMs = Math.min(pollDelayMs * 2, o.blockMs);
       }
       continue;
