@@ -297,7 +297,7 @@ describe('drain', () => {
   });
 
   it('entries read but not started by the deadline are given back with their delivery count restored', async () => {
-    const { topic, group, keys } = await arrange();
+    const { topic, group } = await arrange();
     await publishBatch(
       driver,
       topic,

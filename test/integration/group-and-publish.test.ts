@@ -43,7 +43,10 @@ describe('ensureGroup', () => {
     let creates = 0;
     const counting = {
       ...own,
-      createGroup: (...args: Parameters<typeof own.createGroup>) => (creates++, own.createGroup(...args)),
+      createGroup: (...args: Parameters<typeof own.createGroup>) => {
+        creates++;
+        return own.createGroup(...args);
+      },
     };
     await Promise.all([ensureGroup(counting, stream, 'g'), ensureGroup(counting, stream, 'g')]);
     await ensureGroup(counting, stream, 'g');

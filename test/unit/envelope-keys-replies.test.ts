@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { decodeMessage, encodeMessage, idTime } from '../../src/core/envelope.js';
+import { InvalidMessageError } from '../../src/core/errors.js';
+import { hashTagOf, streamKeys } from '../../src/core/keys.js';
+import { fieldsToRecord, parseAutoClaim, parsePending, parseReadGroup } from '../../src/core/replies.js';
+
+describe('keys', () => {
+  it('maps a topic to a hash-tagged stream and companion keys in the same slot', () => {
+    const keys = streamKeys({ topic: 'orders' });
+    expect(keys.stream).toBe('sluice:{orders}');
+    expect(keys.deadLetters('billing')).toBe('sluice:{orders}:dlq:billing');
+    expect(keys.idempotency('abc')).toBe('sluice:{orders}:idem:abc');
+  });
+
+  it('uses a foreign stream as it is, companions borrowing its hash tag or whole name', () => {
+    expect(streamKeys({ stream: 'events' }).deadLetters('g')).toBe('sluice:{events}:dlq:g');
+    expect(streamKeys({ stream: 'app:{tenant-1}:events' }).deadLetters('g')).toBe('sluice:{tenant-1}:dlq:g');
+  });
+
+  it('finds the hash tag as Redis Cluster does', () => {
+    expect(hashTagOf('a{b}c')).toBe('b');
+    expect(hashTagOf('a{}c{d}')).toBe('a{}c{d}');
+    expect(hashTagOf('plain')).toBe('plain');
+    expect(hashTagOf('a{b')).toBe('a{b');
+    expect(hashTagOf('{{x}}')).toBe('{x');
+  });
+
+  it('rejects topic names outside [A-Za-z0-9._-]{1,100}', () => {
+    for (const bad of ['', 'a b', '{x}', 'a:b', '*', 'x'.repeat(101), 'ü']) {
+      expect(() => streamKeys({ topic: bad })).toThrow(/`topic` to match/);
+    }
+  });
+});
+
+describe('envelope', () => {
+  it('encodes data as JSON with the format marker and optional key', () => {
+    expect(encodeMessage({ data: { a: 1 } })).toEqual(['sluice', '1', 'data', '{"a":1}']);
+    expect(encodeMessage({ data: '123', key: 'k' })).toEqual(['sluice', '1', 'data', '"123"', 'key', 'k']);
+  });
+
+  it('refuses what JSON cannot carry, naming the place', () => {
+    expect(() => encodeMessage({ data: undefined })).toThrow(InvalidMessageError);
+    expect(() => encodeMessage({} as { data: unknown }, 'messages[2]: ')).toThrow(
+      'messages[2]: `data` is missing',
+    );
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => encodeMessage({ data: cyclic })).toThrow(/cannot be serialised/);
+    expect(() => encodeMessage(null as never)).toThrow(/expected a message object/);
+  });
+
+  it('decodes a sluice entry', () => {
+    const message = decodeMessage(
+      's',
+      { id: '1700000000000-3', fields: ['sluice', '1', 'data', '"123"', 'key', 'k'] },
+      2,
+    );
+    expect(message).toMatchObject({
+      id: '1700000000000-3',
+      stream: 's',
+      format: 'sluice',
+      data: '123',
+      key: 'k',
+      deliveries: 2,
+      publishedAt: 1700000000000,
+    });
+  });
+
+  it('decodes anything else as foreign, with raw fields and no prototype pollution', () => {
+    const message = decodeMessage(
+      's',
+      { id: '5-0', fields: ['__proto__', 'p', 'data', 'not json', 'sluice', '1'] },
+      1,
+    );
+    expect(message.format).toBe('foreign');
+    expect(message.data).toBeUndefined();
+    expect(message.fields.__proto__).toBe('p');
+    expect(({} as Record<string, unknown>).p).toBeUndefined();
+    expect(idTime('42-7')).toBe(42);
+  });
+});
+
+describe('replies', () => {
+  it('parses XREADGROUP, empty and full', () => {
+    expect(parseReadGroup(null)).toEqual([]);
+    expect(parseReadGroup([['s', [['1-0', ['a', 'b']]]]])).toEqual([{ id: '1-0', fields: ['a', 'b'] }]);
+  });
+
+  it('parses XAUTOCLAIM with deleted ids, and null-field entries as deleted', () => {
+    expect(
+      parseAutoClaim([
+        '0-0',
+        [
+          ['1-0', ['a', 'b']],
+          ['2-0', null],
+        ],
+        ['3-0'],
+      ]),
+    ).toEqual({
+      cursor: '0-0',
+      entries: [{ id: '1-0', fields: ['a', 'b'] }],
+      deletedIds: ['3-0', '2-0'],
+    });
+    expect(parseAutoClaim(['5-0', []])).toEqual({ cursor: '5-0', entries: [], deletedIds: [] });
+  });
+
+  it('parses XPENDING (numbers as integers or strings)', () => {
+    expect(
+      parsePending([
+        ['1-0', 'c', 10, 2],
+        ['2-0', 'c', '5', '1'],
+      ]),
+    ).toEqual([
+      { id: '1-0', consumer: 'c', idleMs: 10, deliveries: 2 },
+      { id: '2-0', consumer: 'c', idleMs: 5, deliveries: 1 },
+    ]);
+  });
+
+  it('fails loudly on shapes it does not know', () => {
+    expect(() => parseReadGroup('OK')).toThrow(/Unexpected XREADGROUP reply/);
+    expect(() => parsePending([['1-0']])).toThrow(/Unexpected XPENDING row/);
+  });
+
+  it('fieldsToRecord keeps the last of repeated fields', () => {
+    expect({ ...fieldsToRecord(['a', '1', 'a', '2']) }).toEqual({ a: '2' });
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { drainOverrides } from '../../src/adapters/aws-lambda.js';
+import { loadConfig } from '../../src/core/config.js';
+import { ConfigurationError, InvalidOptionError } from '../../src/core/errors.js';
+import { DRAIN_DEFAULTS, resolveDrainOptions } from '../../src/core/options.js';
+
+const base = { topic: 'orders', group: 'billing', handler: () => {} };
+
+describe('resolveDrainOptions', () => {
+  it('fills frozen defaults', () => {
+    const resolved = resolveDrainOptions(base);
+    expect(resolved).toMatchObject({ ...DRAIN_DEFAULTS, target: { topic: 'orders' }, idleExitMs: undefined });
+    expect(Object.isFrozen(resolved)).toBe(true);
+    expect(Object.isFrozen(DRAIN_DEFAULTS)).toBe(true);
+  });
+
+  it.each([
+    ['budgetMs', 0, 'Expected `budgetMs` to be an integer from 1 to 900000, got `0` (number)'],
+    ['budgetMs', '5000', 'Expected `budgetMs` to be an integer from 1 to 900000, got `"5000"` (string)'],
+    ['visibilityTimeoutMs', 1.5, 'Expected `visibilityTimeoutMs` to be an integer >= 1, got `1.5` (number)'],
+    ['maxDeliveries', 0, 'Expected `maxDeliveries` to be an integer from 1 to 1000'],
+    ['batchSize', Number.NaN, 'Expected `batchSize`'],
+    ['concurrency', -1, 'Expected `concurrency`'],
+    ['startId', '>', 'Expected `startId` to be "$" or "0"'],
+    ['group', 'has space', 'Expected `group` to match'],
+    ['handler', 'nope', 'Expected `handler` to be a function'],
+    ['consumerPrefix', 'a b', 'Expected `consumerPrefix` to match'],
+  ])('rejects %s = %j naming the option', (option, value, message) => {
+    const attempt = () => resolveDrainOptions({ ...base, [option]: value });
+    expect(attempt).toThrow(InvalidOptionError);
+    expect(attempt).toThrow(message);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as InvalidOptionError).option).toBe(option);
+    }
+  });
+
+  it('needs exactly one of topic and stream', () => {
+    expect(() => resolveDrainOptions({ group: 'g', handler: () => {} })).toThrow(
+      /exactly one of `topic` and `stream`/,
+    );
+    expect(() => resolveDrainOptions({ ...base, stream: 'x' })).toThrow(/exactly one/);
+    expect(resolveDrainOptions({ group: 'g', handler: () => {}, stream: 'raw-stream' }).target).toEqual({
+      stream: 'raw-stream',
+    });
+  });
+});
+
+describe('loadConfig', () => {
+  const env = { REDIS_URL: 'redis://127.0.0.1:6379' };
+
+  it('applies the documented defaults', () => {
+    const config = loadConfig(env);
+    expect(config).toMatchObject({
+      driver: { kind: 'ioredis', url: 'redis://127.0.0.1:6379' },
+      topic: 'orders',
+      group: 'payment-processors',
+      topics: ['orders'],
+      publishToken: undefined,
+      drain: {
+        budgetMs: 50_000,
+        safetyMarginMs: 2_000,
+        visibilityTimeoutMs: 30_000,
+        maxDeliveries: 5,
+        batchSize: 100,
+        blockMs: 1_000,
+        concurrency: 1,
+        idleExitMs: undefined,
+      },
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      ...env,
+      SLUICE_TOPIC: 'payments',
+      SLUICE_GROUP: 'ledger',
+      SLUICE_TOPICS: 'payments, refunds',
+      SLUICE_PUBLISH_TOKEN: 'secret',
+      SLUICE_BUDGET_MS: '10000',
+      SLUICE_SAFETY_MARGIN_MS: '500',
+      SLUICE_VISIBILITY_TIMEOUT_MS: '60000',
+      SLUICE_MAX_DELIVERIES: '3',
+      SLUICE_BATCH_SIZE: '50',
+      SLUICE_BLOCK_MS: '200',
+      SLUICE_CONCURRENCY: '8',
+      SLUICE_IDLE_EXIT_MS: '0',
+    });
+    expect(config.topics).toEqual(['payments', 'refunds']);
+    expect(config.publishToken).toBe('secret');
+    expect(config.drain).toEqual({
+      budgetMs: 10_000,
+      safetyMarginMs: 500,
+      visibilityTimeoutMs: 60_000,
+      maxDeliveries: 3,
+      batchSize: 50,
+      blockMs: 200,
+      concurrency: 8,
+      idleExitMs: 0,
+    });
+  });
+
+  it('picks the Upstash driver from its variables', () => {
+    expect(
+      loadConfig({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' }).driver,
+    ).toEqual({
+      kind: 'upstash',
+      url: 'https://x.upstash.io',
+      token: 't',
+    });
+  });
+
+  it.each([
+    [{}, 'REDIS_URL', /No Redis configured/],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL', /redis:\/\/ or rediss:\/\//],
+    [{ ...env, SLUICE_DRIVER: 'postgres' }, 'SLUICE_DRIVER', /"ioredis" or "upstash"/],
+    [{ UPSTASH_REDIS_REST_URL: 'https://x' }, 'UPSTASH_REDIS_REST_TOKEN', /not set/],
+    [{ ...env, SLUICE_BUDGET_MS: 'fast' }, 'SLUICE_BUDGET_MS', /whole number of milliseconds, got "fast"/],
+    [{ ...env, SLUICE_BUDGET_MS: '0' }, 'SLUICE_BUDGET_MS', /SLUICE_BUDGET_MS: Expected `budgetMs`/],
+    [{ ...env, SLUICE_BUDGET_MS: '-5' }, 'SLUICE_BUDGET_MS', /whole number/],
+    [{ ...env, SLUICE_MAX_DELIVERIES: '1e3' }, 'SLUICE_MAX_DELIVERIES', /whole number/],
+    [{ ...env, SLUICE_TOPIC: 'a b' }, 'SLUICE_TOPIC', /must match/],
+    [{ ...env, SLUICE_TOPICS: 'ok,{bad}' }, 'SLUICE_TOPICS', /"\{bad\}"/],
+    [{ ...env, SLUICE_TOPICS: ' , ' }, 'SLUICE_TOPICS', /lists no topic/],
+  ])('%j fails naming %s', (bad, variable, message) => {
+    const attempt = () => loadConfig(bad as Record<string, string>);
+    expect(attempt).toThrow(ConfigurationError);
+    expect(attempt).toThrow(message);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as ConfigurationError).variable).toBe(variable);
+    }
+  });
+});
+
+describe('drainOverrides (scheduled event input)', () => {
+  it('reads topic, group and budgetMs; ignores a plain EventBridge event', () => {
+    expect(drainOverrides({ topic: 'refunds', group: 'g2', budgetMs: 1000 })).toEqual({
+      topic: 'refunds',
+      group: 'g2',
+      budgetMs: 1000,
+    });
+    expect(drainOverrides({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} })).toEqual(
+      {},
+    );
+    expect(drainOverrides(undefined)).toEqual({});
+  });
+
+  it('rejects bad overrides naming them', () => {
+    expect(() => drainOverrides({ topic: '../etc' })).toThrow(/`topic`/);
+    expect(() => drainOverrides({ group: 7 })).toThrow(/`group`/);
+    expect(() => drainOverrides({ budgetMs: '10' })).toThrow(/`budgetMs`/);
+  });
+});
