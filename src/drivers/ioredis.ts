@@ -58,11 +58,20 @@ export function ioredisDriver(
     client.on('error', () => {});
   }
 
+  // The socket holds the process open only while a command is under way, so a local script ends
+  // by itself when its work is done (a Lambda container is frozen between invocations anyway).
+  let inFlight = 0;
+  const socket = () => (client as unknown as { stream?: { ref?(): void; unref?(): void } }).stream;
+  if (owned) client.on('connect', () => inFlight === 0 && socket()?.unref?.());
+
   const call = async (command: string, args: (string | number)[]): Promise<unknown> => {
+    if (inFlight++ === 0) socket()?.ref?.();
     try {
       return await client.call(command, ...args);
     } catch (error) {
       throw normalise(error);
+    } finally {
+      if (--inFlight === 0 && owned) socket()?.unref?.();
     }
   };
 

@@ -1,0 +1,20 @@
+/** Child process: publish one message and a drain cycle, then simply end — no close(). The process must exit by itself. */
+import { drain } from '../../src/core/drain.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { publish } from '../../src/core/publish.js';
+import { ioredisDriver } from '../../src/drivers/ioredis.js';
+
+const [url, topic] = process.argv.slice(2) as [string, string];
+const driver = ioredisDriver(url);
+const { id } = await publish(driver, topic, { data: 'bye' });
+const report = await drain(driver, {
+  topic,
+  group: 'g',
+  startId: '0',
+  budgetMs: 2_000,
+  blockMs: 50,
+  idleExitMs: 0,
+  logger: silentLogger,
+  handler: () => {},
+});
+process.stdout.write(`${JSON.stringify({ id, acked: report.acked })}\n`);
