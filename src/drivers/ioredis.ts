@@ -8,7 +8,7 @@
  * const driver = ioredisDriver(process.env.REDIS_URL);
  * ```
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions, ReplyError } from 'ioredis';
 import type { AutoClaimArgs, Driver, PendingArgs, ReadGroupArgs } from '../core/driver.js';
 import { describeError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
 
@@ -21,7 +21,8 @@ export const IOREDIS_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
 });
 
 function normalise(error: unknown): Error {
-  if (error instanceof Error && error.name === 'ReplyError') {
+  // instanceof, not `name`: redis-errors derives `name` from the constructor, which minifiers rename.
+  if (error instanceof (ReplyError as ErrorConstructor) && error instanceof Error) {
     const code = error.message.split(' ', 1)[0] ?? '';
     return new RedisReplyError(code, error.message, { cause: error });
   }
