@@ -189,6 +189,32 @@ function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): Cycle<T
   return cycle;
 }
 
+/**
+ * How many entries the next read or reclaim may take: the batch size, less what this cycle's
+ * consumer already holds where the driver caps pending entries per consumer (Upstash: 1000).
+ * Zero or less means the cycle must stop taking work.
+ */
+function room<T>(cycle: Cycle<T>): number {
+  const limit = cycle.driver.capabilities.maxPendingPerConsumer;
+  const { batchSize } = cycle.options;
+  if (limit === undefined) return batchSize;
+  return Math.min(batchSize, limit - cycle.counts.failed - cycle.counts.unfinished);
+}
+
+function outOfRoom<T>(cycle: Cycle<T>): boolean {
+  if (room(cycle) > 0) return false;
+  cycle.options.logger.warn(
+    'this cycle holds as many pending entries as the driver allows per consumer; ending it',
+    {
+      stream: cycle.keys.stream,
+      group: cycle.options.group,
+      limit: cycle.driver.capabilities.maxPendingPerConsumer,
+    },
+  );
+  cycle.stop('budget');
+  return true;
+}
+
 function stopped<T>(cycle: Cycle<T>): boolean {
   if (cycle.stoppedBy !== undefined) return true;
   if (cycle.timeLeft() < MIN_PHASE_MS) {
@@ -203,7 +229,7 @@ async function reclaim<T>(cycle: Cycle<T>): Promise<void> {
   const { driver, keys, consumer, options: o, counts } = cycle;
   let cursor = '0-0';
   do {
-    if (stopped(cycle)) return;
+    if (stopped(cycle) || outOfRoom(cycle)) return;
     const page = parseAutoClaim(
       await driver.autoClaim({
         stream: keys.stream,
@@ -211,7 +237,7 @@ async function reclaim<T>(cycle: Cycle<T>): Promise<void> {
         consumer,
         minIdleMs: o.visibilityTimeoutMs,
         cursor,
-        count: o.batchSize,
+        count: room(cycle),
       }),
     );
     cursor = page.cursor;
@@ -269,7 +295,7 @@ async function read<T>(cycle: Cycle<T>): Promise<void> {
   const canBlock = driver.capabilities.blocking;
   let lastMessageAt = Date.now();
   let pollDelayMs = FIRST_POLL_DELAY_MS;
-  while (!stopped(cycle)) {
+  while (!stopped(cycle) && !outOfRoom(cycle)) {
     const left = cycle.timeLeft() - MIN_PHASE_MS;
     const idleLeft =
       o.idleExitMs === undefined ? Number.POSITIVE_INFINITY : o.idleExitMs - (Date.now() - lastMessageAt);
@@ -280,7 +306,7 @@ async function read<T>(cycle: Cycle<T>): Promise<void> {
         stream: keys.stream,
         group: o.group,
         consumer,
-        count: o.batchSize,
+        count: room(cycle),
         blockMs: blockMs >= 1 ? blockMs : undefined,
       }),
     );

@@ -38,6 +38,8 @@ export interface PendingArgs {
 export interface DriverCapabilities {
   /** XREADGROUP … BLOCK works (TCP). Without it the read loop polls with back-off. */
   readonly blocking: boolean;
+  /** Most entries one consumer may hold pending (Upstash: 1000); undefined = no limit. */
+  readonly maxPendingPerConsumer?: number | undefined;
 }
 
 export interface Driver {

@@ -1,0 +1,114 @@
+/**
+ * The @upstash/redis (HTTP REST) driver: no sockets, one HTTPS request per command.
+ *
+ * What differs from TCP, stated rather than hidden:
+ * - no blocking reads: the drain polls with a growing back-off (50 ms doubling up to `blockMs`),
+ *   and every empty poll is a billed request;
+ * - Upstash allows at most 1000 pending entries per consumer, so reads never take more than
+ *   {@link UPSTASH_MAX_PENDING_PER_CONSUMER} less what the cycle already holds;
+ * - the SDK retries a request whose network call failed; every sluice write is safe to repeat
+ *   (scripts check before they write; a publish with an idempotency key is written once) except a
+ *   publish without an idempotency key, which a retry after a lost response may write twice.
+ *
+ * @example
+ * ```ts
+ * import { upstashDriver } from 'sluice/upstash';
+ * const driver = upstashDriver({ url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN });
+ * ```
+ */
+import { Redis, type RedisConfigNodejs, errors as upstashErrors } from '@upstash/redis';
+import type { AutoClaimArgs, Driver, PendingArgs, ReadGroupArgs } from '../core/driver.js';
+import { describeError, InvalidOptionError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
+
+/** Upstash's limit of pending entries per consumer. */
+export const UPSTASH_MAX_PENDING_PER_CONSUMER = 1000;
+
+export interface UpstashDriverOptions {
+  /** The REST URL (`UPSTASH_REDIS_REST_URL`). */
+  readonly url: string | undefined;
+  /** The REST token (`UPSTASH_REDIS_REST_TOKEN`). */
+  readonly token: string | undefined;
+  /** More @upstash/redis settings (retry, keepAlive, …). `automaticDeserialization` is always off. */
+  readonly config?: Omit<RedisConfigNodejs, 'url' | 'token' | 'automaticDeserialization'>;
+}
+
+/** Redis error replies start with an upper-case code (`ERR`, `NOSCRIPT`, `BUSYGROUP`, …). */
+const REPLY_CODE = /^([A-Z][A-Z_]+)\b/;
+
+function normalise(error: unknown): Error {
+  if (error instanceof upstashErrors.UpstashError) {
+    // The SDK appends ", command was: [...]", which may hold a payload: keep it out of the message.
+    const message = error.message.split(', command was:', 1)[0] ?? error.message;
+    const code = REPLY_CODE.exec(message)?.[1];
+    if (code !== undefined) return new RedisReplyError(code, message, { cause: error });
+    return new RedisUnavailableError(`Upstash refused the request: ${message}`, { cause: error });
+  }
+  return new RedisUnavailableError(`Upstash is unavailable: ${describeError(error)}`, { cause: error });
+}
+
+/**
+ * A driver over @upstash/redis. Give it the REST URL and token (it builds a client with
+ * `automaticDeserialization: false`, so payloads like `"123"` stay strings), or a client you built
+ * yourself with `automaticDeserialization: false`.
+ */
+export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
+  let client: Redis;
+  if (target instanceof Redis) {
+    const opts = (target as unknown as { opts?: { automaticDeserialization?: boolean } }).opts;
+    if (opts?.automaticDeserialization !== false) {
+      throw new InvalidOptionError(
+        'automaticDeserialization',
+        'Expected an @upstash/redis client created with `automaticDeserialization: false` (otherwise payloads such as "123" come back as numbers)',
+      );
+    }
+    client = target;
+  } else {
+    if (typeof target?.url !== 'string' || !/^https?:\/\/\S+$/.test(target.url)) {
+      throw new InvalidOptionError(
+        'url',
+        `Expected \`url\` to be the Upstash REST URL (https://…), got ${JSON.stringify(target?.url)}`,
+      );
+    }
+    if (typeof target.token !== 'string' || target.token === '') {
+      throw new InvalidOptionError('token', 'Expected `token` to be the Upstash REST token');
+    }
+    client = new Redis({
+      enableTelemetry: false,
+      ...target.config,
+      url: target.url,
+      token: target.token,
+      automaticDeserialization: false,
+    });
+  }
+
+  const call = async (args: (string | number)[]): Promise<unknown> => {
+    try {
+      return await client.exec(args.map(String) as [string, ...string[]]);
+    } catch (error) {
+      throw normalise(error);
+    }
+  };
+
+  return {
+    name: 'upstash',
+    capabilities: { blocking: false, maxPendingPerConsumer: UPSTASH_MAX_PENDING_PER_CONSUMER },
+    createGroup: (stream, group, startId) => call(['XGROUP', 'CREATE', stream, group, startId, 'MKSTREAM']),
+    // No BLOCK over REST: `blockMs` is never passed to a driver that cannot block.
+    readGroup: ({ stream, group, consumer, count }: ReadGroupArgs) =>
+      call(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']),
+    autoClaim: ({ stream, group, consumer, minIdleMs, cursor, count }: AutoClaimArgs) =>
+      call(['XAUTOCLAIM', stream, group, consumer, minIdleMs, cursor, 'COUNT', count]),
+    pending: ({ stream, group, start, end, count, consumer }: PendingArgs) =>
+      call(
+        consumer === undefined
+          ? ['XPENDING', stream, group, start, end, count]
+          : ['XPENDING', stream, group, start, end, count, consumer],
+      ),
+    ack: (stream, group, ids) => call(['XACK', stream, group, ...ids]),
+    add: (stream, fields) => call(['XADD', stream, '*', ...fields]),
+    evalSha: (sha1, keys, args) => call(['EVALSHA', sha1, keys.length, ...keys, ...args]),
+    eval: (source, keys, args) => call(['EVAL', source, keys.length, ...keys, ...args]),
+    // Nothing to close: no connection outlives a request.
+    close: async () => {},
+  };
+}
