@@ -1,0 +1,161 @@
+/**
+ * `npm run drain`: one drain cycle now, and its DrainReport.
+ *
+ * - With the local stack running (`npm start`, found through `.sluice/dev.env`): invokes the drain
+ *   function through serverless offline's Lambda API, so the cycle runs in the same bundle and
+ *   environment as the scheduled one.
+ * - With REDIS_URL set in the environment (another Redis, or no running stack): runs the handler
+ *   of functions/aws/drain.ts in this process.
+ *
+ * SLUICE_BUDGET_MS bounds the cycle (default 5000 here, so that the command returns quickly);
+ * SLUICE_TOPIC and SLUICE_GROUP choose what to drain (default: what the stack drains).
+ * Exit code 0 when the cycle ran, 1 when it failed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const envFile = join(root, '.sluice', 'dev.env');
+const DEFAULT_BUDGET_MS = 5_000;
+/** The drain function's timeout in serverless.yml. */
+const FUNCTION_TIMEOUT_MS = 60_000;
+
+function readEnvFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const values: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match?.[1] !== undefined && match[2] !== undefined) values[match[1]] = match[2];
+  }
+  return values;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function fail(message: string): never {
+  console.error(`sluice: ${message}`);
+  process.exit(1);
+}
+
+function setting(name: string): string | undefined {
+  const value = process.env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function budget(): number {
+  const value = setting('SLUICE_BUDGET_MS');
+  if (value === undefined) return DEFAULT_BUDGET_MS;
+  if (!/^\d{1,6}$/.test(value) || Number(value) < 1 || Number(value) > FUNCTION_TIMEOUT_MS - 2_000) {
+    fail(
+      `SLUICE_BUDGET_MS must be a whole number of milliseconds from 1 to ${FUNCTION_TIMEOUT_MS - 2_000}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return Number(value);
+}
+
+function print(report: unknown): void {
+  console.log(JSON.stringify(report, null, 2));
+}
+
+/** Through serverless offline's Lambda API (`POST /2015-03-31/functions/{name}/invocations`). */
+async function invokeRunningStack(stack: Record<string, string>, budgetMs: number): Promise<void> {
+  const name = stack.SLUICE_DRAIN_FUNCTION ?? 'sluice-dev-drain';
+  const url = `http://${stack.SLUICE_HTTP_HOST ?? 'localhost'}:${stack.SLUICE_LAMBDA_PORT ?? '3002'}/2015-03-31/functions/${name}/invocations`;
+  const event: Record<string, unknown> = { budgetMs };
+  const topic = setting('SLUICE_TOPIC');
+  const group = setting('SLUICE_GROUP');
+  if (topic !== undefined) event.topic = topic;
+  if (group !== undefined) event.group = group;
+  console.error(`sluice: one drain cycle (budget ${budgetMs} ms) through ${url}`);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
+      body: JSON.stringify(event),
+      signal: AbortSignal.timeout(FUNCTION_TIMEOUT_MS + 30_000),
+    });
+  } catch (error) {
+    fail(
+      `the local stack does not answer at ${url} (${(error as Error).message}). Is \`npm start\` running?`,
+    );
+  }
+  const text = await response.text();
+  let payload: unknown = text;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    // not JSON: print as is
+  }
+  if (!response.ok || response.headers.get('x-amz-function-error') !== null) {
+    console.error(`sluice: the drain function failed (HTTP ${response.status}):`);
+    print(payload);
+    process.exit(1);
+  }
+  print(payload);
+}
+
+/** The drain function's handler, in this process, with a fake Lambda context. */
+async function runInProcess(
+  redisUrl: string,
+  stack: Record<string, string>,
+  budgetMs: number,
+): Promise<never> {
+  process.env.REDIS_URL = redisUrl;
+  process.env.SLUICE_BUDGET_MS = String(budgetMs);
+  for (const name of ['SLUICE_TOPIC', 'SLUICE_GROUP'] as const) {
+    const value = stack[name];
+    if (setting(name) === undefined && value !== undefined) process.env[name] = value;
+  }
+  console.error(
+    `sluice: one drain cycle (budget ${budgetMs} ms) in this process against ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
+  );
+  try {
+    // Imported only now: the module reads its configuration from the environment when it loads.
+    const { handler } = await import('../functions/aws/drain.js');
+    const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
+    const report = await handler({}, { getRemainingTimeInMillis: () => deadline - Date.now() });
+    print(report);
+    // The function keeps its Redis connection for the next invocation, as on Lambda: end here.
+    process.exit(0);
+  } catch (error) {
+    console.error('sluice: the drain cycle failed:');
+    console.error(error);
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  const budgetMs = budget();
+  const stack = readEnvFile(envFile);
+  const explicitRedis = setting('REDIS_URL');
+  const stackPid = Number(stack.SLUICE_STACK_PID);
+  const stackRunning = Number.isInteger(stackPid) && stackPid > 0 && isAlive(stackPid);
+
+  if (explicitRedis !== undefined && explicitRedis !== stack.REDIS_URL) {
+    await runInProcess(explicitRedis, stack, budgetMs);
+  }
+  if (stackRunning) {
+    await invokeRunningStack(stack, budgetMs);
+    return;
+  }
+  if (explicitRedis !== undefined) await runInProcess(explicitRedis, stack, budgetMs);
+  fail(
+    existsSync(envFile)
+      ? 'the local stack is not running: start it with `npm start` (or set REDIS_URL to drain another Redis).'
+      : 'no local stack found (.sluice/dev.env is missing): start it with `npm start`, or set REDIS_URL.',
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
