@@ -102,6 +102,7 @@ export function ioredisDriver(
     eval: (source, keys, args) => call('EVAL', [source, keys.length, ...keys, ...args]),
     async close() {
       if (!owned || client.status === 'end') return;
+      socket()?.ref?.(); // hold the process open until QUIT is answered
       try {
         await client.quit();
       } catch {
