@@ -14,54 +14,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type DrainReport, drain } from '../core/drain.js';
 import type { Driver } from '../core/driver.js';
-import { InvalidOptionError } from '../core/errors.js';
 import { createPublishEndpoint, type PublishEndpointOptions } from '../core/http-publish.js';
-import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
 import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
-import { checkInteger, describeGot } from '../core/validate.js';
+import { applyOverrides, drainOverrides } from '../core/overrides.js';
+
+export { type DrainOverrides, drainOverrides } from '../core/overrides.js';
 
 /** The part of the Lambda context sluice reads. */
 export interface LambdaContextLike {
   getRemainingTimeInMillis(): number;
-}
-
-/** What a schedule's input may override for one invocation. */
-export interface DrainOverrides {
-  readonly topic?: string;
-  readonly group?: string;
-  readonly budgetMs?: number;
-}
-
-/**
- * Overrides from a scheduled event's input (`{ "topic": …, "group": …, "budgetMs": … }`). A plain
- * EventBridge event (`detail-type: Scheduled Event`) overrides nothing. Bad values throw.
- */
-export function drainOverrides(event: unknown): DrainOverrides {
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) return {};
-  const input = event as Record<string, unknown>;
-  const overrides: { topic?: string; group?: string; budgetMs?: number } = {};
-  if (input.topic !== undefined) {
-    if (!isTopicName(input.topic))
-      throw new InvalidOptionError(
-        'topic',
-        `Expected event \`topic\` to match ${TOPIC_PATTERN}, got ${describeGot(input.topic)}`,
-      );
-    overrides.topic = input.topic;
-  }
-  if (input.group !== undefined) {
-    if (!isTopicName(input.group))
-      throw new InvalidOptionError(
-        'group',
-        `Expected event \`group\` to match ${TOPIC_PATTERN}, got ${describeGot(input.group)}`,
-      );
-    overrides.group = input.group;
-  }
-  if (input.budgetMs !== undefined) {
-    const problem = checkInteger('budgetMs', input.budgetMs, 1, 900_000);
-    if (problem) throw new InvalidOptionError('budgetMs', `Event ${problem}`);
-    overrides.budgetMs = input.budgetMs as number;
-  }
-  return overrides;
 }
 
 /**
@@ -74,11 +35,8 @@ export function lambdaDrainHandler<T = unknown>(
   const { driver, ...drainOptions } = options;
   resolveDrainOptions(drainOptions); // fail the cold start, not the first invocation
   return async (event, context) => {
-    const overrides = drainOverrides(event);
-    const base = overrides.topic !== undefined ? { ...drainOptions, stream: undefined } : drainOptions;
     return drain(driver, {
-      ...base,
-      ...overrides,
+      ...applyOverrides(drainOptions, drainOverrides(event)),
       ...(context && typeof context.getRemainingTimeInMillis === 'function'
         ? { remainingTimeMs: () => context.getRemainingTimeInMillis() }
         : {}),

@@ -1,0 +1,22 @@
+/**
+ * Cron drain (Vercel Cron, `GET /api/drain` every minute): one bounded cycle per run. The query may
+ * override `topic`, `group` and `budgetMs`. Configuration: the README's table, plus `CRON_SECRET`.
+ */
+
+import { loadCronSecret, vercelDrainHandler } from '../../src/adapters/vercel.js';
+import { loadConfig } from '../../src/index.js';
+import { handleMessage } from '../orders-handler.js';
+import { restDriver } from './driver.js';
+import { MAX_DURATION_SECONDS } from './max-duration.js';
+
+const config = loadConfig(process.env);
+
+export const GET = vercelDrainHandler({
+  driver: restDriver(config),
+  topic: config.topic,
+  group: config.group,
+  ...config.drain,
+  maxDurationSeconds: MAX_DURATION_SECONDS,
+  cronSecret: loadCronSecret(process.env),
+  handler: handleMessage,
+});

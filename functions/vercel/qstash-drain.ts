@@ -1,0 +1,24 @@
+/**
+ * Drain driven by an Upstash QStash schedule (`POST /api/qstash-drain`): one bounded cycle per
+ * signed request. The schedule's JSON body may override `topic`, `group` and `budgetMs`.
+ * Configuration: the README's table, plus `QSTASH_CURRENT_SIGNING_KEY`, `QSTASH_NEXT_SIGNING_KEY`
+ * and, when the public URL differs from the one the function sees, `SLUICE_QSTASH_URL`.
+ */
+
+import { loadQStashConfig, qstashDrainHandler } from '../../src/adapters/qstash.js';
+import { loadConfig } from '../../src/index.js';
+import { handleMessage } from '../orders-handler.js';
+import { restDriver } from './driver.js';
+import { MAX_DURATION_SECONDS } from './max-duration.js';
+
+const config = loadConfig(process.env);
+
+export const POST = qstashDrainHandler({
+  driver: restDriver(config),
+  ...loadQStashConfig(process.env),
+  topic: config.topic,
+  group: config.group,
+  ...config.drain,
+  maxDurationSeconds: MAX_DURATION_SECONDS,
+  handler: handleMessage,
+});

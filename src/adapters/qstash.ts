@@ -1,0 +1,199 @@
+/**
+ * Upstash QStash adapter, Web-standard (`Request` → `Response`): a drain route that a QStash
+ * schedule calls. Build it at module scope, once per warm instance.
+ *
+ * - Every request must carry a valid `Upstash-Signature` (a JWT QStash signs with your current or
+ *   next signing key), checked by @upstash/qstash's `Receiver`: issuer `Upstash`, not expired, not
+ *   before its `nbf`, its subject the URL called, its body claim the SHA-256 of the body received.
+ *   Missing, wrong, expired, other URL, other body → 401. The Receiver never falls back to
+ *   QStash's public development keys (`devMode: false`), whatever `QSTASH_DEV` says.
+ * - One cycle per request. QStash holds the connection open until the response, up to the plan's
+ *   limit (Upstash lists 15 minutes on the free plan, 2 hours pay-as-you-go; older plans 2 and 5
+ *   minutes) or the schedule's `Upstash-Timeout`, whichever is shorter; the function hosting the
+ *   route has its own limit too. Keep `budgetMs` under all of them, and give `maxDurationSeconds`
+ *   when the host has no remaining-time call (Vercel): the deadline is then also at most
+ *   `maxDurationSeconds * 1000 - safetyMarginMs` after the request arrived. A cycle cut short by
+ *   a timeout loses nothing (unacknowledged messages stay pending), but QStash counts it failed.
+ * - Answers 200 with the DrainReport; 500 with it when the cycle stopped on an error, which QStash
+ *   retries (set `Upstash-Retries: 0` on the schedule to leave it to the next tick); 400 for a body
+ *   that is not a JSON object of overrides; 405 for a method other than POST or GET.
+ * - The schedule's body may override `topic`, `group` and `budgetMs` for its runs, as JSON
+ *   (`{"topic": "refunds", "budgetMs": 20000}`); empty means no override. A replayed request (within
+ *   the signature's lifetime) only runs another cycle, which concurrent cycles tolerate.
+ *
+ * @example
+ * ```ts
+ * import { loadQStashConfig, qstashDrainHandler } from 'sluice/qstash';
+ * import { upstashDriver } from 'sluice/upstash';
+ *
+ * const driver = upstashDriver({ url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN });
+ * export const POST = qstashDrainHandler({
+ *   driver,
+ *   ...loadQStashConfig(process.env), // QSTASH_CURRENT_SIGNING_KEY, QSTASH_NEXT_SIGNING_KEY
+ *   topic: 'orders',
+ *   group: 'billing',
+ *   budgetMs: 50_000,
+ *   maxDurationSeconds: 60,
+ *   handler: async (message) => {},
+ * });
+ * ```
+ */
+import { Receiver } from '@upstash/qstash';
+import type { Env } from '../core/config.js';
+import { ConfigurationError, describeError, InvalidOptionError } from '../core/errors.js';
+import { jsonLogger } from '../core/logger.js';
+import { type DrainOverrides, drainOverrides } from '../core/overrides.js';
+import { checkInteger } from '../core/validate.js';
+import { isPlainObject, json, type RequestDrainOptions, requestDrain } from './web.js';
+
+export interface QStashDrainOptions<T = unknown> extends RequestDrainOptions<T> {
+  /** The current signing key (`QSTASH_CURRENT_SIGNING_KEY`). */
+  readonly currentSigningKey: string;
+  /** The next signing key (`QSTASH_NEXT_SIGNING_KEY`), accepted too so that keys can be rotated. */
+  readonly nextSigningKey: string;
+  /**
+   * The URL the schedule calls, which the signature's subject must equal. Set it when the request's
+   * own URL differs from the public one (a proxy in front, another host name).
+   * @default the request's URL
+   */
+  readonly url?: string | undefined;
+  /**
+   * Clock difference tolerated on the signature's `exp` and `nbf`, in seconds.
+   * @default 0
+   */
+  readonly clockToleranceSeconds?: number;
+}
+
+/** What {@link loadQStashConfig} reads from the environment. */
+export interface QStashConfig {
+  readonly currentSigningKey: string;
+  readonly nextSigningKey: string;
+  /** `SLUICE_QSTASH_URL`; undefined → the request's URL. */
+  readonly url: string | undefined;
+}
+
+const DRAIN_METHODS = new Set(['POST', 'GET']);
+const OVERRIDE_FIELDS = new Set(['topic', 'group', 'budgetMs']);
+
+function signingKey(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') {
+    throw new ConfigurationError(
+      name,
+      `${name} is not set: copy it from the Upstash console (QStash → Signing Keys)`,
+    );
+  }
+  if (/\s/.test(value)) throw new ConfigurationError(name, `${name} must not contain whitespace`);
+  return value;
+}
+
+/**
+ * Reads `QSTASH_CURRENT_SIGNING_KEY`, `QSTASH_NEXT_SIGNING_KEY` (both required) and
+ * `SLUICE_QSTASH_URL` (optional: the public URL the schedule calls). A missing or bad value throws a
+ * {@link ConfigurationError} that names the variable.
+ */
+export function loadQStashConfig(env: Env): QStashConfig {
+  const currentSigningKey = signingKey(env, 'QSTASH_CURRENT_SIGNING_KEY');
+  const nextSigningKey = signingKey(env, 'QSTASH_NEXT_SIGNING_KEY');
+  const url = env.SLUICE_QSTASH_URL?.trim() || undefined;
+  if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) {
+    throw new ConfigurationError(
+      'SLUICE_QSTASH_URL',
+      `SLUICE_QSTASH_URL must be the http(s):// URL the QStash schedule calls, got ${JSON.stringify(url)}`,
+    );
+  }
+  return Object.freeze({ currentSigningKey, nextSigningKey, url });
+}
+
+/** Overrides from a schedule's body: empty, or a JSON object with only `topic`, `group`, `budgetMs`. */
+function bodyOverrides(body: string): DrainOverrides {
+  if (body.trim() === '') return {};
+  let input: unknown;
+  try {
+    input = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidOptionError('body', `body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isPlainObject(input)) {
+    throw new InvalidOptionError(
+      'body',
+      'body must be empty or a JSON object: {"topic"?, "group"?, "budgetMs"?}',
+    );
+  }
+  const unknown = Object.keys(input).find((field) => !OVERRIDE_FIELDS.has(field));
+  if (unknown !== undefined) {
+    throw new InvalidOptionError(
+      unknown,
+      `body has unknown field ${JSON.stringify(unknown)}; allowed: topic, group, budgetMs`,
+    );
+  }
+  return drainOverrides(input, 'body');
+}
+
+/**
+ * A route that runs one drain cycle per signed QStash request. Validates its options at once, so a
+ * misconfigured function fails its cold start instead of its runs.
+ */
+export function qstashDrainHandler<T = unknown>(
+  options: QStashDrainOptions<T>,
+): (request: Request) => Promise<Response> {
+  const { currentSigningKey, nextSigningKey, url, clockToleranceSeconds = 0, ...drainOptions } = options;
+  for (const [name, key] of [
+    ['currentSigningKey', currentSigningKey],
+    ['nextSigningKey', nextSigningKey],
+  ] as const) {
+    if (typeof key !== 'string' || key === '') {
+      throw new InvalidOptionError(name, `Expected \`${name}\`: a QStash signing key`);
+    }
+  }
+  if (url !== undefined && (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url))) {
+    throw new InvalidOptionError('url', 'Expected `url` to be the http(s):// URL the QStash schedule calls');
+  }
+  const problem = checkInteger('clockToleranceSeconds', clockToleranceSeconds, 0, 300);
+  if (problem) throw new InvalidOptionError('clockToleranceSeconds', problem);
+  const runDrain = requestDrain(drainOptions);
+  // devMode: false: never the public development keys, whatever QSTASH_DEV says.
+  const receiver = new Receiver({ currentSigningKey, nextSigningKey, devMode: false });
+  const logger = options.logger ?? jsonLogger();
+
+  return async function qstashDrain(request: Request): Promise<Response> {
+    const startedAt = Date.now();
+    if (!DRAIN_METHODS.has(request.method)) {
+      return json(
+        405,
+        { error: `method ${request.method} is not allowed; use POST` },
+        { allow: 'POST, GET' },
+      );
+    }
+    const signature = request.headers.get('upstash-signature');
+    if (!signature) {
+      logger.warn('drain request refused: no Upstash-Signature header');
+      return json(401, { error: 'missing Upstash-Signature header' });
+    }
+    let body: string;
+    try {
+      body = await request.text();
+    } catch {
+      return json(400, { error: 'the request body could not be read' });
+    }
+    try {
+      await receiver.verify({
+        signature,
+        body,
+        url: url ?? request.url,
+        clockTolerance: clockToleranceSeconds,
+      });
+    } catch (error) {
+      logger.warn('drain request refused: invalid Upstash-Signature', { error: describeError(error) });
+      return json(401, { error: 'invalid Upstash-Signature' });
+    }
+    let overrides: DrainOverrides;
+    try {
+      overrides = bodyOverrides(body);
+    } catch (error) {
+      if (error instanceof InvalidOptionError) return json(400, { error: error.message });
+      throw error;
+    }
+    return runDrain(overrides, startedAt);
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Vercel adapters, Web-standard (`Request` → `Response`): a cron drain handler and a publish
+ * handler. Build them at module scope, once per warm instance, and export them as `GET` / `POST`
+ * from a file in `api/`.
+ *
+ * The cron drain:
+ * - Vercel Cron calls the path with `GET` and `Authorization: Bearer $CRON_SECRET`. The secret is
+ *   compared in constant time; a missing or wrong one gets 401, and with no secret configured every
+ *   request gets 401 (the route is never open).
+ * - Vercel has no remaining-time call, so the deadline comes from the function's `maxDuration`:
+ *   `min(budgetMs, maxDurationSeconds * 1000 - safetyMarginMs)` after the request arrived, and
+ *   `budgetMs` defaults to fill that. Cold-start time before the handler runs is not seen: the
+ *   safety margin covers it.
+ * - Answers 200 with the DrainReport; 500 with it when the cycle stopped on an error (Vercel then
+ *   shows the run as failed; it does not retry crons, and nothing is lost: what was not acknowledged
+ *   stays pending for the next run); 400 for a bad override; 405 for a method other than GET or POST.
+ * - The query may override `topic`, `group` and `budgetMs` for one run
+ *   (`/api/drain?topic=refunds&budgetMs=20000`); other parameters are ignored.
+ *
+ * @example
+ * ```ts
+ * // api/drain.ts — with "functions": { "api/drain.ts": { "maxDuration": 60 } } in vercel.json
+ * import { loadCronSecret, vercelDrainHandler } from 'sluice/vercel';
+ * import { upstashDriver } from 'sluice/upstash';
+ *
+ * const driver = upstashDriver({ url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN });
+ * export const GET = vercelDrainHandler({
+ *   driver,
+ *   topic: 'orders',
+ *   group: 'billing',
+ *   maxDurationSeconds: 60,
+ *   cronSecret: loadCronSecret(process.env),
+ *   handler: async (message) => {},
+ * });
+ * ```
+ */
+import { bearerCheck } from '../core/bearer.js';
+import type { Env } from '../core/config.js';
+import { ConfigurationError, InvalidOptionError } from '../core/errors.js';
+import { createPublishEndpoint, type PublishEndpointOptions } from '../core/http-publish.js';
+import { jsonLogger } from '../core/logger.js';
+import { type DrainOverrides, drainOverrides } from '../core/overrides.js';
+import { json, type RequestDrainOptions, requestDrain } from './web.js';
+
+export interface VercelDrainOptions<T = unknown> extends RequestDrainOptions<T> {
+  /** The function's `maxDuration` (vercel.json `functions`), in seconds: the deadline is derived from it. */
+  readonly maxDurationSeconds: number;
+  /**
+   * The secret Vercel Cron sends as `Authorization: Bearer …` (`CRON_SECRET`). Undefined or empty:
+   * every request is refused (401).
+   */
+  readonly cronSecret: string | undefined;
+}
+
+const DRAIN_METHODS = new Set(['GET', 'POST']);
+const OVERRIDE_PARAMETERS = ['topic', 'group', 'budgetMs'] as const;
+
+/**
+ * `CRON_SECRET` from the environment: undefined when unset or empty (the drain route then refuses
+ * every request). Throws a {@link ConfigurationError} naming the variable when it holds whitespace,
+ * which no `Authorization` header could match.
+ */
+export function loadCronSecret(env: Env): string | undefined {
+  const value = env.CRON_SECRET;
+  if (value === undefined || value === '') return undefined;
+  if (/\s/.test(value)) {
+    throw new ConfigurationError(
+      'CRON_SECRET',
+      'CRON_SECRET must not contain whitespace (a line break pasted with it?): Vercel sends it in an Authorization header',
+    );
+  }
+  return value;
+}
+
+/** Overrides from the query: each parameter at most once; `budgetMs` in decimal digits. */
+function queryOverrides(url: string): DrainOverrides {
+  const query = new URL(url).searchParams;
+  const input: Record<string, unknown> = {};
+  for (const name of OVERRIDE_PARAMETERS) {
+    const values = query.getAll(name);
+    if (values.length === 0) continue;
+    if (values.length > 1) {
+      throw new InvalidOptionError(
+        name,
+        `Expected at most one \`${name}\` query parameter, got ${values.length}`,
+      );
+    }
+    const value = values[0] as string;
+    input[name] = name === 'budgetMs' && /^\d{1,15}$/.test(value) ? Number(value) : value;
+  }
+  return drainOverrides(input, 'query');
+}
+
+/**
+ * A Vercel cron route that runs one drain cycle per request. Validates its options at once, so a
+ * misconfigured function fails its cold start instead of its runs.
+ */
+export function vercelDrainHandler<T = unknown>(
+  options: VercelDrainOptions<T>,
+): (request: Request) => Promise<Response> {
+  const { cronSecret, ...drainOptions } = options;
+  if (drainOptions.maxDurationSeconds === undefined) {
+    throw new InvalidOptionError(
+      'maxDurationSeconds',
+      'Expected `maxDurationSeconds`: the maxDuration of the function in vercel.json, in seconds',
+    );
+  }
+  if (cronSecret !== undefined && (typeof cronSecret !== 'string' || /\s/.test(cronSecret))) {
+    throw new InvalidOptionError('cronSecret', 'Expected `cronSecret` to be a string without whitespace');
+  }
+  const runDrain = requestDrain(drainOptions);
+  const authorized = cronSecret ? bearerCheck(cronSecret) : undefined;
+  const logger = options.logger ?? jsonLogger();
+
+  return async function vercelDrain(request: Request): Promise<Response> {
+    const startedAt = Date.now(); // the function's time runs from here (cold start aside)
+    if (!DRAIN_METHODS.has(request.method)) {
+      return json(405, { error: `method ${request.method} is not allowed; use GET` }, { allow: 'GET, POST' });
+    }
+    if (!authorized) {
+      logger.warn('drain request refused: CRON_SECRET is not set');
+      return json(
+        401,
+        { error: 'draining over HTTP is disabled: no cron secret is configured (CRON_SECRET)' },
+        { 'www-authenticate': 'Bearer' },
+      );
+    }
+    if (!authorized(request.headers.get('authorization'))) {
+      logger.warn('drain request refused: missing or invalid bearer token');
+      return json(401, { error: 'missing or invalid bearer token' }, { 'www-authenticate': 'Bearer' });
+    }
+    let overrides: DrainOverrides;
+    try {
+      overrides = queryOverrides(request.url);
+    } catch (error) {
+      if (error instanceof InvalidOptionError) return json(400, { error: error.message });
+      throw error;
+    }
+    return runDrain(overrides, startedAt);
+  };
+}
+
+/** `/…/topics/{topic}/messages`, under any prefix (`/api`, none, …), nothing after. */
+const TOPIC_PATH = /^(?:\/[^/]+)*\/topics\/([^/]+)\/messages$/;
+
+/**
+ * The topic of a publish request: from a path of the shape `…/topics/{topic}/messages` (what a
+ * rewrite keeps, since Vercel passes the URL the caller asked for), else from one `topic` query
+ * parameter (`/api/publish?topic=orders`, or what a rewrite appends). Undefined → 404.
+ */
+function topicOf(url: string): string | undefined {
+  const parsed = new URL(url);
+  const segment = TOPIC_PATH.exec(parsed.pathname)?.[1];
+  if (segment !== undefined) {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment; // malformed escapes: no topic has that name (404)
+    }
+  }
+  const fromQuery = parsed.searchParams.getAll('topic');
+  return fromQuery.length === 1 ? fromQuery[0] : undefined;
+}
+
+/**
+ * A Vercel route for `POST /topics/{topic}/messages`: the platform-neutral publish endpoint over a
+ * Web `Request`. The body is read as bytes, so invalid UTF-8 is refused (400) rather than replaced.
+ * Statuses: see `createPublishEndpoint` (202, 400, 401, 404, 405, 413, 415, 503).
+ */
+export function vercelPublishHandler(
+  options: PublishEndpointOptions,
+): (request: Request) => Promise<Response> {
+  const endpoint = createPublishEndpoint(options);
+  return async function vercelPublish(request: Request): Promise<Response> {
+    let body: Uint8Array | undefined;
+    // Only a POST is read: the endpoint answers anything else 405 without looking at the body.
+    if (request.method === 'POST' && request.body !== null) {
+      try {
+        body = new Uint8Array(await request.arrayBuffer());
+      } catch {
+        return json(400, { error: 'the request body could not be read' });
+      }
+    }
+    const response = await endpoint({
+      method: request.method,
+      topic: topicOf(request.url),
+      headers: Object.fromEntries(request.headers),
+      body,
+    });
+    return new Response(response.body, { status: response.status, headers: response.headers });
+  };
+}

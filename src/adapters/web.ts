@@ -1,0 +1,85 @@
+/**
+ * What the Web-standard adapters (Vercel, QStash) share: JSON responses, and one drain cycle per
+ * request with its deadline derived from the function's maximum duration. Internal to the adapters.
+ */
+import { drain } from '../core/drain.js';
+import type { Driver } from '../core/driver.js';
+import { describeError, InvalidOptionError } from '../core/errors.js';
+import { jsonLogger } from '../core/logger.js';
+import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
+import { applyOverrides, type DrainOverrides } from '../core/overrides.js';
+import { checkInteger } from '../core/validate.js';
+
+/** Drain options of a function invoked over HTTP, which has no remaining-time call. */
+export interface RequestDrainOptions<T = unknown> extends Omit<DrainOptions<T>, 'remainingTimeMs'> {
+  readonly driver: Driver;
+  /**
+   * The function's maximum duration (Vercel's `maxDuration`), in seconds. The cycle's deadline is at
+   * most this long after the request arrived, less `safetyMarginMs`; `budgetMs` defaults to fit in it.
+   */
+  readonly maxDurationSeconds?: number | undefined;
+}
+
+/** The longest a function runs anywhere sluice is deployed (Lambda: 15 minutes; Vercel: 800 s). */
+const MAX_DURATION_SECONDS = 900;
+
+/** A JSON response that no cache keeps. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+/** True when `value` is a JSON object (not an array, not null). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Validates the options at once (so a bad one fails the cold start) and returns what runs one cycle
+ * for a request that arrived at `startedAt` (ms since the epoch). It answers 200 with the
+ * DrainReport, or 500 with it when the cycle stopped on an error (Redis unreachable, …): a scheduler
+ * then marks the run failed, and nothing is lost, since whatever was not acknowledged stays pending.
+ */
+export function requestDrain<T>(
+  options: RequestDrainOptions<T>,
+): (overrides: DrainOverrides, startedAt: number) => Promise<Response> {
+  const { driver, maxDurationSeconds, ...drainOptions } = options;
+  let maxDurationMs: number | undefined;
+  if (maxDurationSeconds !== undefined) {
+    const problem = checkInteger('maxDurationSeconds', maxDurationSeconds, 1, MAX_DURATION_SECONDS);
+    if (problem) throw new InvalidOptionError('maxDurationSeconds', problem);
+    maxDurationMs = maxDurationSeconds * 1000;
+  }
+  const resolved = resolveDrainOptions(drainOptions);
+  let budgetMs = drainOptions.budgetMs;
+  if (maxDurationMs !== undefined) {
+    const room = maxDurationMs - resolved.safetyMarginMs;
+    if (room < 1) {
+      throw new InvalidOptionError(
+        'maxDurationSeconds',
+        `Expected \`maxDurationSeconds\` (${maxDurationSeconds} s) to leave time after \`safetyMarginMs\` (${resolved.safetyMarginMs} ms)`,
+      );
+    }
+    // Unset, the budget is all the function's time but the margin (not the library's 50 s default).
+    budgetMs ??= room;
+  }
+  const base: DrainOptions<T> = { ...drainOptions, budgetMs };
+  const logger = drainOptions.logger ?? jsonLogger();
+
+  return async (overrides, startedAt) => {
+    try {
+      const report = await drain(driver, {
+        ...applyOverrides(base, overrides),
+        ...(maxDurationMs === undefined
+          ? {}
+          : { remainingTimeMs: () => startedAt + (maxDurationMs as number) - Date.now() }),
+      });
+      return json(report.stoppedBy === 'error' ? 500 : 200, report);
+    } catch (error) {
+      logger.error('drain request failed', { error: describeError(error) });
+      return json(500, { error: describeError(error) });
+    }
+  };
+}
