@@ -6,9 +6,10 @@
  *   and every empty poll is a billed request;
  * - Upstash allows at most 1000 pending entries per consumer, so reads never take more than
  *   {@link UPSTASH_MAX_PENDING_PER_CONSUMER} less what the cycle already holds;
- * - the SDK retries a request whose network call failed; every sluice write is safe to repeat
- *   (scripts check before they write; a publish with an idempotency key is written once) except a
- *   publish without an idempotency key, which a retry after a lost response may write twice.
+ * - the SDK retries a request whose network call failed. sluice lets it do so only for commands
+ *   that are safe to repeat (reads, acknowledgements, group creation); XADD and scripts are sent
+ *   once, so a retry can never turn one publish into two messages: the caller gets an error and
+ *   retries with an idempotency key if it wants exactly one.
  *
  * @example
  * ```ts
@@ -19,6 +20,7 @@
 import { Redis, type RedisConfigNodejs, errors as upstashErrors } from '@upstash/redis';
 import type { AutoClaimArgs, Driver, PendingArgs, ReadGroupArgs } from '../core/driver.js';
 import { describeError, InvalidOptionError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
+import { checkInteger } from '../core/validate.js';
 
 /** Upstash's limit of pending entries per consumer. */
 export const UPSTASH_MAX_PENDING_PER_CONSUMER = 1000;
@@ -28,9 +30,24 @@ export interface UpstashDriverOptions {
   readonly url: string | undefined;
   /** The REST token (`UPSTASH_REDIS_REST_TOKEN`). */
   readonly token: string | undefined;
-  /** More @upstash/redis settings (retry, keepAlive, …). `automaticDeserialization` is always off. */
+  /**
+   * Longest wait for one request's answer; a request that takes longer fails (and is retried by the
+   * SDK like a network error), so a stalled connection cannot hold a cycle past its deadline.
+   * @default 10000
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * More @upstash/redis settings (keepAlive, retry, …). `automaticDeserialization` is always off.
+   * Unless set here, network failures of repeatable commands are retried twice, after 50 and 100 ms
+   * (the SDK's own default waits up to 4 s in all, longer than most drain budgets can spare).
+   */
   readonly config?: Omit<RedisConfigNodejs, 'url' | 'token' | 'automaticDeserialization'>;
 }
+
+export const UPSTASH_DEFAULTS = Object.freeze({
+  requestTimeoutMs: 10_000,
+  retries: 2,
+});
 
 /** Redis error replies start with an upper-case code (`ERR`, `NOSCRIPT`, `BUSYGROUP`, …). */
 const REPLY_CODE = /^([A-Z][A-Z_]+)\b/;
@@ -52,7 +69,11 @@ function normalise(error: unknown): Error {
  * yourself with `automaticDeserialization: false`.
  */
 export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
-  let client: Redis;
+  // Two clients over one set of settings: `retrying` for commands that are safe to repeat, `once`
+  // for writes a repeat could duplicate (XADD, the publish script) — there the caller, who gets an
+  // error, decides, and an idempotency key makes its retry safe.
+  let retrying: Redis;
+  let once: Redis;
   if (target instanceof Redis) {
     const opts = (target as unknown as { opts?: { automaticDeserialization?: boolean } }).opts;
     if (opts?.automaticDeserialization !== false) {
@@ -61,7 +82,8 @@ export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
         'Expected an @upstash/redis client created with `automaticDeserialization: false` (otherwise payloads such as "123" come back as numbers)',
       );
     }
-    client = target;
+    retrying = target;
+    once = target;
   } else {
     if (typeof target?.url !== 'string' || !/^https?:\/\/\S+$/.test(target.url)) {
       throw new InvalidOptionError(
@@ -72,22 +94,33 @@ export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
     if (typeof target.token !== 'string' || target.token === '') {
       throw new InvalidOptionError('token', 'Expected `token` to be the Upstash REST token');
     }
-    client = new Redis({
-      enableTelemetry: false,
-      ...target.config,
-      url: target.url,
-      token: target.token,
-      automaticDeserialization: false,
-    });
+    const requestTimeoutMs = target.requestTimeoutMs ?? UPSTASH_DEFAULTS.requestTimeoutMs;
+    const problem = checkInteger('requestTimeoutMs', requestTimeoutMs, 1);
+    if (problem) throw new InvalidOptionError('requestTimeoutMs', problem);
+    const build = (retries: number) =>
+      new Redis({
+        enableTelemetry: false,
+        retry: { retries, backoff: (attempt) => 50 * 2 ** attempt },
+        signal: () => AbortSignal.timeout(requestTimeoutMs),
+        ...target.config,
+        ...(retries === 0 ? { retry: { retries: 0 } } : {}),
+        url: target.url,
+        token: target.token,
+        automaticDeserialization: false,
+      });
+    retrying = build(UPSTASH_DEFAULTS.retries);
+    once = build(0);
   }
 
-  const call = async (args: (string | number)[]): Promise<unknown> => {
+  const send = async (client: Redis, args: (string | number)[]): Promise<unknown> => {
     try {
       return await client.exec(args.map(String) as [string, ...string[]]);
     } catch (error) {
       throw normalise(error);
     }
   };
+  const call = (args: (string | number)[]) => send(retrying, args);
+  const callOnce = (args: (string | number)[]) => send(once, args);
 
   return {
     name: 'upstash',
@@ -105,9 +138,10 @@ export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
           : ['XPENDING', stream, group, start, end, count, consumer],
       ),
     ack: (stream, group, ids) => call(['XACK', stream, group, ...ids]),
-    add: (stream, fields) => call(['XADD', stream, '*', ...fields]),
-    evalSha: (sha1, keys, args) => call(['EVALSHA', sha1, keys.length, ...keys, ...args]),
-    eval: (source, keys, args) => call(['EVAL', source, keys.length, ...keys, ...args]),
+    add: (stream, fields) => callOnce(['XADD', stream, '*', ...fields]),
+    // Scripts are sent once: the publish script without idempotency keys is not safe to repeat.
+    evalSha: (sha1, keys, args) => callOnce(['EVALSHA', sha1, keys.length, ...keys, ...args]),
+    eval: (source, keys, args) => callOnce(['EVAL', source, keys.length, ...keys, ...args]),
     // Nothing to close: no connection outlives a request.
     close: async () => {},
   };

@@ -8,9 +8,8 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { DrainOptions } from '../../src/core/options.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { fieldsToRecord } from '../../src/core/replies.js';
-import { lambdaContext, newDriver, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, lambdaContext, randomTopic, rawClient } from '../support/fixtures.js';
 
-const driver = newDriver();
 const redis = rawClient();
 
 /** A topic with its group already created at `$`, so what is published next is delivered. */
@@ -51,7 +50,9 @@ async function pendingCount(stream: string, group: string): Promise<number> {
   return summary[0];
 }
 
-describe('drain', () => {
+describe.each(DRIVERS)('drain over $name', (kind) => {
+  const driver = kind.create();
+
   it('round trip: publishes, hands each message to the handler once, acknowledges it', async () => {
     const { topic, group, keys } = await arrange();
     const published = await publishBatch(driver, topic, [
@@ -433,7 +434,7 @@ describe('drain', () => {
 
   it('a Redis failure ends the cycle with stoppedBy "error" and the reason, not a throw', async () => {
     const { topic, group } = await arrange();
-    const broken = newDriver('redis://127.0.0.1:1');
+    const broken = kind.unreachable();
     const report = await drain(
       broken,
       options(topic, group, () => {}),

@@ -5,171 +5,180 @@ import { ensureGroup } from '../../src/core/group.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
-import { newDriver, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
 
-const driver = newDriver();
 const redis = rawClient();
 
-describe('ensureGroup', () => {
-  it('creates the stream and the group when neither exists', async () => {
-    const { stream } = streamKeys({ topic: randomTopic() });
-    expect(await ensureGroup(newDriver(), stream, 'g')).toBe(true);
-    const [group] = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-    expect(group).toContain('g');
-  });
+describe.each(DRIVERS)('over $name', (kind) => {
+  const driver = kind.create();
+  const newDriver = () => kind.create();
 
-  it('accepts an existing group (BUSYGROUP) and keeps its position', async () => {
-    const { stream } = streamKeys({ topic: randomTopic() });
-    await redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
-    await redis.xadd(stream, '*', 'a', '1');
-    expect(await ensureGroup(newDriver(), stream, 'g', '$')).toBe(false);
-    // Created at 0: the entry is still unread by the group.
-    const read = await redis.xreadgroup('GROUP', 'g', 'c', 'STREAMS', stream, '>');
-    expect(read).toHaveLength(1);
-  });
-
-  it('10 concurrent creators on separate connections: one creates, none fails', async () => {
-    const { stream } = streamKeys({ topic: randomTopic() });
-    const results = await Promise.all(
-      Array.from({ length: 10 }, () => ensureGroup(newDriver(), stream, 'g')),
-    );
-    expect(results.filter(Boolean)).toHaveLength(1);
-    expect(await redis.xinfo('GROUPS', stream)).toHaveLength(1);
-  });
-
-  it('is remembered per driver: the second call sends nothing', async () => {
-    const { stream } = streamKeys({ topic: randomTopic() });
-    const own = newDriver();
-    let creates = 0;
-    const counting = {
-      ...own,
-      createGroup: (...args: Parameters<typeof own.createGroup>) => {
-        creates++;
-        return own.createGroup(...args);
-      },
-    };
-    await Promise.all([ensureGroup(counting, stream, 'g'), ensureGroup(counting, stream, 'g')]);
-    await ensureGroup(counting, stream, 'g');
-    expect(creates).toBe(1);
-  });
-
-  it('start "0" delivers the stream history, "$" only what comes next', async () => {
-    const topic = randomTopic();
-    await publishBatch(driver, topic, [{ data: 'old-1' }, { data: 'old-2' }]);
-    const history: unknown[] = [];
-    const fresh: unknown[] = [];
-    const base = { topic, budgetMs: 1_000, blockMs: 20, idleExitMs: 40, logger: silentLogger };
-    await drain(driver, {
-      ...base,
-      group: 'replay',
-      startId: '0',
-      handler: (m) => void history.push(m.data),
+  describe('ensureGroup', () => {
+    it('creates the stream and the group when neither exists', async () => {
+      const { stream } = streamKeys({ topic: randomTopic() });
+      expect(await ensureGroup(newDriver(), stream, 'g')).toBe(true);
+      const [group] = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+      expect(group).toContain('g');
     });
-    await drain(driver, { ...base, group: 'live', handler: (m) => void fresh.push(m.data) });
-    expect(history).toEqual(['old-1', 'old-2']);
-    expect(fresh).toEqual([]);
-  });
-});
 
-describe('publish', () => {
-  it('writes the envelope fields: format, JSON data, key', async () => {
-    const topic = randomTopic();
-    const { id, duplicate } = await publish(driver, topic, { data: { a: 1 }, key: 'customer-7' });
-    expect(duplicate).toBe(false);
-    const entries = await redis.xrange(`sluice:{${topic}}`, '-', '+');
-    expect(entries).toEqual([[id, ['sluice', '1', 'data', '{"a":1}', 'key', 'customer-7']]]);
-  });
+    it('accepts an existing group (BUSYGROUP) and keeps its position', async () => {
+      const { stream } = streamKeys({ topic: randomTopic() });
+      await redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+      await redis.xadd(stream, '*', 'a', '1');
+      expect(await ensureGroup(newDriver(), stream, 'g', '$')).toBe(false);
+      // Created at 0: the entry is still unread by the group.
+      const read = await redis.xreadgroup('GROUP', 'g', 'c', 'STREAMS', stream, '>');
+      expect(read).toHaveLength(1);
+    });
 
-  it('a batch is one round trip and keeps order', async () => {
-    const topic = randomTopic();
-    const results = await publishBatch(
-      driver,
-      topic,
-      Array.from({ length: 100 }, (_, i) => ({ data: i })),
-    );
-    const entries = await redis.xrange(`sluice:{${topic}}`, '-', '+');
-    expect(entries.map(([id]) => id)).toEqual(results.map((r) => r.id));
-    expect(entries.map(([, f]) => JSON.parse(f[3] as string))).toEqual(
-      Array.from({ length: 100 }, (_, i) => i),
-    );
-  });
+    it('10 concurrent creators on separate connections: one creates, none fails', async () => {
+      const { stream } = streamKeys({ topic: randomTopic() });
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => ensureGroup(newDriver(), stream, 'g')),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await redis.xinfo('GROUPS', stream)).toHaveLength(1);
+    });
 
-  it('an idempotency key inside its window returns the first id and writes nothing', async () => {
-    const topic = randomTopic();
-    const first = await publish(driver, topic, { data: 'charge', idempotencyKey: 'order-1' });
-    const again = await publish(driver, topic, { data: 'charge (retried)', idempotencyKey: 'order-1' });
-    expect(again).toEqual({ id: first.id, duplicate: true });
-    expect(await redis.xlen(`sluice:{${topic}}`)).toBe(1);
-  });
+    it('is remembered per driver: the second call sends nothing', async () => {
+      const { stream } = streamKeys({ topic: randomTopic() });
+      const own = newDriver();
+      let creates = 0;
+      const counting = {
+        ...own,
+        createGroup: (...args: Parameters<typeof own.createGroup>) => {
+          creates++;
+          return own.createGroup(...args);
+        },
+      };
+      await Promise.all([ensureGroup(counting, stream, 'g'), ensureGroup(counting, stream, 'g')]);
+      await ensureGroup(counting, stream, 'g');
+      expect(creates).toBe(1);
+    });
 
-  it('concurrent publishes with one idempotency key write once (atomic)', async () => {
-    const topic = randomTopic();
-    const racers = Array.from({ length: 4 }, () => newDriver());
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        publish(racers[i % racers.length] as typeof driver, topic, { data: i, idempotencyKey: 'same' }),
-      ),
-    );
-    expect(new Set(results.map((r) => r.id)).size).toBe(1);
-    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
-    expect(await redis.xlen(`sluice:{${topic}}`)).toBe(1);
-  });
-
-  it('idempotency keys work inside a batch and across batches', async () => {
-    const topic = randomTopic();
-    const [a, b, c] = await publishBatch(driver, topic, [
-      { data: 1, idempotencyKey: 'k1' },
-      { data: 2, idempotencyKey: 'k1' },
-      { data: 3 },
-    ]);
-    expect(b).toEqual({ id: a?.id, duplicate: true });
-    expect(c?.duplicate).toBe(false);
-    const [d] = await publishBatch(driver, topic, [{ data: 4, idempotencyKey: 'k1' }]);
-    expect(d).toEqual({ id: a?.id, duplicate: true });
-    expect(await redis.xlen(`sluice:{${topic}}`)).toBe(2);
+    it('start "0" delivers the stream history, "$" only what comes next', async () => {
+      const topic = randomTopic();
+      await publishBatch(driver, topic, [{ data: 'old-1' }, { data: 'old-2' }]);
+      const history: unknown[] = [];
+      const fresh: unknown[] = [];
+      const base = { topic, budgetMs: 1_000, blockMs: 20, idleExitMs: 40, logger: silentLogger };
+      await drain(driver, {
+        ...base,
+        group: 'replay',
+        startId: '0',
+        handler: (m) => void history.push(m.data),
+      });
+      await drain(driver, { ...base, group: 'live', handler: (m) => void fresh.push(m.data) });
+      expect(history).toEqual(['old-1', 'old-2']);
+      expect(fresh).toEqual([]);
+    });
   });
 
-  it('the key is forgotten after its window', async () => {
-    const topic = randomTopic();
-    const first = await publish(driver, topic, { data: 1, idempotencyKey: 'k' }, { idempotencyWindowMs: 50 });
-    const ttl = await redis.pttl(`sluice:{${topic}}:idem:k`);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(50);
-    await redis.del(`sluice:{${topic}}:idem:k`); // what expiry does, without waiting for it
-    const second = await publish(
-      driver,
-      topic,
-      { data: 2, idempotencyKey: 'k' },
-      { idempotencyWindowMs: 50 },
-    );
-    expect(second.id).not.toBe(first.id);
-    expect(second.duplicate).toBe(false);
-  });
+  describe('publish', () => {
+    it('writes the envelope fields: format, JSON data, key', async () => {
+      const topic = randomTopic();
+      const { id, duplicate } = await publish(driver, topic, { data: { a: 1 }, key: 'customer-7' });
+      expect(duplicate).toBe(false);
+      const entries = await redis.xrange(`sluice:{${topic}}`, '-', '+');
+      expect(entries).toEqual([[id, ['sluice', '1', 'data', '{"a":1}', 'key', 'customer-7']]]);
+    });
 
-  it('keeps the companion keys in the stream slot', async () => {
-    const topic = randomTopic();
-    await publish(driver, topic, { data: 1, idempotencyKey: 'x' });
-    const slots = await Promise.all(
-      [`sluice:{${topic}}`, `sluice:{${topic}}:idem:x`, `sluice:{${topic}}:dlq:g`].map((k) =>
-        redis.call('CLUSTER', 'KEYSLOT', k).catch(() => null),
-      ),
-    );
-    // CLUSTER KEYSLOT works without cluster mode on Redis 7.
-    expect(new Set(slots).size).toBe(1);
-  });
+    it('a batch is one round trip and keeps order', async () => {
+      const topic = randomTopic();
+      const results = await publishBatch(
+        driver,
+        topic,
+        Array.from({ length: 100 }, (_, i) => ({ data: i })),
+      );
+      const entries = await redis.xrange(`sluice:{${topic}}`, '-', '+');
+      expect(entries.map(([id]) => id)).toEqual(results.map((r) => r.id));
+      expect(entries.map(([, f]) => JSON.parse(f[3] as string))).toEqual(
+        Array.from({ length: 100 }, (_, i) => i),
+      );
+    });
 
-  it('refuses bad input before writing anything', async () => {
-    const topic = randomTopic();
-    await expect(publish(driver, topic, { data: undefined })).rejects.toThrow(InvalidMessageError);
-    await expect(publish(driver, topic, { data: 1n as unknown })).rejects.toThrow(/cannot be serialised/);
-    await expect(publish(driver, topic, { data: 1, key: '' })).rejects.toThrow(
-      /`key` must be a string of 1 to 256/,
-    );
-    await expect(
-      publishBatch(driver, topic, [{ data: 1 }, { data: 2, idempotencyKey: 'x'.repeat(300) }]),
-    ).rejects.toThrow(/messages\[1\]: `idempotencyKey`/);
-    await expect(publishBatch(driver, topic, [])).rejects.toThrow(/batch of 1 to/);
-    await expect(publish(driver, 'bad topic!', { data: 1 })).rejects.toThrow(/`topic` to match/);
-    expect(await redis.exists(`sluice:{${topic}}`)).toBe(0);
+    it('an idempotency key inside its window returns the first id and writes nothing', async () => {
+      const topic = randomTopic();
+      const first = await publish(driver, topic, { data: 'charge', idempotencyKey: 'order-1' });
+      const again = await publish(driver, topic, { data: 'charge (retried)', idempotencyKey: 'order-1' });
+      expect(again).toEqual({ id: first.id, duplicate: true });
+      expect(await redis.xlen(`sluice:{${topic}}`)).toBe(1);
+    });
+
+    it('concurrent publishes with one idempotency key write once (atomic)', async () => {
+      const topic = randomTopic();
+      const racers = Array.from({ length: 4 }, () => newDriver());
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          publish(racers[i % racers.length] as typeof driver, topic, { data: i, idempotencyKey: 'same' }),
+        ),
+      );
+      expect(new Set(results.map((r) => r.id)).size).toBe(1);
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(await redis.xlen(`sluice:{${topic}}`)).toBe(1);
+    });
+
+    it('idempotency keys work inside a batch and across batches', async () => {
+      const topic = randomTopic();
+      const [a, b, c] = await publishBatch(driver, topic, [
+        { data: 1, idempotencyKey: 'k1' },
+        { data: 2, idempotencyKey: 'k1' },
+        { data: 3 },
+      ]);
+      expect(b).toEqual({ id: a?.id, duplicate: true });
+      expect(c?.duplicate).toBe(false);
+      const [d] = await publishBatch(driver, topic, [{ data: 4, idempotencyKey: 'k1' }]);
+      expect(d).toEqual({ id: a?.id, duplicate: true });
+      expect(await redis.xlen(`sluice:{${topic}}`)).toBe(2);
+    });
+
+    it('the key is forgotten after its window', async () => {
+      const topic = randomTopic();
+      const first = await publish(
+        driver,
+        topic,
+        { data: 1, idempotencyKey: 'k' },
+        { idempotencyWindowMs: 50 },
+      );
+      const ttl = await redis.pttl(`sluice:{${topic}}:idem:k`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(50);
+      await redis.del(`sluice:{${topic}}:idem:k`); // what expiry does, without waiting for it
+      const second = await publish(
+        driver,
+        topic,
+        { data: 2, idempotencyKey: 'k' },
+        { idempotencyWindowMs: 50 },
+      );
+      expect(second.id).not.toBe(first.id);
+      expect(second.duplicate).toBe(false);
+    });
+
+    it('keeps the companion keys in the stream slot', async () => {
+      const topic = randomTopic();
+      await publish(driver, topic, { data: 1, idempotencyKey: 'x' });
+      const slots = await Promise.all(
+        [`sluice:{${topic}}`, `sluice:{${topic}}:idem:x`, `sluice:{${topic}}:dlq:g`].map((k) =>
+          redis.call('CLUSTER', 'KEYSLOT', k).catch(() => null),
+        ),
+      );
+      // CLUSTER KEYSLOT works without cluster mode on Redis 7.
+      expect(new Set(slots).size).toBe(1);
+    });
+
+    it('refuses bad input before writing anything', async () => {
+      const topic = randomTopic();
+      await expect(publish(driver, topic, { data: undefined })).rejects.toThrow(InvalidMessageError);
+      await expect(publish(driver, topic, { data: 1n as unknown })).rejects.toThrow(/cannot be serialised/);
+      await expect(publish(driver, topic, { data: 1, key: '' })).rejects.toThrow(
+        /`key` must be a string of 1 to 256/,
+      );
+      await expect(
+        publishBatch(driver, topic, [{ data: 1 }, { data: 2, idempotencyKey: 'x'.repeat(300) }]),
+      ).rejects.toThrow(/messages\[1\]: `idempotencyKey`/);
+      await expect(publishBatch(driver, topic, [])).rejects.toThrow(/batch of 1 to/);
+      await expect(publish(driver, 'bad topic!', { data: 1 })).rejects.toThrow(/`topic` to match/);
+      expect(await redis.exists(`sluice:{${topic}}`)).toBe(0);
+    });
   });
 });

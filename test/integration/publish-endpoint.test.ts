@@ -2,23 +2,13 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { newDriver, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
 
 const redis = rawClient();
 const token = 'test-token-0123456789';
 const topic = randomTopic();
 const other = randomTopic();
 const stream = `sluice:{${topic}}`;
-
-const handler = lambdaPublishHandler({
-  driver: newDriver(),
-  topics: [topic, other],
-  token,
-  maxBodyBytes: 10_000,
-  maxMessageBytes: 1_000,
-  maxBatchMessages: 5,
-  logger: silentLogger,
-});
 
 function event(overrides: {
   body?: string;
@@ -42,16 +32,26 @@ function event(overrides: {
   };
 }
 
-async function call(overrides: Parameters<typeof event>[0]) {
-  const response = await handler(event(overrides));
-  return {
-    status: response.statusCode,
-    headers: response.headers ?? {},
-    body: JSON.parse(response.body as string),
-  };
-}
+describe.each(DRIVERS)('publish endpoint (Lambda, HTTP API v2) over $name', (kind) => {
+  const handler = lambdaPublishHandler({
+    driver: kind.create(),
+    topics: [topic, other],
+    token,
+    maxBodyBytes: 10_000,
+    maxMessageBytes: 1_000,
+    maxBatchMessages: 5,
+    logger: silentLogger,
+  });
 
-describe('publish endpoint (Lambda, HTTP API v2)', () => {
+  async function call(overrides: Parameters<typeof event>[0]) {
+    const response = await handler(event(overrides));
+    return {
+      status: response.statusCode,
+      headers: response.headers ?? {},
+      body: JSON.parse(response.body as string),
+    };
+  }
+
   it('202 with the id of a single message, written to the topic stream', async () => {
     const res = await call({ body: JSON.stringify({ data: { orderId: 1 }, key: 'c1' }) });
     expect(res.status).toBe(202);
@@ -105,7 +105,7 @@ describe('publish endpoint (Lambda, HTTP API v2)', () => {
 
   it('401 for everyone while no token is configured', async () => {
     const closed = lambdaPublishHandler({
-      driver: newDriver(),
+      driver: kind.create(),
       topics: [topic],
       token: undefined,
       logger: silentLogger,
@@ -195,7 +195,7 @@ describe('publish endpoint (Lambda, HTTP API v2)', () => {
 
   it('503 with Retry-After when Redis is unreachable', async () => {
     const down = lambdaPublishHandler({
-      driver: newDriver('redis://127.0.0.1:1'),
+      driver: kind.unreachable(),
       topics: [topic],
       token,
       logger: silentLogger,

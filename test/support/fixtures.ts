@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 import type { Driver } from '../../src/core/driver.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
+import { upstashDriver } from '../../src/drivers/upstash.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -25,6 +26,30 @@ export function newDriver(url = redisUrl()): Driver {
   closers.push(() => driver.close());
   return driver;
 }
+
+/** A driver over the local Upstash REST server in front of the test redis-server (or the server at `url`). */
+export function newRestDriver(url = inject('restUrl'), token = inject('restToken')): Driver {
+  return upstashDriver({ url, token, requestTimeoutMs: 5_000 });
+}
+
+/** One entry per driver: the conformance suite runs every test over each (`describe.each(DRIVERS)`). */
+export interface DriverKind {
+  readonly name: 'ioredis' | 'upstash';
+  /** A fresh driver (its own connection where the driver has connections). */
+  create(): Driver;
+  /** A driver whose Redis cannot be reached. */
+  unreachable(): Driver;
+}
+
+export const DRIVERS: readonly DriverKind[] = [
+  { name: 'ioredis', create: () => newDriver(), unreachable: () => newDriver('redis://127.0.0.1:1') },
+  {
+    name: 'upstash',
+    create: () => newRestDriver(),
+    unreachable: () =>
+      upstashDriver({ url: 'http://127.0.0.1:1', token: 'x', config: { retry: { retries: 0 } } }),
+  },
+];
 
 /** A plain ioredis client for arranging and asserting Redis state, closed after the file's tests. */
 export function rawClient(url = redisUrl()): Redis {

@@ -74,7 +74,7 @@ describe('envelope', () => {
     );
     expect(message.format).toBe('foreign');
     expect(message.data).toBeUndefined();
-    expect(message.fields.__proto__).toBe('p');
+    expect(Object.getOwnPropertyDescriptor(message.fields, '__proto__')?.value).toBe('p');
     expect(({} as Record<string, unknown>).p).toBeUndefined();
     expect(idTime('42-7')).toBe(42);
   });
