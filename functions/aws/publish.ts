@@ -1,16 +1,8 @@
-/**
- * HTTP publish (API Gateway HTTP API): POST /topics/{topic}/messages.
- */
-
-import { lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
-import { ioredisDriver } from '../../src/drivers/ioredis.js';
+/** HTTP publish (API Gateway HTTP API) over ioredis: POST /topics/{topic}/messages. */
 import { loadConfig } from '../../src/index.js';
-import { driverUrl } from './driver-url.js';
+import { ioredisFromConfig } from '../drivers/ioredis.js';
+import { publishFunction } from './wiring.js';
 
 const config = loadConfig(process.env);
 
-export const handler = lambdaPublishHandler({
-  driver: ioredisDriver(driverUrl(config)),
-  topics: config.topics,
-  token: config.publishToken,
-});
+export const handler = publishFunction(ioredisFromConfig(config), config);

@@ -5,14 +5,14 @@
 
 import { loadCronSecret, vercelDrainHandler } from '../../src/adapters/vercel.js';
 import { loadConfig } from '../../src/index.js';
+import { upstashFromConfig } from '../drivers/upstash.js';
 import { handleMessage } from '../orders-handler.js';
-import { restDriver } from './driver.js';
 import { MAX_DURATION_SECONDS } from './max-duration.js';
 
 const config = loadConfig(process.env);
 
 export const GET = vercelDrainHandler({
-  driver: restDriver(config),
+  driver: upstashFromConfig(config),
   topic: config.topic,
   group: config.group,
   ...config.drain,

@@ -4,12 +4,12 @@
 
 import { vercelPublishHandler } from '../../src/adapters/vercel.js';
 import { loadConfig } from '../../src/index.js';
-import { restDriver } from './driver.js';
+import { upstashFromConfig } from '../drivers/upstash.js';
 
 const config = loadConfig(process.env);
 
 export const POST = vercelPublishHandler({
-  driver: restDriver(config),
+  driver: upstashFromConfig(config),
   topics: config.topics,
   token: config.publishToken,
 });

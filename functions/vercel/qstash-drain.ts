@@ -7,14 +7,14 @@
 
 import { loadQStashConfig, qstashDrainHandler } from '../../src/adapters/qstash.js';
 import { loadConfig } from '../../src/index.js';
+import { upstashFromConfig } from '../drivers/upstash.js';
 import { handleMessage } from '../orders-handler.js';
-import { restDriver } from './driver.js';
 import { MAX_DURATION_SECONDS } from './max-duration.js';
 
 const config = loadConfig(process.env);
 
 export const POST = qstashDrainHandler({
-  driver: restDriver(config),
+  driver: upstashFromConfig(config),
   ...loadQStashConfig(process.env),
   topic: config.topic,
   group: config.group,

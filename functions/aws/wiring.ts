@@ -1,0 +1,21 @@
+/**
+ * How the Lambda functions are put together, whatever the driver: each entry file builds its
+ * driver and passes it here, so a bundle holds only the driver it uses.
+ */
+import { lambdaDrainHandler, lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
+import type { Driver, SluiceConfig } from '../../src/index.js';
+import { handleMessage } from '../orders-handler.js';
+
+export function drainFunction(driver: Driver, config: SluiceConfig) {
+  return lambdaDrainHandler({
+    driver,
+    topic: config.topic,
+    group: config.group,
+    ...config.drain,
+    handler: handleMessage,
+  });
+}
+
+export function publishFunction(driver: Driver, config: SluiceConfig) {
+  return lambdaPublishHandler({ driver, topics: config.topics, token: config.publishToken });
+}
