@@ -1,16 +1,21 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drain } from '../../src/core/drain.js';
+import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publishBatch } from '../../src/core/publish.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
-import { newDriver, randomTopic, rawClient } from '../support/fixtures.js';
+import { upstashDriver } from '../../src/drivers/upstash.js';
+import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
 
 const redis = rawClient();
 
-describe('overlapping cycles', () => {
+describe.each(DRIVERS)('overlapping cycles over $name', (kind) => {
+  const newDriver = () => kind.create();
+
   it('5 overlapping cycles on one group process every message, none twice inside the visibility timeout', async () => {
     const topic = randomTopic();
     const { stream } = streamKeys({ topic });
@@ -77,62 +82,104 @@ describe('overlapping cycles', () => {
   });
 });
 
-describe('Redis commands in steady state', () => {
+describe.each([
+  { name: 'ioredis', connect: (server: RedisServer): Driver => ioredisDriver(server.url) },
+  {
+    name: 'upstash',
+    connect: (_server: RedisServer, rest?: RestServer): Driver =>
+      upstashDriver({ url: rest?.url, token: rest?.token }),
+  },
+])('Redis commands (REST: requests) over $name', ({ name, connect }) => {
   let server: RedisServer;
+  let rest: RestServer | undefined;
+  let admin: Redis;
+  let driver: Driver;
   beforeAll(async () => {
     server = await startRedisServer();
+    if (name === 'upstash') rest = await startRestServer({ redisUrl: server.url, token: 'bench-token' });
+    admin = new Redis(server.url);
+    driver = connect(server, rest);
   });
   afterAll(async () => {
+    await driver.close();
+    admin.disconnect();
+    await rest?.stop();
     await server.stop();
   });
 
-  it('a no-op handler costs at most 3 commands per batch read and nothing per message', async () => {
-    const admin = new Redis(server.url);
-    const driver = ioredisDriver(server.url);
-    try {
-      const topic = randomTopic();
-      const { stream } = streamKeys({ topic });
-      await admin.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
-      // Warm: the group is cached, the scripts loaded.
-      await drain(driver, {
-        topic,
-        group: 'g',
-        blockMs: 1,
-        idleExitMs: 0,
-        logger: silentLogger,
-        handler: () => {},
-      });
-      await publishBatch(
-        driver,
-        topic,
-        Array.from({ length: 5_000 }, (_, i) => ({ data: i })),
-      );
-      await admin.config('RESETSTAT');
-      const report = await drain(driver, {
-        topic,
-        group: 'g',
-        batchSize: 100,
-        blockMs: 1,
-        idleExitMs: 0,
-        logger: silentLogger,
-        handler: () => {},
-      });
-      const stats = (await admin.info('commandstats'))
-        .split('\n')
-        .map((line) => /^cmdstat_([^:]+):calls=(\d+)/.exec(line))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => [m[1], Number(m[2])] as const);
-      // RESETSTAT counts itself and INFO; admin's commands are not the drain's.
-      const drainCalls = stats
-        .filter(([name]) => name !== 'config' && name !== 'info')
-        .reduce((sum, [, calls]) => sum + calls, 0);
-      const batches = Math.ceil(5_000 / 100) + 1; // plus the empty read that ends the cycle
-      expect(report.acked).toBe(5_000);
-      expect(drainCalls).toBeLessThanOrEqual(3 * batches);
-      expect(drainCalls / 5_000).toBeLessThanOrEqual(0.03);
-    } finally {
-      await driver.close();
-      admin.disconnect();
+  /** Calls per command since `RESETSTAT`, leaving out the admin connection's own. */
+  async function calls(): Promise<Map<string, number>> {
+    const stats = new Map<string, number>();
+    for (const line of (await admin.info('commandstats')).split('\n')) {
+      const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+      if (m && m[1] !== 'config' && m[1] !== 'info') stats.set(m[1] as string, Number(m[2]));
     }
+    return stats;
+  }
+
+  async function arrange() {
+    const topic = randomTopic();
+    await admin.xgroup('CREATE', streamKeys({ topic }).stream, 'g', '$', 'MKSTREAM');
+    // Warm: the group is cached, the scripts loaded.
+    await drain(driver, {
+      topic,
+      group: 'g',
+      blockMs: 1,
+      idleExitMs: 0,
+      logger: silentLogger,
+      handler: () => {},
+    });
+    return topic;
+  }
+
+  it('a no-op handler costs at most 3 commands per batch read and nothing per message', async () => {
+    const topic = await arrange();
+    await publishBatch(
+      driver,
+      topic,
+      Array.from({ length: 5_000 }, (_, i) => ({ data: i })),
+    );
+    await admin.config('RESETSTAT');
+    const report = await drain(driver, {
+      topic,
+      group: 'g',
+      batchSize: 100,
+      blockMs: 1,
+      idleExitMs: 0,
+      logger: silentLogger,
+      handler: () => {},
+    });
+    const total = [...(await calls()).values()].reduce((sum, n) => sum + n, 0);
+    const batches = Math.ceil(5_000 / 100) + 1; // plus the empty read that ends the cycle
+    expect(report.acked).toBe(5_000);
+    expect(total).toBeLessThanOrEqual(3 * batches);
+    expect(total / 5_000).toBeLessThanOrEqual(0.03);
+  });
+
+  it('an idle cycle costs what the README says: polls back off to one per blockMs when the driver cannot block', async () => {
+    const topic = await arrange();
+    await admin.config('RESETSTAT');
+    const report = await drain(driver, {
+      topic,
+      group: 'g',
+      blockMs: 200,
+      idleExitMs: 2_000,
+      logger: silentLogger,
+      handler: () => {},
+    });
+    const stats = await calls();
+    const reads = stats.get('xreadgroup') ?? 0;
+    expect(report.stoppedBy).toBe('idle');
+    if (name === 'upstash') {
+      // Polls at 0, 50, 150, 350 ms, then every 200 ms until 2 s: about 12.
+      expect(reads).toBeGreaterThanOrEqual(8);
+      expect(reads).toBeLessThanOrEqual(15);
+    } else {
+      // Blocking reads of up to 200 ms: about 10, no back-off needed.
+      expect(reads).toBeGreaterThanOrEqual(5);
+      expect(reads).toBeLessThanOrEqual(12);
+    }
+    // Besides the reads: one XAUTOCLAIM and one tidy script per cycle.
+    expect((stats.get('xautoclaim') ?? 0) + (stats.get('evalsha') ?? 0)).toBeLessThanOrEqual(2);
   });
 });
