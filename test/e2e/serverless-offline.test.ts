@@ -1,16 +1,20 @@
 /**
  * The app as serverless offline runs it (`npm start` without the launcher): the esbuild bundles of
- * functions/aws/publish.ts and drain.ts, API Gateway HTTP API routing, the Lambda invoke API, the
- * environment passed through serverless.yml. Redis is the run's private redis-server.
+ * the Lambda functions, API Gateway HTTP API routing, the Lambda invoke API, the environment passed
+ * through serverless.yml. The same scenario runs over both builds:
+ * - ioredis: functions/aws/publish.ts and drain.ts, REDIS_URL = the run's private redis-server;
+ * - upstash: SLUICE_DRIVER=upstash selects functions/aws/publish-upstash.ts and drain-upstash.ts,
+ *   which reach that same redis-server through the local Upstash REST server (no REDIS_URL at all).
+ * Assertions read Redis directly over TCP, whichever build wrote it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { streamKeys } from '../../src/index.js';
 import { randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
 import { freePort } from '../support/redis-server.js';
@@ -69,132 +73,162 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-describe('serverless offline: publish over HTTP, drain through the Lambda invoke API', () => {
-  const topic = randomTopic('e2e');
-  const group = randomTopic('g');
-  const token = randomBytes(18).toString('base64url');
-  const stream = streamKeys({ topic }).stream;
-  // Own esbuild work folder (git-ignored), so that a concurrent `npm start` or `npm run package` is not disturbed.
-  const workFolder = `.sluice/e2e-${randomUUID().slice(0, 8)}`;
-  const log = { text: '' };
-  let child: ChildProcess | undefined;
-  let httpPort = 0;
-  let lambdaPort = 0;
-  let redis: Redis;
+interface Build {
+  readonly name: 'ioredis' | 'upstash';
+  /** The entry file serverless.yml picks for this build (functions/aws/<entry>.ts). */
+  readonly drainEntry: string;
+  /** How the functions reach Redis. */
+  env(): NodeJS.ProcessEnv;
+}
 
-  const publishUrl = (name: string) => `http://${HOST}:${httpPort}/topics/${name}/messages`;
-  const publish = (name: string, bearer: string, body: unknown) =>
-    fetch(publishUrl(name), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
+const BUILDS: readonly Build[] = [
+  { name: 'ioredis', drainEntry: 'drain', env: () => ({ REDIS_URL: redisUrl() }) },
+  {
+    name: 'upstash',
+    drainEntry: 'drain-upstash',
+    env: () => ({
+      SLUICE_DRIVER: 'upstash',
+      UPSTASH_REDIS_REST_URL: inject('restUrl'),
+      UPSTASH_REDIS_REST_TOKEN: inject('restToken'),
+    }),
+  },
+];
 
-  beforeAll(async () => {
-    redis = rawClient();
-    // The drain consumes new messages only (start `$`): the group must exist before the publish.
-    // Creating it here also makes the drain's first cycle meet BUSYGROUP in the minified bundle.
-    await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM');
+describe.each(BUILDS)(
+  'serverless offline, $name build: publish over HTTP, drain through the Lambda invoke API',
+  (build) => {
+    const topic = randomTopic('e2e');
+    const group = randomTopic('g');
+    const token = randomBytes(18).toString('base64url');
+    const stream = streamKeys({ topic }).stream;
+    // Own esbuild work folder (git-ignored), so that a concurrent `npm start` or `npm run package` is not disturbed.
+    const workFolder = `.sluice/e2e-${randomUUID().slice(0, 8)}`;
+    const log = { text: '' };
+    let child: ChildProcess | undefined;
+    let httpPort = 0;
+    let lambdaPort = 0;
+    let redis: Redis;
 
-    [httpPort, lambdaPort] = await twoFreePorts();
-    child = spawn(process.execPath, [serverlessBin, 'offline', '--stage', 'dev'], {
-      cwd: root,
-      env: {
-        ...inheritedEnv(),
-        REDIS_URL: redisUrl(),
-        SLUICE_PUBLISH_TOKEN: token,
-        SLUICE_TOPIC: topic,
-        SLUICE_GROUP: group,
-        SLUICE_TOPICS: topic,
-        SLUICE_BUDGET_MS: '3000',
-        SLUICE_BLOCK_MS: '500',
-        SLUICE_HTTP_HOST: HOST,
-        SLUICE_HTTP_PORT: String(httpPort),
-        SLUICE_LAMBDA_PORT: String(lambdaPort),
-        // This test invokes the drain itself; a scheduled cycle racing it would take the message.
-        SLUICE_SCHEDULE_ENABLED: 'false',
-        SLUICE_ESBUILD_DIR: workFolder,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Own process group: afterAll stops serverless and whatever it started.
-      detached: true,
-    });
-    await waitForOutput(
-      child,
-      new RegExp(`Server ready: http://${HOST.replaceAll('.', '\\.')}:${httpPort}\\b`),
-      log,
-    );
-  }, STARTUP_TIMEOUT_MS);
-
-  afterAll(async () => {
-    if (child) {
-      signalGroup(child, 'SIGTERM');
-      const forced = setTimeout(() => signalGroup(child as ChildProcess, 'SIGKILL'), 10_000);
-      await exited(child);
-      clearTimeout(forced);
-      signalGroup(child, 'SIGKILL');
-    }
-    rmSync(join(root, workFolder), { recursive: true, force: true });
-  }, 30_000);
-
-  it('registers the drain schedule as configured (off here) and exposes the drain function', () => {
-    expect(log.text).toContain('Scheduling [drain] cron: disabled');
-    expect(log.text).toContain('drain: sluice-dev-drain');
-  });
-
-  it('refuses a wrong bearer token with 401 and writes nothing', async () => {
-    const response = await publish(topic, `${token}x`, { data: { orderId: 1 } });
-    expect(response.status).toBe(401);
-    expect(await response.json()).toEqual({ error: expect.any(String) });
-    expect(await redis.xlen(stream)).toBe(0);
-  });
-
-  it('answers 404 for a topic the endpoint does not accept', async () => {
-    const response = await publish(randomTopic('other'), token, { data: { orderId: 1 } });
-    expect(response.status).toBe(404);
-  });
-
-  it('publishes over HTTP (202 with the id), then one drain invocation processes and acknowledges it', async () => {
-    const response = await publish(topic, token, { data: { orderId: 42, amount: 1999 } });
-    expect(response.status).toBe(202);
-    const published = (await response.json()) as { topic: string; ids: string[] };
-    expect(published.topic).toBe(topic);
-    expect(published.ids).toHaveLength(1);
-    const id = published.ids[0] as string;
-    expect(id).toMatch(/^\d+-\d+$/);
-    expect(await redis.xlen(stream)).toBe(1);
-
-    const invoked = await fetch(
-      `http://${HOST}:${lambdaPort}/2015-03-31/functions/sluice-dev-drain/invocations`,
-      {
+    const publishUrl = (name: string) => `http://${HOST}:${httpPort}/topics/${name}/messages`;
+    const publish = (name: string, bearer: string, body: unknown) =>
+      fetch(publishUrl(name), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{}',
-        signal: AbortSignal.timeout(60_000),
-      },
-    );
-    const body = await invoked.text();
-    expect(invoked.headers.get('x-amz-function-error'), body).toBeNull();
-    expect(invoked.status).toBe(200);
-    const report = JSON.parse(body) as Record<string, unknown>;
-    expect(report).toMatchObject({ stream, group, stoppedBy: expect.any(String) });
-    expect(report.read).toBeGreaterThanOrEqual(1);
-    expect(report.acked).toBeGreaterThanOrEqual(1);
-    expect(report.failed).toBe(0);
-    expect(report.deadLettered).toBe(0);
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
 
-    const [pendingCount] = (await redis.xpending(stream, group)) as [number, ...unknown[]];
-    expect(pendingCount).toBe(0);
-    const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-    const info = groups
-      .map((fields) =>
-        Object.fromEntries(
-          Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]),
-        ),
-      )
-      .find((g) => g.name === group);
-    expect(info?.['last-delivered-id']).toBe(id);
-    expect(info?.pending).toBe(0);
-  }, 90_000);
-});
+    beforeAll(async () => {
+      redis = rawClient();
+      // The drain consumes new messages only (start `$`): the group must exist before the publish.
+      // Creating it here also makes the drain's first cycle meet BUSYGROUP in the minified bundle.
+      await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM');
+
+      [httpPort, lambdaPort] = await twoFreePorts();
+      child = spawn(process.execPath, [serverlessBin, 'offline', '--stage', 'dev'], {
+        cwd: root,
+        env: {
+          ...inheritedEnv(),
+          ...build.env(),
+          SLUICE_PUBLISH_TOKEN: token,
+          SLUICE_TOPIC: topic,
+          SLUICE_GROUP: group,
+          SLUICE_TOPICS: topic,
+          SLUICE_BUDGET_MS: '3000',
+          SLUICE_BLOCK_MS: '500',
+          SLUICE_HTTP_HOST: HOST,
+          SLUICE_HTTP_PORT: String(httpPort),
+          SLUICE_LAMBDA_PORT: String(lambdaPort),
+          // This test invokes the drain itself; a scheduled cycle racing it would take the message.
+          SLUICE_SCHEDULE_ENABLED: 'false',
+          SLUICE_ESBUILD_DIR: workFolder,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Own process group: afterAll stops serverless and whatever it started.
+        detached: true,
+      });
+      await waitForOutput(
+        child,
+        new RegExp(`Server ready: http://${HOST.replaceAll('.', '\\.')}:${httpPort}\\b`),
+        log,
+      );
+    }, STARTUP_TIMEOUT_MS);
+
+    afterAll(async () => {
+      if (child) {
+        signalGroup(child, 'SIGTERM');
+        const forced = setTimeout(() => signalGroup(child as ChildProcess, 'SIGKILL'), 10_000);
+        await exited(child);
+        clearTimeout(forced);
+        signalGroup(child, 'SIGKILL');
+      }
+      rmSync(join(root, workFolder), { recursive: true, force: true });
+    }, 30_000);
+
+    it('registers the drain schedule as configured (off here) and exposes the drain function', () => {
+      expect(log.text).toContain('Scheduling [drain] cron: disabled');
+      expect(log.text).toContain('drain: sluice-dev-drain');
+    });
+
+    it(`runs the ${build.name} build of the functions`, () => {
+      expect(existsSync(join(root, workFolder, '.build/functions/aws', `${build.drainEntry}.cjs`))).toBe(
+        true,
+      );
+    });
+
+    it('refuses a wrong bearer token with 401 and writes nothing', async () => {
+      const response = await publish(topic, `${token}x`, { data: { orderId: 1 } });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ error: expect.any(String) });
+      expect(await redis.xlen(stream)).toBe(0);
+    });
+
+    it('answers 404 for a topic the endpoint does not accept', async () => {
+      const response = await publish(randomTopic('other'), token, { data: { orderId: 1 } });
+      expect(response.status).toBe(404);
+    });
+
+    it('publishes over HTTP (202 with the id), then one drain invocation processes and acknowledges it', async () => {
+      const response = await publish(topic, token, { data: { orderId: 42, amount: 1999 } });
+      expect(response.status).toBe(202);
+      const published = (await response.json()) as { topic: string; ids: string[] };
+      expect(published.topic).toBe(topic);
+      expect(published.ids).toHaveLength(1);
+      const id = published.ids[0] as string;
+      expect(id).toMatch(/^\d+-\d+$/);
+      expect(await redis.xlen(stream)).toBe(1);
+
+      const invoked = await fetch(
+        `http://${HOST}:${lambdaPort}/2015-03-31/functions/sluice-dev-drain/invocations`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+          signal: AbortSignal.timeout(60_000),
+        },
+      );
+      const body = await invoked.text();
+      expect(invoked.headers.get('x-amz-function-error'), body).toBeNull();
+      expect(invoked.status).toBe(200);
+      const report = JSON.parse(body) as Record<string, unknown>;
+      expect(report).toMatchObject({ stream, group, stoppedBy: expect.any(String) });
+      expect(report.read).toBeGreaterThanOrEqual(1);
+      expect(report.acked).toBeGreaterThanOrEqual(1);
+      expect(report.failed).toBe(0);
+      expect(report.deadLettered).toBe(0);
+
+      const [pendingCount] = (await redis.xpending(stream, group)) as [number, ...unknown[]];
+      expect(pendingCount).toBe(0);
+      const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+      const info = groups
+        .map((fields) =>
+          Object.fromEntries(
+            Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]),
+          ),
+        )
+        .find((g) => g.name === group);
+      expect(info?.['last-delivered-id']).toBe(id);
+      expect(info?.pending).toBe(0);
+    }, 90_000);
+  },
+);

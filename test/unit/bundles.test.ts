@@ -36,9 +36,12 @@ describe('function bundles hold only the driver they use', () => {
     expect(bytes).toBeGreaterThan(0);
   });
 
-  it.each(['functions/aws/drain.ts', 'functions/aws/publish.ts'])('%s: ioredis, no @upstash/*', async (entry) => {
-    const { packages } = await bundle(entry);
-    expect(packages.has('ioredis')).toBe(true);
-    expect([...packages].filter((p) => p.startsWith('@upstash/'))).toEqual([]);
-  });
+  it.each(['functions/aws/drain.ts', 'functions/aws/publish.ts'])(
+    '%s: ioredis, no @upstash/*',
+    async (entry) => {
+      const { packages } = await bundle(entry);
+      expect(packages.has('ioredis')).toBe(true);
+      expect([...packages].filter((p) => p.startsWith('@upstash/'))).toEqual([]);
+    },
+  );
 });
