@@ -22,10 +22,8 @@ export {
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './core/dead-letters.js';
 export { type DrainReport, drain, type StopReason } from './core/drain.js';
 export type {
-  AutoClaimArgs,
   Driver,
   DriverCapabilities,
-  PendingArgs,
   ReadGroupArgs,
 } from './core/driver.js';
 export { decodeMessage, encodeMessage, type Message, type OutgoingMessage } from './core/envelope.js';

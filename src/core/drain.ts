@@ -8,12 +8,18 @@
 import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
 import { type Driver, runScript } from './driver.js';
 import { decodeMessage, type Message } from './envelope.js';
-import { describeError, isPermanent, RedisReplyError } from './errors.js';
+import {
+  describeError,
+  HandlerTimeoutError,
+  isPermanent,
+  RedisReplyError,
+  RedisUnavailableError,
+} from './errors.js';
 import { ensureGroup, forgetGroup } from './group.js';
 import { type StreamKeys, streamKeys } from './keys.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
-import { parseAutoClaim, parseInteger, parsePending, parseReadGroup, type RawEntry } from './replies.js';
-import { RELEASE, TIDY } from './scripts.js';
+import { parseInteger, parseReadGroup, parseReclaim, type RawEntry } from './replies.js';
+import { RECLAIM, RELEASE, TIDY } from './scripts.js';
 
 /** Why a cycle ended. */
 export type StopReason = 'budget' | 'idle' | 'signal' | 'error';
@@ -32,6 +38,8 @@ export interface DrainReport {
   readonly acked: number;
   /** Handler failures left pending for redelivery. */
   readonly failed: number;
+  /** Handler calls cut off by `handlerTimeoutMs` (counted in `failed` or `deadLettered` too). */
+  readonly timedOut: number;
   /** Messages moved to the dead-letter stream. */
   readonly deadLettered: number;
   /** Handlers still running (or aborted) at the deadline: left pending, not acknowledged. */
@@ -54,6 +62,7 @@ export interface DrainReport {
 
 type Counts = {
   -readonly [K in
+    | 'timedOut'
     | 'read'
     | 'reclaimed'
     | 'acked'
@@ -81,6 +90,7 @@ const BLOCK_OVERSHOOT_MS = 100;
 const FIRST_POLL_DELAY_MS = 50;
 
 interface Cycle<T> {
+  /** The caller's driver, every call raced against the hard stop (see {@link guardDriver}). */
   readonly driver: Driver;
   readonly options: ResolvedDrainOptions<T>;
   readonly keys: StreamKeys;
@@ -94,6 +104,34 @@ interface Cycle<T> {
   error: unknown;
   stop(reason: StopReason, error?: unknown): void;
   timeLeft(): number;
+  /** Rejects when the hard stop passes first (Redis stalled). */
+  guard<R>(promise: Promise<R>): Promise<R>;
+  /** Clears the cycle's timers; called once, before it returns. */
+  close(): void;
+}
+
+/**
+ * Settling after the deadline (acknowledging what finished) may take this much longer — half the
+ * safety margin, at most 1 s, at least 100 ms. A Redis command still unanswered then is abandoned:
+ * the cycle reports an error and returns, and what it did not acknowledge stays pending.
+ */
+function settleGraceMs(safetyMarginMs: number): number {
+  return Math.min(1_000, Math.max(100, Math.floor(safetyMarginMs / 2)));
+}
+
+/** A view of `driver` whose every call rejects once `hardStop` does, so a stalled Redis cannot hold the cycle. */
+function guardDriver(driver: Driver, guard: <R>(promise: Promise<R>) => Promise<R>): Driver {
+  return {
+    name: driver.name,
+    capabilities: driver.capabilities,
+    createGroup: (...args) => guard(driver.createGroup(...args)),
+    readGroup: (...args) => guard(driver.readGroup(...args)),
+    ack: (...args) => guard(driver.ack(...args)),
+    add: (...args) => guard(driver.add(...args)),
+    evalSha: (...args) => guard(driver.evalSha(...args)),
+    eval: (...args) => guard(driver.eval(...args)),
+    close: () => driver.close(),
+  };
 }
 
 /**
@@ -120,7 +158,7 @@ export async function drain<T = unknown>(driver: Driver, options: DrainOptions<T
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        await ensureGroup(driver, keys.stream, o.group, o.startId);
+        await cycle.guard(ensureGroup(driver, keys.stream, o.group, o.startId));
         await reclaim(cycle);
         await read(cycle);
         break;
@@ -134,6 +172,7 @@ export async function drain<T = unknown>(driver: Driver, options: DrainOptions<T
     cycle.stop('error', error);
   }
   const report = await tidyAndReport(cycle);
+  cycle.close();
   if (report.stoppedBy === 'error') o.logger.error('sluice drain cycle', { ...report });
   else o.logger.info('sluice drain cycle', { ...report });
   return report;
@@ -146,8 +185,19 @@ function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): Cycle<T
     budgetMs = Math.min(budgetMs, options.remainingTimeMs() - options.safetyMarginMs);
   const deadline = startedAt + Math.max(0, budgetMs);
   const controller = new AbortController();
+  // The hard stop: the deadline plus the settle grace. Past it, no Redis call is waited for.
+  const hardStopMs = deadline + settleGraceMs(options.safetyMarginMs) - startedAt;
+  let hardStopTimer: ReturnType<typeof setTimeout> | undefined;
+  const hardStop = new Promise<never>((_resolve, reject) => {
+    hardStopTimer = setTimeout(
+      () => reject(new RedisUnavailableError("Redis did not answer before the cycle's deadline")),
+      Math.max(0, hardStopMs),
+    );
+  });
+  hardStop.catch(() => {}); // observed by whichever call is raced against it, if any
+  const guard = <R>(promise: Promise<R>): Promise<R> => Promise.race([promise, hardStop]);
   const cycle: Cycle<T> = {
-    driver,
+    driver: guardDriver(driver, guard),
     options,
     keys: streamKeys(options.target),
     consumer: `${options.consumerPrefix}-${globalThis.crypto.randomUUID().slice(0, 13)}`,
@@ -159,6 +209,7 @@ function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): Cycle<T
       reclaimed: 0,
       acked: 0,
       failed: 0,
+      timedOut: 0,
       deadLettered: 0,
       unfinished: 0,
       released: 0,
@@ -173,6 +224,11 @@ function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): Cycle<T
       if (!controller.signal.aborted) controller.abort(reason);
     },
     timeLeft: () => deadline - Date.now(),
+    guard,
+    close: () => {
+      clearTimeout(hardStopTimer);
+      cycle.stop('budget');
+    },
   };
   const timer = setTimeout(() => cycle.stop('budget'), Math.max(0, deadline - startedAt));
   const onAbort = () => cycle.stop('signal');
@@ -224,21 +280,22 @@ function stopped<T>(cycle: Cycle<T>): boolean {
   return false;
 }
 
-/** Phase 2: take over entries other consumers left pending past the visibility timeout. */
+/**
+ * Phase 2: take over entries other consumers left pending past the visibility timeout — longer for
+ * messages that failed before (the redelivery back-off) — and dead-letter those delivered too often.
+ */
 async function reclaim<T>(cycle: Cycle<T>): Promise<void> {
   const { driver, keys, consumer, options: o, counts } = cycle;
-  let cursor = '0-0';
+  let cursor = '-';
   do {
     if (stopped(cycle) || outOfRoom(cycle)) return;
-    const page = parseAutoClaim(
-      await driver.autoClaim({
-        stream: keys.stream,
-        group: o.group,
-        consumer,
-        minIdleMs: o.visibilityTimeoutMs,
-        cursor,
-        count: room(cycle),
-      }),
+    const page = parseReclaim(
+      await runScript(
+        driver,
+        RECLAIM,
+        [keys.stream],
+        [o.group, consumer, o.visibilityTimeoutMs, o.maxRedeliveryDelayMs, cursor, o.batchSize, room(cycle)],
+      ),
     );
     cursor = page.cursor;
     counts.lostToTrim += page.deletedIds.length;
@@ -250,29 +307,11 @@ async function reclaim<T>(cycle: Cycle<T>): Promise<void> {
         count: page.deletedIds.length,
       });
     }
-    if (page.entries.length === 0) continue;
-    counts.reclaimed += page.entries.length;
-
-    // XAUTOCLAIM does not say how often an entry was delivered; the pending list does. This cycle's
-    // consumer is new, so its pending entries in this id range are exactly the ones just claimed.
-    const first = page.entries[0] as RawEntry;
-    const last = page.entries[page.entries.length - 1] as RawEntry;
-    const pending = parsePending(
-      await driver.pending({
-        stream: keys.stream,
-        group: o.group,
-        start: first.id,
-        end: last.id,
-        count: page.entries.length,
-        consumer,
-      }),
-    );
-    const deliveriesById = new Map(pending.map((p) => [p.id, p.deliveries]));
+    counts.reclaimed += page.claimed.length;
     const toHandle: Delivery[] = [];
     const exhausted: DeadLetterCandidate[] = [];
-    for (const entry of page.entries) {
-      const deliveries = deliveriesById.get(entry.id);
-      if (deliveries === undefined) continue; // no longer ours: acknowledged or claimed meanwhile
+    for (const { entry, deliveries } of page.claimed) {
+      // Past the limit without a verdict: earlier attempts crashed or ran out of time.
       if (deliveries > o.maxDeliveries) {
         exhausted.push({
           id: entry.id,
@@ -286,7 +325,7 @@ async function reclaim<T>(cycle: Cycle<T>): Promise<void> {
     if (exhausted.length > 0)
       counts.deadLettered += await deadLetter(driver, keys, o.group, consumer, exhausted);
     await processAndSettle(cycle, toHandle);
-  } while (cursor !== '0-0');
+  } while (cursor !== '0');
 }
 
 /** Phase 3: read new entries until the deadline (or the idle exit, or a stop). */
@@ -350,12 +389,19 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
   const handleOne = async (index: number): Promise<void> => {
     const { entry, deliveries } = batch[index] as Delivery;
     const message = decodeMessage(keys.stream, entry, deliveries) as Message<T>;
+    const limit = handlerLimit(signal, o.handlerTimeoutMs);
     try {
-      await o.handler(message, { signal, deadline: cycle.deadline });
+      // The cycle stops waiting when the signal fires, whether or not the handler honours it.
+      await untilSettledOrAborted(
+        Promise.resolve().then(() => o.handler(message, { signal: limit.signal, deadline: cycle.deadline })),
+        limit.signal,
+      );
       if (open) outcomes[index] = 'ack';
-    } catch (error) {
-      // A handler that fails because the cycle was aborted has not finished: it stays pending as it is.
+    } catch (thrown) {
+      // A handler cut short by the cycle's end has not finished: it stays pending as it is.
       if (!open || signal.aborted) return;
+      const error = limit.timedOut() ? new HandlerTimeoutError(o.handlerTimeoutMs as number) : thrown;
+      if (limit.timedOut()) counts.timedOut++;
       if (isPermanent(error) || deliveries >= o.maxDeliveries) {
         outcomes[index] = {
           id: entry.id,
@@ -374,6 +420,8 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
           error: describeError(error),
         });
       }
+    } finally {
+      limit.release();
     }
   };
   const worker = async () => {
@@ -448,6 +496,52 @@ async function tidyAndReport<T>(cycle: Cycle<T>): Promise<DrainReport> {
     lag,
     pending,
   };
+}
+
+/**
+ * The signal one handler call gets: the cycle's, and when `timeoutMs` is set, also fired after that
+ * long. `release()` clears the timer (no timer outlives its handler call).
+ */
+function handlerLimit(cycleSignal: AbortSignal, timeoutMs: number | undefined) {
+  if (timeoutMs === undefined) return { signal: cycleSignal, timedOut: () => false, release: () => {} };
+  const controller = new AbortController();
+  let expired = false;
+  const forward = () => controller.abort(cycleSignal.reason);
+  cycleSignal.addEventListener('abort', forward, { once: true });
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(new HandlerTimeoutError(timeoutMs));
+  }, timeoutMs);
+  return {
+    signal: controller.signal,
+    timedOut: () => expired && !cycleSignal.aborted,
+    release: () => {
+      clearTimeout(timer);
+      cycleSignal.removeEventListener('abort', forward);
+    },
+  };
+}
+
+/** Settles as `promise` does, or rejects with the signal's reason if it aborts first. */
+function untilSettledOrAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      promise.catch(() => {}); // a late rejection is nobody's to handle
+      return reject(signal.reason);
+    }
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Resolves when `promise` settles or `signal` aborts, whichever comes first. */

@@ -16,24 +16,6 @@ export interface ReadGroupArgs {
   readonly blockMs?: number | undefined;
 }
 
-export interface AutoClaimArgs {
-  readonly stream: string;
-  readonly group: string;
-  readonly consumer: string;
-  readonly minIdleMs: number;
-  readonly cursor: string;
-  readonly count: number;
-}
-
-export interface PendingArgs {
-  readonly stream: string;
-  readonly group: string;
-  readonly start: string;
-  readonly end: string;
-  readonly count: number;
-  readonly consumer?: string | undefined;
-}
-
 /** Capabilities in which drivers differ, stated rather than averaged away. */
 export interface DriverCapabilities {
   /** XREADGROUP … BLOCK works (TCP). Without it the read loop polls with back-off. */
@@ -50,10 +32,6 @@ export interface Driver {
   createGroup(stream: string, group: string, startId: string): Promise<unknown>;
   /** XREADGROUP GROUP group consumer COUNT n [BLOCK ms] STREAMS stream >. */
   readGroup(args: ReadGroupArgs): Promise<unknown>;
-  /** XAUTOCLAIM stream group consumer minIdleMs cursor COUNT n. */
-  autoClaim(args: AutoClaimArgs): Promise<unknown>;
-  /** XPENDING stream group start end count [consumer] (extended form). */
-  pending(args: PendingArgs): Promise<unknown>;
   /** XACK stream group id…. */
   ack(stream: string, group: string, ids: readonly string[]): Promise<unknown>;
   /** XADD stream * field value…. */

@@ -54,6 +54,14 @@ export class RedisReplyError extends SluiceError {
   }
 }
 
+/** A handler ran longer than `handlerTimeoutMs`: its signal fired and the message stays pending. */
+export class HandlerTimeoutError extends SluiceError {
+  override name = 'HandlerTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`the handler did not finish within handlerTimeoutMs (${timeoutMs} ms)`);
+  }
+}
+
 /**
  * Throw this from a handler when retrying cannot help (malformed payload, unknown customer): the
  * message goes to the dead-letter stream at once instead of being redelivered.

@@ -48,6 +48,18 @@ export interface DrainOptions<T = unknown> {
    */
   readonly visibilityTimeoutMs?: number;
   /**
+   * Longest wait before a failed message is delivered again. The wait doubles with each delivery:
+   * `visibilityTimeoutMs × 2^(deliveries − 1)`, capped here. Equal to `visibilityTimeoutMs`: no back-off.
+   * @default 600000 (10 minutes)
+   */
+  readonly maxRedeliveryDelayMs?: number;
+  /**
+   * Longest run of one handler call. Past it the handler's signal fires, the cycle moves on, and
+   * the message stays pending (a failed delivery). Unset: only the cycle's deadline bounds it.
+   * @default undefined
+   */
+  readonly handlerTimeoutMs?: number | undefined;
+  /**
    * Deliveries after which a failing message is dead-lettered instead of retried.
    * @default 5
    */
@@ -89,7 +101,13 @@ export interface DrainOptions<T = unknown> {
 }
 
 export interface ResolvedDrainOptions<T = unknown>
-  extends Required<Omit<DrainOptions<T>, 'topic' | 'stream' | 'remainingTimeMs' | 'idleExitMs' | 'signal'>> {
+  extends Required<
+    Omit<
+      DrainOptions<T>,
+      'topic' | 'stream' | 'remainingTimeMs' | 'idleExitMs' | 'signal' | 'handlerTimeoutMs'
+    >
+  > {
+  readonly handlerTimeoutMs: number | undefined;
   readonly target: { readonly topic: string } | { readonly stream: string };
   readonly remainingTimeMs: (() => number) | undefined;
   readonly idleExitMs: number | undefined;
@@ -100,6 +118,7 @@ export const DRAIN_DEFAULTS = Object.freeze({
   budgetMs: 50_000,
   safetyMarginMs: 2_000,
   visibilityTimeoutMs: 30_000,
+  maxRedeliveryDelayMs: 600_000,
   maxDeliveries: 5,
   batchSize: 100,
   blockMs: 1_000,
@@ -172,6 +191,11 @@ export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainO
     safetyMarginMs: integer('safetyMarginMs', merged.safetyMarginMs, 0, MAX_DURATION_MS),
     remainingTimeMs: options.remainingTimeMs,
     visibilityTimeoutMs: integer('visibilityTimeoutMs', merged.visibilityTimeoutMs, 1),
+    maxRedeliveryDelayMs: integer('maxRedeliveryDelayMs', merged.maxRedeliveryDelayMs, 1),
+    handlerTimeoutMs:
+      options.handlerTimeoutMs === undefined
+        ? undefined
+        : integer('handlerTimeoutMs', options.handlerTimeoutMs, 1, MAX_DURATION_MS),
     maxDeliveries: integer('maxDeliveries', merged.maxDeliveries, 1, 1_000),
     batchSize: integer('batchSize', merged.batchSize, 1, 10_000),
     blockMs: integer('blockMs', merged.blockMs, 1, MAX_DURATION_MS),

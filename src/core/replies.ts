@@ -11,18 +11,12 @@ export interface RawEntry {
   readonly fields: readonly string[] | null;
 }
 
-export interface PendingInfo {
-  readonly id: string;
-  readonly consumer: string;
-  readonly idleMs: number;
-  readonly deliveries: number;
-}
-
-export interface AutoClaimPage {
-  /** Where the next XAUTOCLAIM call starts; `0-0` when the scan is complete. */
+export interface ReclaimPage {
+  /** Where the next page starts (`(<id>`, exclusive); `0` when the scan is complete. */
   readonly cursor: string;
-  readonly entries: RawEntry[];
-  /** Ids that were pending but no longer exist in the stream (trimmed or deleted): Redis dropped them from the pending list. */
+  /** Entries claimed by this consumer, with their delivery count (this delivery included). */
+  readonly claimed: { readonly entry: RawEntry; readonly deliveries: number }[];
+  /** Ids that were pending but no longer exist in the stream (trimmed or deleted). */
   readonly deletedIds: string[];
 }
 
@@ -68,33 +62,20 @@ export function parseReadGroup(reply: unknown): RawEntry[] {
   return entries;
 }
 
-/** XAUTOCLAIM: `[cursor, entries, deletedIds]` (Redis 7; 6.2 has no third element). */
-export function parseAutoClaim(reply: unknown): AutoClaimPage {
-  if (!Array.isArray(reply) || reply.length < 2) return unexpected('XAUTOCLAIM', reply);
-  const [cursor, entries, deleted] = reply as [unknown, unknown, unknown];
-  // An entry deleted between XADD and claim may come back with null fields on older servers.
-  const all = parseEntries(entries);
-  const deletedIds = Array.isArray(deleted) ? deleted.map((id) => asString(id, 'deleted id')) : [];
-  for (const entry of all) if (entry.fields === null) deletedIds.push(entry.id);
+/** The reclaim script: `[cursor, [[id, deliveries, fields], …], [deletedId, …]]`. */
+export function parseReclaim(reply: unknown): ReclaimPage {
+  if (!Array.isArray(reply) || reply.length < 3) return unexpected('reclaim', reply);
+  const [cursor, claimed, deleted] = reply as [unknown, unknown, unknown];
+  if (!Array.isArray(claimed) || !Array.isArray(deleted)) return unexpected('reclaim', reply);
   return {
-    cursor: asString(cursor, 'XAUTOCLAIM cursor'),
-    entries: all.filter((entry) => entry.fields !== null),
-    deletedIds,
+    cursor: asString(cursor, 'reclaim cursor'),
+    claimed: claimed.map((row) => {
+      if (!Array.isArray(row) || row.length < 3) return unexpected('reclaimed entry', row);
+      const [entry] = parseEntries([[row[0], row[2]]]) as [RawEntry];
+      return { entry, deliveries: asNumber(row[1], 'delivery count') };
+    }),
+    deletedIds: deleted.map((id) => asString(id, 'deleted id')),
   };
-}
-
-/** XPENDING extended form: `[[id, consumer, idleMs, deliveries], …]`. */
-export function parsePending(reply: unknown): PendingInfo[] {
-  if (!Array.isArray(reply)) return unexpected('XPENDING', reply);
-  return reply.map((row): PendingInfo => {
-    if (!Array.isArray(row) || row.length < 4) return unexpected('XPENDING row', row);
-    return {
-      id: asString(row[0], 'pending id'),
-      consumer: asString(row[1], 'pending consumer'),
-      idleMs: asNumber(row[2], 'pending idle time'),
-      deliveries: asNumber(row[3], 'delivery count'),
-    };
-  });
 }
 
 export function parseInteger(reply: unknown, what: string): number {

@@ -39,6 +39,48 @@ return out
 );
 
 /**
+ * Reclaim, with back-off: scan the group's pending list for entries idle at least the visibility
+ * timeout, and claim those whose idle time also reaches their own redelivery delay,
+ * `visibility × 2^(deliveries − 1)` capped at `maxDelay` — so a message that keeps failing waits
+ * longer each time, decided from Redis's own idle times and delivery counts, with no timer in any
+ * process. Entries deleted from the stream while pending are dropped from the pending list and
+ * reported. One round trip per page, delivery counts included.
+ * KEYS[1] stream. ARGV: group, consumer, visibilityMs, maxDelayMs, start ('-' or '(<id>'), scan, limit.
+ * Returns: {cursor ('0' when the scan is complete), {{id, deliveries, fields}, …}, {deletedId, …}}.
+ */
+export const RECLAIM = defineScript(
+  'sluice-reclaim',
+  `
+local group, consumer = ARGV[1], ARGV[2]
+local visibility, maxDelay = tonumber(ARGV[3]), tonumber(ARGV[4])
+local start, scan, limit = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local pending = redis.call('XPENDING', KEYS[1], group, 'IDLE', visibility, start, '+', scan)
+local claimed, deleted = {}, {}
+local cursor = '0'
+for i, p in ipairs(pending) do
+  if #claimed >= limit then
+    cursor = '(' .. pending[i - 1][1]
+    break
+  end
+  local id, idle, deliveries = p[1], p[3], p[4]
+  local delay = math.min(visibility * 2 ^ (deliveries - 1), math.max(maxDelay, visibility))
+  if idle >= delay then
+    local entry = redis.call('XCLAIM', KEYS[1], group, consumer, 0, id)[1]
+    if entry and entry[2] then
+      claimed[#claimed + 1] = {id, deliveries + 1, entry[2]}
+    else
+      -- Gone from the stream (trimmed or XDELed): XCLAIM dropped it from the pending list.
+      redis.call('XACK', KEYS[1], group, id)
+      deleted[#deleted + 1] = id
+    end
+  end
+end
+if cursor == '0' and #pending == scan then cursor = '(' .. pending[#pending][1] end
+return {cursor, claimed, deleted}
+`,
+);
+
+/**
  * Dead-letter entries this consumer still holds: copy each to the group's dead-letter stream, then
  * acknowledge the original, in one atomic step. An entry no longer pending for this consumer
  * (acknowledged or claimed by another meanwhile) is skipped.

@@ -9,8 +9,9 @@
  * ```
  */
 import { Redis, type RedisOptions, ReplyError } from 'ioredis';
-import type { AutoClaimArgs, Driver, PendingArgs, ReadGroupArgs } from '../core/driver.js';
-import { describeError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
+import type { Driver, ReadGroupArgs } from '../core/driver.js';
+import { describeError, InvalidOptionError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
+import { checkInteger } from '../core/validate.js';
 
 /** Defaults that suit a function: fail a command fast when Redis is away instead of queueing it for long. */
 export const IOREDIS_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
@@ -18,7 +19,13 @@ export const IOREDIS_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
   connectTimeout: 5_000,
   lazyConnect: true,
   enableAutoPipelining: false,
+  // A command whose connection broke failed: say so, don't send it again behind the caller's back
+  // (a repeated XADD would publish twice).
+  autoResendUnfulfilledCommands: false,
 });
+
+/** How long a command may go unanswered (plus its BLOCK time) before the connection is presumed dead. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 
 function normalise(error: unknown): Error {
   // instanceof, not `name`: redis-errors derives `name` from the constructor, which minifiers rename.
@@ -30,6 +37,12 @@ function normalise(error: unknown): Error {
 }
 
 export interface IoredisDriverOptions {
+  /**
+   * Longest wait for a command's answer, beyond its BLOCK time. Past it the command fails and the
+   * driver drops the connection and opens a new one: a stalled or black-holed socket is not reused.
+   * @default 5000
+   */
+  readonly commandTimeoutMs?: number;
   /** Extra ioredis options, merged over {@link IOREDIS_DEFAULTS}. */
   readonly redisOptions?: RedisOptions;
 }
@@ -49,7 +62,8 @@ export function ioredisDriver(
     owned = false;
   } else {
     if (typeof target !== 'string' || !/^rediss?:\/\//.test(target)) {
-      throw new RedisUnavailableError(
+      throw new InvalidOptionError(
+        'url',
         `ioredisDriver needs a redis:// or rediss:// URL, got ${target === undefined ? 'nothing' : JSON.stringify(target)}`,
       );
     }
@@ -65,13 +79,26 @@ export function ioredisDriver(
   const socket = () => (client as unknown as { stream?: { ref?(): void; unref?(): void } }).stream;
   if (owned) client.on('connect', () => inFlight === 0 && socket()?.unref?.());
 
-  const call = async (command: string, args: (string | number)[]): Promise<unknown> => {
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const problem = checkInteger('commandTimeoutMs', commandTimeoutMs, 1);
+  if (problem) throw new InvalidOptionError('commandTimeoutMs', problem);
+
+  const call = async (command: string, args: (string | number)[], blockMs = 0): Promise<unknown> => {
     if (inFlight++ === 0) socket()?.ref?.();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new RedisUnavailableError(`Redis did not answer ${command} within ${commandTimeoutMs} ms`));
+        // The socket may be dead without knowing it (a black-holed network): start afresh.
+        if (owned) client.disconnect(true);
+      }, commandTimeoutMs + blockMs);
+    });
     try {
-      return await client.call(command, ...args);
+      return await Promise.race([client.call(command, ...args), timeout]);
     } catch (error) {
-      throw normalise(error);
+      throw error instanceof RedisUnavailableError ? error : normalise(error);
     } finally {
+      clearTimeout(timer);
       if (--inFlight === 0 && owned) socket()?.unref?.();
     }
   };
@@ -86,15 +113,7 @@ export function ioredisDriver(
         blockMs === undefined
           ? ['GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']
           : ['GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>'],
-      ),
-    autoClaim: ({ stream, group, consumer, minIdleMs, cursor, count }: AutoClaimArgs) =>
-      call('XAUTOCLAIM', [stream, group, consumer, minIdleMs, cursor, 'COUNT', count]),
-    pending: ({ stream, group, start, end, count, consumer }: PendingArgs) =>
-      call(
-        'XPENDING',
-        consumer === undefined
-          ? [stream, group, start, end, count]
-          : [stream, group, start, end, count, consumer],
+        blockMs,
       ),
     ack: (stream, group, ids) => call('XACK', [stream, group, ...ids]),
     add: (stream, fields) => call('XADD', [stream, '*', ...fields]),

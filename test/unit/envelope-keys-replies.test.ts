@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, idTime } from '../../src/core/envelope.js';
 import { InvalidMessageError } from '../../src/core/errors.js';
 import { hashTagOf, streamKeys } from '../../src/core/keys.js';
-import { fieldsToRecord, parseAutoClaim, parsePending, parseReadGroup } from '../../src/core/replies.js';
+import { fieldsToRecord, parseReadGroup, parseReclaim } from '../../src/core/replies.js';
 
 describe('keys', () => {
   it('maps a topic to a hash-tagged stream and companion keys in the same slot', () => {
@@ -86,39 +86,18 @@ describe('replies', () => {
     expect(parseReadGroup([['s', [['1-0', ['a', 'b']]]]])).toEqual([{ id: '1-0', fields: ['a', 'b'] }]);
   });
 
-  it('parses XAUTOCLAIM with deleted ids, and null-field entries as deleted', () => {
-    expect(
-      parseAutoClaim([
-        '0-0',
-        [
-          ['1-0', ['a', 'b']],
-          ['2-0', null],
-        ],
-        ['3-0'],
-      ]),
-    ).toEqual({
-      cursor: '0-0',
-      entries: [{ id: '1-0', fields: ['a', 'b'] }],
-      deletedIds: ['3-0', '2-0'],
+  it('parses the reclaim script: cursor, claimed entries with delivery counts, deleted ids', () => {
+    expect(parseReclaim(['(5-0', [['1-0', 3, ['a', 'b']]], ['2-0']])).toEqual({
+      cursor: '(5-0',
+      claimed: [{ entry: { id: '1-0', fields: ['a', 'b'] }, deliveries: 3 }],
+      deletedIds: ['2-0'],
     });
-    expect(parseAutoClaim(['5-0', []])).toEqual({ cursor: '5-0', entries: [], deletedIds: [] });
-  });
-
-  it('parses XPENDING (numbers as integers or strings)', () => {
-    expect(
-      parsePending([
-        ['1-0', 'c', 10, 2],
-        ['2-0', 'c', '5', '1'],
-      ]),
-    ).toEqual([
-      { id: '1-0', consumer: 'c', idleMs: 10, deliveries: 2 },
-      { id: '2-0', consumer: 'c', idleMs: 5, deliveries: 1 },
-    ]);
+    expect(parseReclaim(['0', [], []])).toEqual({ cursor: '0', claimed: [], deletedIds: [] });
   });
 
   it('fails loudly on shapes it does not know', () => {
     expect(() => parseReadGroup('OK')).toThrow(/Unexpected XREADGROUP reply/);
-    expect(() => parsePending([['1-0']])).toThrow(/Unexpected XPENDING row/);
+    expect(() => parseReclaim(['0', [['1-0']], []])).toThrow(/Unexpected reclaimed entry reply/);
   });
 
   it('fieldsToRecord keeps the last of repeated fields', () => {
