@@ -3,9 +3,13 @@
  *
  * - With the local stack running (`npm start`, found through `.sluice/dev.env`): invokes the drain
  *   function through serverless offline's Lambda API, so the cycle runs in the same bundle and
- *   environment as the scheduled one.
+ *   environment as the scheduled one, whichever build the stack runs (ioredis, or upstash with
+ *   `SLUICE_DRIVER=upstash npm start`).
  * - With REDIS_URL set in the environment (another Redis, or no running stack): runs the handler
  *   of functions/aws/drain.ts in this process.
+ * - With UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN set (and SLUICE_DRIVER=upstash, or no
+ *   REDIS_URL) for another database, or no running stack: runs the handler of
+ *   functions/aws/drain-upstash.ts in this process.
  *
  * SLUICE_BUDGET_MS bounds the cycle (default 5000 here, so that the command returns quickly);
  * SLUICE_TOPIC and SLUICE_GROUP choose what to drain (default: what the stack drains).
@@ -68,13 +72,14 @@ function print(report: unknown): void {
 /** Through serverless offline's Lambda API (`POST /2015-03-31/functions/{name}/invocations`). */
 async function invokeRunningStack(stack: Record<string, string>, budgetMs: number): Promise<void> {
   const name = stack.SLUICE_DRAIN_FUNCTION ?? 'sluice-dev-drain';
+  const build = stack.SLUICE_DRIVER ?? 'ioredis';
   const url = `http://${stack.SLUICE_HTTP_HOST ?? 'localhost'}:${stack.SLUICE_LAMBDA_PORT ?? '3002'}/2015-03-31/functions/${name}/invocations`;
   const event: Record<string, unknown> = { budgetMs };
   const topic = setting('SLUICE_TOPIC');
   const group = setting('SLUICE_GROUP');
   if (topic !== undefined) event.topic = topic;
   if (group !== undefined) event.group = group;
-  console.error(`sluice: one drain cycle (budget ${budgetMs} ms) through ${url}`);
+  console.error(`sluice: one drain cycle (budget ${budgetMs} ms, ${build} build) through ${url}`);
   let response: Response;
   try {
     response = await fetch(url, {
@@ -103,24 +108,61 @@ async function invokeRunningStack(stack: Record<string, string>, budgetMs: numbe
   print(payload);
 }
 
-/** The drain function's handler, in this process, with a fake Lambda context. */
-async function runInProcess(
-  redisUrl: string,
-  stack: Record<string, string>,
-  budgetMs: number,
-): Promise<never> {
-  process.env.REDIS_URL = redisUrl;
+/** A Redis the environment names explicitly, for a drain in this process. */
+type Target =
+  | { readonly driver: 'ioredis'; readonly redisUrl: string }
+  | { readonly driver: 'upstash'; readonly restUrl: string; readonly restToken: string };
+
+/** What the environment of this command selects, as src/core/config.ts would read it. */
+function explicitTarget(): Target | undefined {
+  const forced = setting('SLUICE_DRIVER');
+  if (forced !== undefined && forced !== 'ioredis' && forced !== 'upstash') {
+    fail(`SLUICE_DRIVER must be "ioredis" or "upstash", got ${JSON.stringify(forced)}`);
+  }
+  const redisUrl = setting('REDIS_URL');
+  const restUrl = setting('UPSTASH_REDIS_REST_URL');
+  const restToken = setting('UPSTASH_REDIS_REST_TOKEN');
+  if (forced !== 'upstash' && redisUrl !== undefined) return { driver: 'ioredis', redisUrl };
+  if (forced !== 'ioredis' && restUrl !== undefined) {
+    if (restToken === undefined) fail('UPSTASH_REDIS_REST_URL is set but UPSTASH_REDIS_REST_TOKEN is not');
+    return { driver: 'upstash', restUrl, restToken };
+  }
+  return undefined;
+}
+
+/** Whether the running stack already drains `target` (then it is invoked instead). */
+function isStackTarget(target: Target, stack: Record<string, string>): boolean {
+  return target.driver === 'ioredis'
+    ? target.redisUrl === stack.REDIS_URL
+    : target.restUrl === stack.UPSTASH_REDIS_REST_URL;
+}
+
+/** The drain function's handler of the target's build, in this process, with a fake Lambda context. */
+async function runInProcess(target: Target, stack: Record<string, string>, budgetMs: number): Promise<never> {
+  if (target.driver === 'ioredis') {
+    process.env.SLUICE_DRIVER = 'ioredis';
+    process.env.REDIS_URL = target.redisUrl;
+  } else {
+    process.env.SLUICE_DRIVER = 'upstash';
+    process.env.UPSTASH_REDIS_REST_URL = target.restUrl;
+    process.env.UPSTASH_REDIS_REST_TOKEN = target.restToken;
+  }
   process.env.SLUICE_BUDGET_MS = String(budgetMs);
   for (const name of ['SLUICE_TOPIC', 'SLUICE_GROUP'] as const) {
     const value = stack[name];
     if (setting(name) === undefined && value !== undefined) process.env[name] = value;
   }
-  console.error(
-    `sluice: one drain cycle (budget ${budgetMs} ms) in this process against ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
-  );
+  const where =
+    target.driver === 'ioredis'
+      ? target.redisUrl.replace(/\/\/[^@/]*@/, '//***@')
+      : `the Upstash REST API at ${target.restUrl}`;
+  console.error(`sluice: one drain cycle (budget ${budgetMs} ms) in this process against ${where}`);
   try {
     // Imported only now: the module reads its configuration from the environment when it loads.
-    const { handler } = await import('../functions/aws/drain.js');
+    const { handler } =
+      target.driver === 'ioredis'
+        ? await import('../functions/aws/drain.js')
+        : await import('../functions/aws/drain-upstash.js');
     const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
     const report = await handler({}, { getRemainingTimeInMillis: () => deadline - Date.now() });
     print(report);
@@ -136,22 +178,20 @@ async function runInProcess(
 async function main(): Promise<void> {
   const budgetMs = budget();
   const stack = readEnvFile(envFile);
-  const explicitRedis = setting('REDIS_URL');
+  const target = explicitTarget();
   const stackPid = Number(stack.SLUICE_STACK_PID);
   const stackRunning = Number.isInteger(stackPid) && stackPid > 0 && isAlive(stackPid);
 
-  if (explicitRedis !== undefined && explicitRedis !== stack.REDIS_URL) {
-    await runInProcess(explicitRedis, stack, budgetMs);
-  }
+  if (target !== undefined && !isStackTarget(target, stack)) await runInProcess(target, stack, budgetMs);
   if (stackRunning) {
     await invokeRunningStack(stack, budgetMs);
     return;
   }
-  if (explicitRedis !== undefined) await runInProcess(explicitRedis, stack, budgetMs);
+  if (target !== undefined) await runInProcess(target, stack, budgetMs);
   fail(
     existsSync(envFile)
-      ? 'the local stack is not running: start it with `npm start` (or set REDIS_URL to drain another Redis).'
-      : 'no local stack found (.sluice/dev.env is missing): start it with `npm start`, or set REDIS_URL.',
+      ? 'the local stack is not running: start it with `npm start` (or set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, to drain another Redis).'
+      : 'no local stack found (.sluice/dev.env is missing): start it with `npm start`, or set REDIS_URL (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN).',
   );
 }
 

@@ -1,8 +1,15 @@
 /**
- * `npm start`: the whole app on a laptop.
+ * `npm start`: the whole app on a laptop. `npm start -- --help` prints the settings.
  *
+ * - Build: SLUICE_DRIVER picks which build of the functions runs, as it does for a deployment:
+ *   `ioredis` (default: TCP, functions/aws/publish.ts and drain.ts) or `upstash` (HTTP REST,
+ *   functions/aws/publish-upstash.ts and drain-upstash.ts).
  * - Redis: REDIS_URL when set; otherwise a private redis-server with append-only persistence in
  *   `.sluice/redis` (git-ignored), on SLUICE_REDIS_PORT or a free port.
+ * - With SLUICE_DRIVER=upstash: UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN when both are
+ *   set (a real Upstash database: no redis-server is started); otherwise that Redis behind a local
+ *   server that speaks the Upstash REST protocol (test/support/upstash-rest-server.ts), on
+ *   SLUICE_REST_PORT or a free port. The functions get only the REST settings, never REDIS_URL.
  * - A development publish token (SLUICE_PUBLISH_TOKEN, or generated once and kept in
  *   `.sluice/dev.env`).
  * - `serverless offline`: POST /topics/{topic}/messages on SLUICE_HTTP_PORT (3000), the Lambda
@@ -19,13 +26,15 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ioredisDriver } from '../src/drivers/ioredis.js';
-import { ConfigurationError, ensureGroup, loadConfig, streamKeys } from '../src/index.js';
+import { upstashDriver } from '../src/drivers/upstash.js';
+import { ConfigurationError, type Driver, ensureGroup, loadConfig, streamKeys } from '../src/index.js';
 import {
   freePort,
   hasRedisServer,
   type RedisServer,
   startRedisServer,
 } from '../test/support/redis-server.js';
+import { type RestServer, startRestServer } from '../test/support/upstash-rest-server.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const stateDir = join(root, '.sluice');
@@ -93,7 +102,67 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** A URL without its password, for printing. */
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+const HELP = `Usage: npm start [-- --help]
+
+Runs sluice on this machine: Redis, the publish and drain functions under serverless offline
+(the drain fired every minute), and .sluice/dev.env for \`npm run drain\`. Ctrl-C stops it all.
+
+Which build of the functions (as for a deployment):
+  npm start                          ioredis build (TCP): functions/aws/publish.ts, drain.ts
+  SLUICE_DRIVER=upstash npm start    Upstash build (HTTP REST): functions/aws/*-upstash.ts
+
+Environment:
+  REDIS_URL                  use this Redis instead of starting a private redis-server
+                             (data of the private one: .sluice/redis, append-only)
+  SLUICE_DRIVER              ioredis (default) or upstash
+  UPSTASH_REDIS_REST_URL     with SLUICE_DRIVER=upstash and both set: a real Upstash database,
+  UPSTASH_REDIS_REST_TOKEN   used as is (no redis-server, no local REST server); otherwise a
+                             local Upstash REST server runs in front of the Redis above
+  SLUICE_PUBLISH_TOKEN       bearer token for publishing (default: generated, kept in .sluice/dev.env)
+  SLUICE_HTTP_HOST           host of the HTTP and Lambda APIs (default localhost)
+  SLUICE_HTTP_PORT           publish API port (default 3000)
+  SLUICE_LAMBDA_PORT         Lambda invoke API port, used by \`npm run drain\` (default 3002)
+  SLUICE_REDIS_PORT          port of the private redis-server (default: a free one)
+  SLUICE_REST_PORT           port of the local Upstash REST server (default: a free one)
+  SLUICE_TOPIC, SLUICE_GROUP, SLUICE_TOPICS, SLUICE_BUDGET_MS, …   the functions' settings (README)
+`;
+
 async function main(): Promise<void> {
+  if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const unknown = process.argv.slice(2);
+  if (unknown.length > 0) fail(`unknown argument ${JSON.stringify(unknown[0])}; see npm start -- --help`);
+
+  const driverSetting = process.env.SLUICE_DRIVER?.trim() || 'ioredis';
+  if (driverSetting !== 'ioredis' && driverSetting !== 'upstash') {
+    fail(`SLUICE_DRIVER must be "ioredis" or "upstash", got ${JSON.stringify(driverSetting)}`);
+  }
+  const upstash = driverSetting === 'upstash';
+  const restUrlSetting = process.env.UPSTASH_REDIS_REST_URL?.trim() || undefined;
+  const restTokenSetting = process.env.UPSTASH_REDIS_REST_TOKEN?.trim() || undefined;
+  if (upstash && (restUrlSetting === undefined) !== (restTokenSetting === undefined)) {
+    fail(
+      `${restUrlSetting === undefined ? 'UPSTASH_REDIS_REST_URL' : 'UPSTASH_REDIS_REST_TOKEN'} is not set: set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN to use an Upstash database, or neither to run a local REST server in front of Redis.`,
+    );
+  }
+  /** A real Upstash database: no Redis of ours, no REST server. */
+  const externalRest =
+    upstash && restUrlSetting !== undefined && restTokenSetting !== undefined
+      ? { url: restUrlSetting, token: restTokenSetting }
+      : undefined;
+  if (!upstash && restUrlSetting !== undefined) {
+    console.log(
+      'sluice: UPSTASH_REDIS_REST_URL is set but not used by the ioredis build; SLUICE_DRIVER=upstash npm start uses it.',
+    );
+  }
+
   mkdirSync(stateDir, { recursive: true });
   const previous = readEnvFile(envFile);
   const previousPid = Number(previous.SLUICE_STACK_PID);
@@ -119,10 +188,12 @@ async function main(): Promise<void> {
   let httpPort: number;
   let lambdaPort: number;
   let redisPort: number | undefined;
+  let restPort: number | undefined;
   try {
     httpPort = port('SLUICE_HTTP_PORT', 3000);
     lambdaPort = port('SLUICE_LAMBDA_PORT', 3002);
     redisPort = process.env.SLUICE_REDIS_PORT?.trim() ? port('SLUICE_REDIS_PORT', 0) : undefined;
+    restPort = process.env.SLUICE_REST_PORT?.trim() ? port('SLUICE_REST_PORT', 0) : undefined;
   } catch (error) {
     fail((error as Error).message);
   }
@@ -133,9 +204,18 @@ async function main(): Promise<void> {
     if (!(await portIsFree(value, host)))
       fail(`port ${value} is in use: choose another with ${name}=<port>.`);
   }
+  if (
+    upstash &&
+    externalRest === undefined &&
+    restPort !== undefined &&
+    !(await portIsFree(restPort, '127.0.0.1'))
+  )
+    fail(`port ${restPort} is in use: choose another with SLUICE_REST_PORT=<port>.`);
 
-  const externalRedis = process.env.REDIS_URL?.trim() || undefined;
-  if (externalRedis === undefined && !hasRedisServer()) {
+  // Whether a Redis of ours (or REDIS_URL's) is needed: not in front of a real Upstash database.
+  const needsRedis = externalRest === undefined;
+  const externalRedis = needsRedis ? process.env.REDIS_URL?.trim() || undefined : undefined;
+  if (needsRedis && externalRedis === undefined && !hasRedisServer()) {
     fail(
       [
         'no Redis to run against: REDIS_URL is not set and redis-server is not on PATH.',
@@ -144,6 +224,12 @@ async function main(): Promise<void> {
         '  macOS:         brew install redis',
         'or point sluice at a Redis you already have:',
         '  REDIS_URL=redis://127.0.0.1:6379 npm start',
+        ...(upstash
+          ? [
+              'or at an Upstash database:',
+              '  SLUICE_DRIVER=upstash UPSTASH_REDIS_REST_URL=https://… UPSTASH_REDIS_REST_TOKEN=… npm start',
+            ]
+          : []),
       ].join('\n'),
     );
   }
@@ -153,18 +239,41 @@ async function main(): Promise<void> {
     previous.SLUICE_PUBLISH_TOKEN ||
     randomBytes(24).toString('base64url');
 
-  // Validate the whole configuration now, with the Redis URL the functions will get.
-  const probeUrl = externalRedis ?? 'redis://127.0.0.1:6379';
+  /** How the functions reach Redis: exactly one driver's settings (see src/core/config.ts). */
+  const driverEnv = (target: { redisUrl?: string; restUrl?: string; restToken?: string }) =>
+    upstash
+      ? {
+          SLUICE_DRIVER: 'upstash',
+          UPSTASH_REDIS_REST_URL: target.restUrl,
+          UPSTASH_REDIS_REST_TOKEN: target.restToken,
+          REDIS_URL: undefined,
+        }
+      : {
+          SLUICE_DRIVER: 'ioredis',
+          REDIS_URL: target.redisUrl,
+          UPSTASH_REDIS_REST_URL: undefined,
+          UPSTASH_REDIS_REST_TOKEN: undefined,
+        };
+
+  // Validate the whole configuration now, with the kind of settings the functions will get.
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig({ ...process.env, REDIS_URL: probeUrl, SLUICE_PUBLISH_TOKEN: token });
+    config = loadConfig({
+      ...process.env,
+      ...driverEnv({
+        redisUrl: externalRedis ?? 'redis://127.0.0.1:6379',
+        restUrl: externalRest?.url ?? 'http://127.0.0.1:8079',
+        restToken: externalRest?.token ?? 'local',
+      }),
+      SLUICE_PUBLISH_TOKEN: token,
+    });
   } catch (error) {
     fail((error as Error).message);
   }
 
   let redis: RedisServer | undefined;
-  let redisUrl: string;
-  if (externalRedis === undefined) {
+  let redisUrl: string | undefined;
+  if (needsRedis && externalRedis === undefined) {
     redisPort ??= await freePort();
     const dir = join(stateDir, 'redis');
     try {
@@ -174,20 +283,49 @@ async function main(): Promise<void> {
     }
     redisUrl = redis.url;
     console.log(`sluice: redis-server ${redisUrl} (pid ${redis.pid}), append-only data in .sluice/redis`);
-  } else {
+  } else if (externalRedis !== undefined) {
     redisUrl = externalRedis;
-    console.log(`sluice: using REDIS_URL ${redisUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
+    console.log(`sluice: using REDIS_URL ${redact(redisUrl)}`);
   }
+
+  let rest: RestServer | undefined;
+  let restUrl: string | undefined;
+  let restToken: string | undefined;
+  if (externalRest !== undefined) {
+    ({ url: restUrl, token: restToken } = externalRest);
+    console.log(`sluice: using the Upstash database at ${restUrl} (UPSTASH_REDIS_REST_URL)`);
+  } else if (upstash && redisUrl !== undefined) {
+    try {
+      rest = await startRestServer({
+        redisUrl,
+        token: randomBytes(24).toString('base64url'),
+        port: restPort ?? 0,
+      });
+    } catch (error) {
+      await redis?.stop();
+      fail(`could not start the local Upstash REST server: ${(error as Error).message}`);
+    }
+    ({ url: restUrl, token: restToken } = rest);
+    console.log(`sluice: local Upstash REST server ${restUrl} in front of ${redact(redisUrl)}`);
+  }
+  const stopServers = async () => {
+    await rest?.stop();
+    await redis?.stop();
+  };
 
   // The drain reads new messages only (group start `$`), and its first cycle may run a minute
   // from now: create the group before anyone can publish, so that no early message is skipped.
-  const driver = ioredisDriver(redisUrl);
+  // Through the same driver as the functions, so that a wrong REST URL or token shows up now.
+  const where = upstash ? `the Upstash REST API at ${restUrl}` : `Redis at ${redact(redisUrl ?? '')}`;
+  const driver: Driver = upstash
+    ? upstashDriver({ url: restUrl ?? '', token: restToken ?? '', requestTimeoutMs: 10_000 })
+    : ioredisDriver(redisUrl ?? '');
   try {
     const created = await ensureGroup(driver, streamKeys({ topic: config.topic }).stream, config.group);
     if (created) console.log(`sluice: created consumer group ${config.group} on topic ${config.topic}`);
   } catch (error) {
-    await redis?.stop();
-    fail(`cannot reach Redis at ${redisUrl}: ${(error as Error).message}`);
+    await stopServers();
+    fail(`cannot reach ${where}: ${(error as Error).message}`);
   } finally {
     // Bounded, and with a timer keeping the process up: the driver unrefs its idle socket.
     let timer: NodeJS.Timeout | undefined;
@@ -198,7 +336,7 @@ async function main(): Promise<void> {
   const drainFunction = `sluice-${STAGE}-drain`;
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
-    REDIS_URL: redisUrl,
+    ...driverEnv({ redisUrl, restUrl, restToken }),
     SLUICE_PUBLISH_TOKEN: token,
     SLUICE_HTTP_HOST: host,
     SLUICE_HTTP_PORT: String(httpPort),
@@ -207,8 +345,15 @@ async function main(): Promise<void> {
     SLUICE_ESBUILD_DIR: process.env.SLUICE_ESBUILD_DIR?.trim() || '.sluice/esbuild',
   };
 
+  // Unset variables are removed, not passed empty (serverless.yml passes '' for those anyway).
+  for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
+
   writeEnvFile({
+    SLUICE_DRIVER: driverSetting,
+    // The Redis behind the stack (none in front of a real Upstash database); the REST token is
+    // not written down: `npm run drain` goes through the running functions.
     REDIS_URL: redisUrl,
+    UPSTASH_REDIS_REST_URL: restUrl,
     SLUICE_PUBLISH_TOKEN: token,
     SLUICE_HTTP_HOST: host,
     SLUICE_HTTP_PORT: String(httpPort),
@@ -245,7 +390,13 @@ async function main(): Promise<void> {
           `  publish URL   POST ${publishUrl}`,
           `  topics        ${config.topics.join(', ')}   (drain: topic ${config.topic}, group ${config.group})`,
           `  token         ${token}`,
-          `  redis         ${redisUrl}`,
+          `  build         ${upstash ? 'upstash (HTTP REST): functions/aws/*-upstash.ts' : 'ioredis (TCP): functions/aws/publish.ts, drain.ts'}`,
+          ...(upstash
+            ? [
+                `  upstash REST  ${restUrl}${rest ? `   (local, token ${restToken})` : '   (UPSTASH_REDIS_REST_URL)'}`,
+                ...(redisUrl ? [`  redis         ${redact(redisUrl)}   (behind the REST server)`] : []),
+              ]
+            : [`  redis         ${redact(redisUrl ?? '')}`]),
           `  drain         every minute by the schedule; one cycle now: npm run drain`,
           `  lambda API    http://${host}:${lambdaPort}/2015-03-31/functions/${drainFunction}/invocations`,
           '',
@@ -255,7 +406,7 @@ async function main(): Promise<void> {
           `    -H 'Content-Type: application/json' \\`,
           `    -d '${example}'`,
           '',
-          '  Ctrl-C stops everything.',
+          `  Ctrl-C stops everything.${upstash ? '' : '   Over HTTP REST instead: SLUICE_DRIVER=upstash npm start'}`,
           '',
         ].join('\n'),
       );
@@ -293,6 +444,10 @@ async function main(): Promise<void> {
     }
     // Whatever serverless offline left in its group (esbuild's service process).
     signalGroup('SIGKILL');
+    if (rest) {
+      await rest.stop();
+      console.log('sluice: local Upstash REST server stopped');
+    }
     if (redis) {
       await redis.stop();
       console.log('sluice: redis-server stopped (data kept in .sluice/redis)');
