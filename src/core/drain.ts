@@ -14,6 +14,7 @@ import {
   isPermanent,
   RedisReplyError,
   RedisUnavailableError,
+  SluiceError,
 } from './errors.js';
 import { ensureGroup, forgetGroup } from './group.js';
 import { type StreamKeys, streamKeys } from './keys.js';
@@ -50,6 +51,10 @@ export interface DrainReport {
   readonly lostToTrim: number;
   /** Consumers removed from the group by the tidy phase (idle, holding nothing). */
   readonly consumersRemoved: number;
+  /** Entries trimmed from the stream: every group had acknowledged them (or, under `maxLength`, read them). */
+  readonly trimmed: number;
+  /** Entries the `maxLength` cap dropped before some group had processed them: lost to that group. */
+  readonly droppedUnconsumed: number;
   readonly durationMs: number;
   readonly stoppedBy: StopReason;
   /** Why the cycle failed, when `stoppedBy` is `error`. */
@@ -471,15 +476,31 @@ async function tidyAndReport<T>(cycle: Cycle<T>): Promise<DrainReport> {
   let lag: number | null = null;
   let pending: number | null = null;
   let consumersRemoved = 0;
+  let trimmed = 0;
+  let droppedUnconsumed = 0;
   try {
     // A consumer idle this long is not in the middle of a blocking read or of a handler's batch.
     const idleThresholdMs = Math.max(o.visibilityTimeoutMs, 2 * o.blockMs);
-    const reply = await runScript(driver, TIDY, [keys.stream], [o.group, consumer, idleThresholdMs]);
-    if (Array.isArray(reply)) {
-      consumersRemoved = parseInteger(reply[0], 'tidy removed');
-      pending = parseInteger(reply[2], 'tidy pending');
-      const rawLag = parseInteger(reply[3], 'tidy lag');
-      lag = rawLag < 0 ? null : rawLag;
+    const reply = await runScript(
+      driver,
+      TIDY,
+      [keys.stream],
+      [o.group, consumer, idleThresholdMs, o.trim ? 1 : 0, o.retentionMs, o.maxLength ?? 0, Date.now()],
+    );
+    if (!Array.isArray(reply)) throw new SluiceError(`Unexpected tidy reply: ${JSON.stringify(reply)}`);
+    consumersRemoved = parseInteger(reply[0], 'tidy removed');
+    pending = parseInteger(reply[2], 'tidy pending');
+    const rawLag = parseInteger(reply[3], 'tidy lag');
+    lag = rawLag < 0 ? null : rawLag;
+    trimmed = parseInteger(reply[4], 'tidy trimmed');
+    droppedUnconsumed = parseInteger(reply[5], 'tidy dropped');
+    if (droppedUnconsumed > 0) {
+      o.logger.error('maxLength dropped entries that a consumer group had not processed yet', {
+        stream: keys.stream,
+        group: o.group,
+        maxLength: o.maxLength,
+        droppedUnconsumed,
+      });
     }
   } catch (error) {
     o.logger.warn('tidy phase failed', { stream: keys.stream, group: o.group, error: describeError(error) });
@@ -490,6 +511,8 @@ async function tidyAndReport<T>(cycle: Cycle<T>): Promise<DrainReport> {
     consumer,
     ...cycle.counts,
     consumersRemoved,
+    trimmed,
+    droppedUnconsumed,
     durationMs: Date.now() - cycle.startedAt,
     stoppedBy: cycle.stoppedBy ?? 'budget',
     ...(cycle.stoppedBy === 'error' ? { error: describeError(cycle.error) } : {}),

@@ -90,6 +90,24 @@ export interface DrainOptions<T = unknown> {
    */
   readonly startId?: '$' | '0';
   /**
+   * Trim the stream at the end of the cycle — only entries every group of the stream has read and
+   * acknowledged, and older than `retentionMs`. Never drops what any group still needs.
+   * @default true
+   */
+  readonly trim?: boolean;
+  /**
+   * How long acknowledged entries are kept (for replay) before trimming removes them.
+   * @default 3600000 (1 hour)
+   */
+  readonly retentionMs?: number;
+  /**
+   * A hard cap on the stream's length. Unlike trimming, it may drop entries a group has not
+   * processed yet: they are counted in the report (`droppedUnconsumed`) and logged as an error.
+   * Unset: no cap.
+   * @default undefined
+   */
+  readonly maxLength?: number | undefined;
+  /**
    * Prefix of this cycle's consumer name; a random suffix makes it unique per cycle.
    * @default 'sluice'
    */
@@ -104,10 +122,11 @@ export interface ResolvedDrainOptions<T = unknown>
   extends Required<
     Omit<
       DrainOptions<T>,
-      'topic' | 'stream' | 'remainingTimeMs' | 'idleExitMs' | 'signal' | 'handlerTimeoutMs'
+      'topic' | 'stream' | 'remainingTimeMs' | 'idleExitMs' | 'signal' | 'handlerTimeoutMs' | 'maxLength'
     >
   > {
   readonly handlerTimeoutMs: number | undefined;
+  readonly maxLength: number | undefined;
   readonly target: { readonly topic: string } | { readonly stream: string };
   readonly remainingTimeMs: (() => number) | undefined;
   readonly idleExitMs: number | undefined;
@@ -124,6 +143,8 @@ export const DRAIN_DEFAULTS = Object.freeze({
   blockMs: 1_000,
   concurrency: 1,
   startId: '$' as const,
+  trim: true,
+  retentionMs: 3_600_000,
   consumerPrefix: 'sluice',
 });
 
@@ -205,6 +226,9 @@ export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainO
         ? undefined
         : integer('idleExitMs', options.idleExitMs, 0, MAX_DURATION_MS),
     startId: merged.startId,
+    trim: boolean('trim', merged.trim),
+    retentionMs: integer('retentionMs', merged.retentionMs, 0),
+    maxLength: options.maxLength === undefined ? undefined : integer('maxLength', options.maxLength, 1),
     consumerPrefix: merged.consumerPrefix,
     signal: options.signal,
     logger: {
@@ -214,6 +238,12 @@ export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainO
       error: logger.error.bind(logger),
     },
   });
+}
+
+function boolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    fail(name, `Expected \`${name}\` to be a boolean, got ${describeGot(value)}`);
+  return value;
 }
 
 function dropUndefined<T extends object>(value: T): Partial<T> {

@@ -135,21 +135,42 @@ return released
 );
 
 /**
- * Tidy a group and measure it. Removes this cycle's consumer and consumers idle for at least
- * ARGV[3] ms — only those holding no pending entries, checked in the same atomic step, so no
- * pending entry is ever orphaned. KEYS[1] stream. ARGV: group, own consumer, idle threshold ms.
- * Returns: removed, consumers left, group pending count, group lag (-1 when Redis cannot tell).
+ * Tidy a group, keep the stream bounded, and measure the group — one atomic step.
+ *
+ * Consumers: removes this cycle's consumer and consumers idle for at least the threshold, only
+ * those holding no pending entries, so no pending entry is ever orphaned.
+ *
+ * Retention: trims (`XTRIM MINID ~`) only below the oldest entry some group of the stream still
+ * needs — its oldest pending entry, else the entry after its last-delivered id — and below
+ * `now − retentionMs`, so acknowledged history stays replayable for that long. Nothing any group
+ * has not read and acknowledged is ever trimmed by this. The optional hard cap (`maxLength`) may
+ * drop unconsumed entries; it counts how many, so the drain can say so loudly.
+ *
+ * KEYS[1] stream. ARGV: group, own consumer, idle threshold ms, trim (1/0), retentionMs, maxLength
+ * (0 = none), now ms.
+ * Returns: removed, consumers left, group pending, group lag (-1 unknown), trimmed, dropped unconsumed.
  */
 export const TIDY = defineScript(
   'sluice-tidy',
   `
 local group, own, threshold = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local trim, retention, maxLength, now = ARGV[4] == '1', tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local function field(list, name)
   for i = 1, #list, 2 do
     if list[i] == name then return list[i + 1] end
   end
   return nil
 end
+local function parse(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local function older(a, b)
+  local ams, aseq = parse(a)
+  local bms, bseq = parse(b)
+  return ams < bms or (ams == bms and aseq < bseq)
+end
+
 local removed, left = 0, 0
 for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], group)) do
   local name = field(c, 'name')
@@ -160,14 +181,45 @@ for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], group)) do
     left = left + 1
   end
 end
-local pending, lag = 0, -1
+
+local pending, lag, needed = 0, -1, nil
 for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  if field(g, 'name') == group then
-    pending = field(g, 'pending') or 0
+  local name, held = field(g, 'name'), field(g, 'pending')
+  if name == group then
+    pending = held or 0
     local l = field(g, 'lag')
     if type(l) == 'number' then lag = l end
   end
+  local first
+  if held > 0 then
+    first = redis.call('XPENDING', KEYS[1], name)[2]
+  else
+    local ms, seq = parse(field(g, 'last-delivered-id'))
+    first = ms .. '-' .. (seq + 1)
+  end
+  if needed == nil or older(first, needed) then needed = first end
 end
-return {removed, left, pending, lag}
+
+local trimmed, dropped = 0, 0
+-- A stream without groups is left alone: a group created later may want its history.
+if needed ~= nil then
+  if trim then
+    local cutoff = math.max(0, now - retention) .. '-0'
+    local floor = needed
+    if older(cutoff, floor) then floor = cutoff end
+    trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', floor)
+  end
+  if maxLength > 0 then
+    local excess = redis.call('XLEN', KEYS[1]) - maxLength
+    if excess > 0 then
+      -- Of the entries the cap drops (the oldest), those from the needed one on were unconsumed.
+      local consumed = #redis.call('XRANGE', KEYS[1], '-', '(' .. needed, 'COUNT', excess)
+      redis.call('XTRIM', KEYS[1], 'MAXLEN', '=', maxLength)
+      trimmed = trimmed + consumed
+      dropped = excess - consumed
+    end
+  end
+end
+return {removed, left, pending, lag, trimmed, dropped}
 `,
 );
