@@ -45,6 +45,12 @@ export {
   type PublishRequest,
   type PublishResponse,
 } from './core/http-publish.js';
+export {
+  AlreadyRunningError,
+  IDEMPOTENT_DEFAULTS,
+  type IdempotentOptions,
+  idempotent,
+} from './core/idempotent.js';
 export { hashTagOf, isTopicName, type StreamKeys, streamKeys, TOPIC_PATTERN } from './core/keys.js';
 export { jsonLogger, type LogFields, type Logger, silentLogger } from './core/logger.js';
 export {
@@ -63,3 +69,16 @@ export {
   publish,
   publishBatch,
 } from './core/publish.js';
+export {
+  computeSignature,
+  type ParsedSignature,
+  parseSignatureHeader,
+  SIGNATURE_DEFAULTS,
+  SIGNATURE_HEADER,
+  SignatureError,
+  type SignatureProblem,
+  signBody,
+  type VerifiedSignature,
+  type VerifySignatureOptions,
+  verifySignature,
+} from './core/signature.js';

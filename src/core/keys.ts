@@ -10,6 +10,7 @@
  * | `sluice:{orders}` | the stream |
  * | `sluice:{orders}:dlq:<group>` | dead letters of one consumer group |
  * | `sluice:{orders}:idem:<idempotency key>` | the id first published under that key (expires) |
+ * | `sluice:{orders}:done:<group>:<message id>` | a message an `idempotent()` handler finished (expires) |
  *
  * A foreign stream key (written by someone else's XADD) is used as it is; its companion keys
  * borrow its hash tag, or the whole key when it has none, so they still land in its slot.
@@ -28,6 +29,8 @@ export interface StreamKeys {
   deadLetters(group: string): string;
   /** The key that remembers an idempotency key's first message id. */
   idempotency(idempotencyKey: string): string;
+  /** The key that marks a message as processed by a group (`idempotent()` handlers). */
+  processed(group: string, messageId: string): string;
 }
 
 export function isTopicName(topic: unknown): topic is string {
@@ -68,5 +71,6 @@ export function streamKeys(target: { topic: string } | { stream: string }): Stre
     stream,
     deadLetters: (group) => `${companion}:dlq:${group}`,
     idempotency: (idempotencyKey) => `${companion}:idem:${idempotencyKey}`,
+    processed: (group, messageId) => `${companion}:done:${group}:${messageId}`,
   };
 }
