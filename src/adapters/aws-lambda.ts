@@ -15,6 +15,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { type DrainReport, drain } from '../core/drain.js';
 import type { Driver } from '../core/driver.js';
 import { createPublishEndpoint, type PublishEndpointOptions } from '../core/http-publish.js';
+import { emfDocument } from '../core/metrics.js';
 import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
 import { applyOverrides, drainOverrides } from '../core/overrides.js';
 
@@ -25,22 +26,37 @@ export interface LambdaContextLike {
   getRemainingTimeInMillis(): number;
 }
 
+export interface LambdaDrainOptions<T = unknown> extends DrainOptions<T> {
+  readonly driver: Driver;
+  /**
+   * Where each cycle's CloudWatch Embedded Metric Format line goes (lag, processed, failed,
+   * dead-lettered, duration…, by topic and group); `false` for none.
+   * @default a line on stdout, which CloudWatch Logs turns into metrics in namespace `Sluice`
+   */
+  readonly metrics?: false | ((line: string) => void);
+}
+
 /**
  * A Lambda handler that runs one drain cycle per invocation. The deadline honours both `budgetMs`
- * and the function's remaining time (less `safetyMarginMs`). Resolves the cycle's report.
+ * and the function's remaining time (less `safetyMarginMs`). Resolves the cycle's report, and
+ * writes its metrics in CloudWatch Embedded Metric Format.
  */
 export function lambdaDrainHandler<T = unknown>(
-  options: DrainOptions<T> & { readonly driver: Driver },
+  options: LambdaDrainOptions<T>,
 ): (event: unknown, context?: LambdaContextLike) => Promise<DrainReport> {
-  const { driver, ...drainOptions } = options;
+  const { driver, metrics, ...drainOptions } = options;
   resolveDrainOptions(drainOptions); // fail the cold start, not the first invocation
+  const emit =
+    metrics === false ? undefined : (metrics ?? ((line: string) => process.stdout.write(`${line}\n`)));
   return async (event, context) => {
-    return drain(driver, {
+    const report = await drain(driver, {
       ...applyOverrides(drainOptions, drainOverrides(event)),
       ...(context && typeof context.getRemainingTimeInMillis === 'function'
         ? { remainingTimeMs: () => context.getRemainingTimeInMillis() }
         : {}),
     });
+    emit?.(JSON.stringify(emfDocument(report)));
+    return report;
   };
 }
 

@@ -13,6 +13,22 @@ export const FORMAT_FIELD = 'sluice';
 export const FORMAT_VERSION = '1';
 export const DATA_FIELD = 'data';
 export const KEY_FIELD = 'key';
+export const TRACEPARENT_FIELD = 'traceparent';
+
+/** A W3C Trace Context `traceparent` (version 00 layout; other versions keep its first four fields). */
+export const TRACEPARENT_PATTERN = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$/;
+
+/** True for a usable `traceparent` (the all-zero trace and span ids, and version ff, are invalid). */
+export function isTraceparent(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length <= 256 &&
+    TRACEPARENT_PATTERN.test(value) &&
+    !value.startsWith('ff-') &&
+    value.slice(3, 35) !== '0'.repeat(32) &&
+    value.slice(36, 52) !== '0'.repeat(16)
+  );
+}
 
 /** A message as a handler receives it. */
 export interface Message<T = unknown> {
@@ -26,6 +42,8 @@ export interface Message<T = unknown> {
   readonly data: T;
   /** The partitioning/ordering key given at publish, if any. */
   readonly key: string | undefined;
+  /** The W3C `traceparent` of the publish, if one was given: continue the trace from it. */
+  readonly traceparent: string | undefined;
   /** When the message was added to the stream (ms since the epoch, from its id). */
   readonly publishedAt: number;
   /** How many times this message has been handed to a consumer of this group, this time included. */
@@ -42,6 +60,8 @@ export interface OutgoingMessage<T = unknown> {
   readonly key?: string | undefined;
   /** Optional idempotency key, 1–256 characters: within its window the same key publishes once. */
   readonly idempotencyKey?: string | undefined;
+  /** Optional W3C `traceparent` of the publishing request, carried to the handler. */
+  readonly traceparent?: string | undefined;
 }
 
 export const MAX_KEY_LENGTH = 256;
@@ -83,6 +103,14 @@ export function encodeMessage(message: OutgoingMessage, where = ''): string[] {
   }
   const fields = [FORMAT_FIELD, FORMAT_VERSION, DATA_FIELD, json];
   if (message.key !== undefined) fields.push(KEY_FIELD, message.key);
+  if (message.traceparent !== undefined) {
+    if (!isTraceparent(message.traceparent)) {
+      throw new InvalidMessageError(
+        `${where}\`traceparent\` is not a W3C traceparent, got ${describeValue(message.traceparent)}`,
+      );
+    }
+    fields.push(TRACEPARENT_FIELD, message.traceparent);
+  }
   return fields;
 }
 
@@ -111,6 +139,7 @@ export function decodeMessage(stream: string, entry: RawEntry, deliveries: numbe
     format,
     data,
     key: format === 'sluice' ? fields[KEY_FIELD] : undefined,
+    traceparent: format === 'sluice' ? fields[TRACEPARENT_FIELD] : undefined,
     publishedAt: idTime(entry.id),
     deliveries,
     fields,
