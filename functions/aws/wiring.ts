@@ -17,5 +17,10 @@ export function drainFunction(driver: Driver, config: SluiceConfig) {
 }
 
 export function publishFunction(driver: Driver, config: SluiceConfig) {
-  return lambdaPublishHandler({ driver, topics: config.topics, token: config.publishToken });
+  return lambdaPublishHandler({
+    driver,
+    topics: config.topics,
+    token: config.publishToken,
+    signingSecrets: config.signingSecrets,
+  });
 }

@@ -12,4 +12,5 @@ export const POST = vercelPublishHandler({
   driver: upstashFromConfig(config),
   topics: config.topics,
   token: config.publishToken,
+  signingSecrets: config.signingSecrets,
 });

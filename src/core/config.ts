@@ -31,8 +31,13 @@ export interface SluiceConfig {
   readonly group: string;
   /** Topics the publish endpoint accepts. */
   readonly topics: readonly string[];
-  /** Bearer token for publishing; undefined → publishing is refused. */
+  /** Bearer token for publishing; undefined (and no signing secret) → publishing is refused. */
   readonly publishToken: string | undefined;
+  /**
+   * Secrets for HMAC body signatures (`Sluice-Signature`), from the comma list
+   * `SLUICE_SIGNING_SECRET`: several while rotating. Empty → signatures are not accepted.
+   */
+  readonly signingSecrets: readonly string[];
   readonly drain: DrainSettings;
 }
 
@@ -97,6 +102,23 @@ function driverConfig(env: Env): DriverConfig {
   if (restToken === undefined)
     throw new ConfigurationError('UPSTASH_REDIS_REST_TOKEN', 'UPSTASH_REDIS_REST_TOKEN is not set');
   return { kind, url: restUrl, token: restToken };
+}
+
+/** `SLUICE_SIGNING_SECRET`: a comma list (rotation), blanks dropped. */
+function signingSecrets(env: Env): readonly string[] {
+  const listed = text(env, 'SLUICE_SIGNING_SECRET');
+  if (listed === undefined) return Object.freeze([]);
+  const secrets = listed
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (secrets.some((s) => /\s/.test(s))) {
+    throw new ConfigurationError(
+      'SLUICE_SIGNING_SECRET',
+      'SLUICE_SIGNING_SECRET must be a comma list of secrets without whitespace inside (a line break pasted with one?)',
+    );
+  }
+  return Object.freeze(secrets);
 }
 
 function topicName(env: Env, name: string, fallback: string): string {
@@ -175,6 +197,7 @@ export function loadConfig(env: Env): SluiceConfig {
     group,
     topics: Object.freeze(topics),
     publishToken: text(env, 'SLUICE_PUBLISH_TOKEN'),
+    signingSecrets: signingSecrets(env),
     drain: Object.freeze(drainSettings(env)),
   });
 }

@@ -3,16 +3,30 @@
  * Platform adapters (Lambda, Vercel) translate their request into {@link PublishRequest} and the
  * {@link PublishResponse} back.
  *
+ * Authentication: `Authorization: Bearer <token>`, or — when signing secrets are configured — a
+ * `Sluice-Signature` over the raw body (see `signature.ts`): fresh, matching, and not seen before.
+ * With neither a token nor a secret configured, every request is refused.
+ *
  * Statuses: 202 published (ids in order) · 400 malformed · 401 unauthenticated (or publishing
  * disabled) · 404 unknown topic · 405 not POST · 413 too large · 415 not JSON · 503 Redis
- * unavailable (with Retry-After). A batch is written whole or not at all.
+ * unavailable (with Retry-After). A batch is written whole or not at all; a refused request
+ * writes nothing.
  */
+import { randomUUID } from 'node:crypto';
 import { bearerCheck } from './bearer.js';
 import type { Driver } from './driver.js';
-import type { OutgoingMessage } from './envelope.js';
+import { MAX_KEY_LENGTH, type OutgoingMessage } from './envelope.js';
 import { describeError, InvalidMessageError, InvalidOptionError, RedisUnavailableError } from './errors.js';
 import { jsonLogger, type Logger } from './logger.js';
-import { type PublishOptions, publishBatch } from './publish.js';
+import { type PublishOptions, type PublishResult, publishBatch } from './publish.js';
+import {
+  claimSignature,
+  SIGNATURE_DEFAULTS,
+  SIGNATURE_HEADER,
+  SignatureError,
+  type VerifiedSignature,
+  verifySignature,
+} from './signature.js';
 import { checkInteger } from './validate.js';
 
 export interface PublishRequest {
@@ -36,8 +50,27 @@ export interface PublishEndpointOptions extends PublishOptions {
   readonly driver: Driver;
   /** Topics this endpoint accepts; others get 404. */
   readonly topics: readonly string[];
-  /** The bearer token callers must send. Undefined or empty: every request is refused (401). */
+  /**
+   * The bearer token callers may send. With neither a token nor `signingSecrets`, every request is
+   * refused (401).
+   */
   readonly token: string | undefined;
+  /**
+   * Secrets for HMAC body signatures (`Sluice-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+   * "<t>.<raw body>">`), accepted as well as the bearer token. Several for rotation: a signature made
+   * with any of them is accepted. Empty or undefined: signatures are not accepted.
+   */
+  readonly signingSecrets?: readonly string[] | undefined;
+  /**
+   * Largest distance, either side, between a signature's timestamp and the server's clock.
+   * @default 300
+   */
+  readonly signatureToleranceSeconds?: number;
+  /**
+   * The clock that judges signature timestamps, in ms since the epoch (for tests).
+   * @default Date.now
+   */
+  readonly now?: () => number;
   /**
    * Largest request body.
    * @default 1048576 (1 MiB)
@@ -72,6 +105,7 @@ export const PUBLISH_ENDPOINT_DEFAULTS = Object.freeze({
   maxBatchMessages: 500,
   maxDepth: 64,
   retryAfterSeconds: 1,
+  signatureToleranceSeconds: SIGNATURE_DEFAULTS.toleranceSeconds,
 });
 
 const MESSAGE_FIELDS = new Set(['data', 'key', 'idempotencyKey']);
@@ -102,6 +136,35 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** What a JSON value is, in a word, without serialising it (it may be huge or deeply nested). */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** A lone UTF-16 surrogate: no UTF-8 for it, so Redis would get U+FFFD and distinct keys would collide. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Checks a `key` or `idempotencyKey` here rather than leaving it to the encoder: a refusal must
+ * neither echo the value (it may be a megabyte) nor serialise it (a deeply nested one overflows
+ * the stack), and two different keys must not reach Redis as the same bytes.
+ */
+function checkKeyField(value: unknown, name: string, where: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {
+    const got = typeof value === 'string' ? `a string of ${value.length} characters` : kindOf(value);
+    throw new Refusal(
+      400,
+      `${where}\`${name}\` must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${got}`,
+    );
+  }
+  if (LONE_SURROGATE.test(value))
+    throw new Refusal(400, `${where}\`${name}\` is not valid Unicode: it holds a lone surrogate`);
+  return value;
+}
+
 /** Nesting depth of a JSON value, without recursion. */
 function depthOf(value: unknown, limit: number): number {
   let deepest = 0;
@@ -130,23 +193,60 @@ export function createPublishEndpoint(
     'maxBatchMessages',
     'maxDepth',
     'retryAfterSeconds',
+    'signatureToleranceSeconds',
   ] as const) {
     const problem = checkInteger(name, settings[name], 1);
     if (problem) throw new InvalidOptionError(name, problem);
   }
   if (!Array.isArray(options.topics))
     throw new InvalidOptionError('topics', 'Expected `topics` to be an array of topic names');
+  const secrets = options.signingSecrets ?? [];
+  if (!Array.isArray(secrets) || !secrets.every((s) => typeof s === 'string' && s !== '')) {
+    throw new InvalidOptionError(
+      'signingSecrets',
+      'Expected `signingSecrets` to be an array of non-empty strings',
+    );
+  }
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function')
+    throw new InvalidOptionError('now', 'Expected `now` to be a function returning ms since the epoch');
   const topics = new Set(options.topics);
   const authorized = options.token ? bearerCheck(options.token) : undefined;
   const logger = options.logger ?? jsonLogger();
   const decoder = new TextDecoder('utf-8', { fatal: true });
+  const challenge = {
+    'www-authenticate': [authorized ? 'Bearer' : '', secrets.length > 0 ? SIGNATURE_HEADER : '']
+      .filter((scheme) => scheme !== '')
+      .join(', '),
+  };
 
-  function authenticate(request: PublishRequest): void {
-    if (!authorized)
-      throw new Refusal(401, 'publishing is disabled: no publish token is configured (SLUICE_PUBLISH_TOKEN)');
+  /**
+   * Authenticated by the bearer token, or by a body signature (returned, for the replay guard that
+   * runs once the request is known to be publishable). Pure: nothing here touches Redis.
+   */
+  function authenticate(request: PublishRequest, nowMs: number): VerifiedSignature | undefined {
+    if (!authorized && secrets.length === 0) {
+      throw new Refusal(
+        401,
+        'publishing is disabled: no publish token (SLUICE_PUBLISH_TOKEN) or signing secret (SLUICE_SIGNING_SECRET) is configured',
+      );
+    }
     // Constant time, whatever was sent.
-    if (!authorized(header(request.headers, 'authorization'))) {
-      throw new Refusal(401, 'missing or invalid bearer token', { 'www-authenticate': 'Bearer' });
+    if (authorized?.(header(request.headers, 'authorization'))) return undefined;
+    if (secrets.length === 0) throw new Refusal(401, 'missing or invalid bearer token', challenge);
+    const signature = header(request.headers, SIGNATURE_HEADER.toLowerCase());
+    if (signature === undefined && authorized) {
+      throw new Refusal(401, `missing or invalid bearer token, and no ${SIGNATURE_HEADER} header`, challenge);
+    }
+    try {
+      return verifySignature(signature, request.body ?? '', {
+        secrets,
+        nowMs,
+        toleranceSeconds: settings.signatureToleranceSeconds,
+      });
+    } catch (error) {
+      if (error instanceof SignatureError) throw new Refusal(401, error.message, challenge);
+      throw error;
     }
   }
 
@@ -198,15 +298,12 @@ export function createPublishEndpoint(
         `${where}\`data\` is ${size} bytes as JSON; the limit is ${settings.maxMessageBytes}`,
       );
     }
-    const own = value.idempotencyKey;
+    const key = checkKeyField(value.key, 'key', where);
+    const own = checkKeyField(value.idempotencyKey, 'idempotencyKey', where);
     if (own !== undefined && idempotencyKey !== undefined && own !== idempotencyKey) {
       throw new Refusal(400, `${where}\`idempotencyKey\` differs from the Idempotency-Key header`);
     }
-    return {
-      data: value.data,
-      key: value.key as string | undefined,
-      idempotencyKey: (own as string | undefined) ?? idempotencyKey,
-    };
+    return { data: value.data, key, idempotencyKey: own ?? idempotencyKey };
   }
 
   function toMessages(body: unknown, headerKey: string | undefined): OutgoingMessage[] {
@@ -232,15 +329,34 @@ export function createPublishEndpoint(
     try {
       if (request.method.toUpperCase() !== 'POST')
         throw new Refusal(405, `method ${request.method} is not allowed; use POST`, { allow: 'POST' });
-      authenticate(request);
+      const nowMs = now();
+      const signature = authenticate(request, nowMs);
       const topic = request.topic ?? '';
       if (!topics.has(topic)) throw new Refusal(404, `unknown topic ${JSON.stringify(topic.slice(0, 120))}`);
       const headerKey = header(request.headers, 'idempotency-key');
       if (headerKey !== undefined && (headerKey.length === 0 || headerKey.length > 200)) {
         throw new Refusal(400, 'Idempotency-Key header must be 1 to 200 characters');
       }
+      if (headerKey !== undefined && LONE_SURROGATE.test(headerKey))
+        throw new Refusal(400, 'Idempotency-Key header is not valid Unicode: it holds a lone surrogate');
       const messages = toMessages(readBody(request), headerKey);
-      const results = await publishBatch(options.driver, topic, messages, options);
+      // Everything is checked: only now is the signature claimed, so a refusal writes nothing.
+      const release = signature
+        ? await claimSignature(options.driver, topic, signature, {
+            nowMs,
+            toleranceSeconds: settings.signatureToleranceSeconds,
+            claimId: randomUUID(),
+          })
+        : undefined;
+      let results: PublishResult[];
+      try {
+        results = await publishBatch(options.driver, topic, messages, options);
+      } catch (error) {
+        // Not published (or not known to be): give the claim back, so that a retry of the same
+        // signed bytes is not refused as a replay. Best effort — Redis may be what failed.
+        await release?.().catch(() => {});
+        throw error;
+      }
       return json(202, {
         topic,
         ids: results.map((r) => r.id),
@@ -248,6 +364,11 @@ export function createPublishEndpoint(
       });
     } catch (error) {
       if (error instanceof Refusal) return json(error.status, { error: error.message }, error.headers);
+      if (error instanceof SignatureError) {
+        // Only a replay gets here (the rest are refused before): worth an operator's eye.
+        logger.warn('publish refused: signature replayed', { topic: request.topic });
+        return json(401, { error: error.message }, challenge);
+      }
       if (error instanceof InvalidMessageError) return json(400, { error: error.message });
       if (error instanceof RedisUnavailableError) {
         logger.warn('publish refused: Redis unavailable', { error: describeError(error) });

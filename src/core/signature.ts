@@ -176,6 +176,12 @@ export function verifySignature(
   body: string | Uint8Array,
   options: VerifySignatureOptions,
 ): VerifiedSignature {
+  if (!Number.isFinite(options.nowMs)) {
+    throw new InvalidOptionError(
+      'nowMs',
+      `Expected \`nowMs\` to be ms since the epoch, got ${options.nowMs}`,
+    );
+  }
   const { timestamp, signatures } = parseSignatureHeader(header);
   const bytes = bytesOf(body);
   let matched = false;

@@ -193,6 +193,58 @@ describe.each(DRIVERS)('publish endpoint (Lambda, HTTP API v2) over $name', (kin
     expect(res.body.error).toMatch(/UTF-8/);
   });
 
+  // Regression (found by test/fault/hostile-input.test.ts): a deeply nested `key` or
+  // `idempotencyKey` overflowed the stack while the refusal was being worded → 500.
+  it.each([
+    ['key', `{"data":1,"key":${'['.repeat(20_000)}${']'.repeat(20_000)}}`],
+    ['idempotencyKey', `{"data":1,"idempotencyKey":${'{"a":'.repeat(8_000)}1${'}'.repeat(8_000)}}`],
+    [
+      'key in a batch',
+      `{"messages":[{"data":1},{"data":2,"key":${'['.repeat(20_000)}${']'.repeat(20_000)}}]}`,
+    ],
+  ])('400, not 500, for a deeply nested %s; the refusal does not echo it', async (_name, body) => {
+    const big = lambdaPublishHandler({
+      driver: kind.create(),
+      topics: [topic],
+      token,
+      maxBodyBytes: 100_000,
+      logger: silentLogger,
+    });
+    const before = await redis.xlen(stream);
+    const res = await big(event({ body }));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body as string).error).toMatch(
+      /must be a string of 1 to 256 characters, got an (array|object)/,
+    );
+    expect((res.body as string).length).toBeLessThan(200);
+    expect(await redis.xlen(stream)).toBe(before);
+  });
+
+  // Regression (found by test/fault/hostile-input.test.ts): a lone surrogate has no UTF-8, so Redis
+  // got U+FFFD: two different idempotency keys became one, and the second message was reported a
+  // duplicate — and never written. A `key` was stored altered.
+  it.each([
+    ['idempotencyKey', { body: '{"data":"second","idempotencyKey":"k-\\udc00"}' }],
+    ['Idempotency-Key header', { body: '{"data":"second"}', headers: { 'idempotency-key': 'k-\udc00' } }],
+    ['key', { body: '{"data":"second","key":"\\ud800"}' }],
+    ['key in a batch', { body: '{"messages":[{"data":1},{"data":2,"key":"a\\udfffb"}]}' }],
+  ])('400 for a lone surrogate in the %s, and nothing is written', async (_name, overrides) => {
+    const before = await redis.xlen(stream);
+    const res = await call(overrides);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/not valid Unicode: it holds a lone surrogate/);
+    expect(await redis.xlen(stream)).toBe(before);
+  });
+
+  it('a payload with lone surrogates is stored escaped, exactly as sent', async () => {
+    const res = await call({ body: '{"data":{"s":"\\ud800x\\udfff"},"key":"\\ud83d\\ude00"}' });
+    expect(res.status).toBe(202);
+    const [[, fields]] = (await redis.xrange(stream, res.body.ids[0], res.body.ids[0])) as [
+      [string, string[]],
+    ];
+    expect(fields).toEqual(['sluice', '1', 'data', '{"s":"\\ud800x\\udfff"}', 'key', '😀']);
+  });
+
   it('503 with Retry-After when Redis is unreachable', async () => {
     const down = lambdaPublishHandler({
       driver: kind.unreachable(),

@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       group: 'payment-processors',
       topics: ['orders'],
       publishToken: undefined,
+      signingSecrets: [],
       drain: {
         budgetMs: 50_000,
         safetyMarginMs: 2_000,
@@ -101,6 +102,15 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads SLUICE_SIGNING_SECRET as a comma list (rotation), blanks dropped', () => {
+    expect(
+      loadConfig({ ...env, SLUICE_SIGNING_SECRET: ' new-secret , old-secret ,' }).signingSecrets,
+    ).toEqual(['new-secret', 'old-secret']);
+    expect(loadConfig({ ...env, SLUICE_SIGNING_SECRET: 'only' }).signingSecrets).toEqual(['only']);
+    expect(loadConfig({ ...env, SLUICE_SIGNING_SECRET: ' , ' }).signingSecrets).toEqual([]);
+    expect(Object.isFrozen(loadConfig({ ...env, SLUICE_SIGNING_SECRET: 'a,b' }).signingSecrets)).toBe(true);
+  });
+
   it('picks the Upstash driver from its variables', () => {
     expect(
       loadConfig({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' }).driver,
@@ -123,6 +133,7 @@ describe('loadConfig', () => {
     [{ ...env, SLUICE_TOPIC: 'a b' }, 'SLUICE_TOPIC', /must match/],
     [{ ...env, SLUICE_TOPICS: 'ok,{bad}' }, 'SLUICE_TOPICS', /"\{bad\}"/],
     [{ ...env, SLUICE_TOPICS: ' , ' }, 'SLUICE_TOPICS', /lists no topic/],
+    [{ ...env, SLUICE_SIGNING_SECRET: 'new\nsecret,old' }, 'SLUICE_SIGNING_SECRET', /without whitespace/],
   ])('%j fails naming %s', (bad, variable, message) => {
     const attempt = () => loadConfig(bad as Record<string, string>);
     expect(attempt).toThrow(ConfigurationError);
