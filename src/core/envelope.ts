@@ -66,26 +66,38 @@ export interface OutgoingMessage<T = unknown> {
 
 export const MAX_KEY_LENGTH = 256;
 
-function checkKey(value: unknown, name: 'key' | 'idempotencyKey', where: string): void {
-  if (value === undefined) return;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {
-    throw new InvalidMessageError(
-      `${where}\`${name}\` must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${describeValue(value)}`,
-    );
-  }
+/** A lone UTF-16 surrogate: it has no UTF-8 form, so Redis would store U+FFFD and distinct keys would collide. */
+export const LONE_SURROGATE = /\p{Cs}/u;
+
+/** What a value is, for an error message: never the value itself (it may be huge or deeply nested). */
+function kindOf(value: unknown): string {
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `a string of ${value.length} characters`;
-  return `${JSON.stringify(value) ?? String(value)} (${value === null ? 'null' : typeof value})`;
+/**
+ * Validates a `key` or `idempotencyKey`: a string of 1 to 256 characters, valid Unicode. Throws an
+ * {@link InvalidMessageError} naming the field (prefixed by `where`), never echoing the value.
+ */
+export function checkKey(value: unknown, name: 'key' | 'idempotencyKey', where = ''): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {
+    throw new InvalidMessageError(
+      `${where}\`${name}\` must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${kindOf(value)}`,
+    );
+  }
+  if (LONE_SURROGATE.test(value)) {
+    throw new InvalidMessageError(`${where}\`${name}\` is not valid Unicode: it holds a lone surrogate`);
+  }
+  return value;
 }
 
 /** The stream fields of an outgoing message, validated. `where` prefixes error messages (e.g. `messages[3]: `). */
 export function encodeMessage(message: OutgoingMessage, where = ''): string[] {
   if (typeof message !== 'object' || message === null) {
-    throw new InvalidMessageError(
-      `${where}expected a message object with \`data\`, got ${describeValue(message)}`,
-    );
+    throw new InvalidMessageError(`${where}expected a message object with \`data\`, got ${kindOf(message)}`);
   }
   if (!Object.hasOwn(message, 'data')) throw new InvalidMessageError(`${where}\`data\` is missing`);
   checkKey(message.key, 'key', where);
@@ -106,7 +118,7 @@ export function encodeMessage(message: OutgoingMessage, where = ''): string[] {
   if (message.traceparent !== undefined) {
     if (!isTraceparent(message.traceparent)) {
       throw new InvalidMessageError(
-        `${where}\`traceparent\` is not a W3C traceparent, got ${describeValue(message.traceparent)}`,
+        `${where}\`traceparent\` is not a W3C traceparent, got ${kindOf(message.traceparent)}`,
       );
     }
     fields.push(TRACEPARENT_FIELD, message.traceparent);

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { bearerCheck } from './bearer.js';
 import type { Driver } from './driver.js';
-import { MAX_KEY_LENGTH, type OutgoingMessage } from './envelope.js';
+import { checkKey, isTraceparent, LONE_SURROGATE, type OutgoingMessage } from './envelope.js';
 import { describeError, InvalidMessageError, InvalidOptionError, RedisUnavailableError } from './errors.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { type PublishOptions, type PublishResult, publishBatch } from './publish.js';
@@ -137,32 +137,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** What a JSON value is, in a word, without serialising it (it may be huge or deeply nested). */
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-/** A lone UTF-16 surrogate: no UTF-8 for it, so Redis would get U+FFFD and distinct keys would collide. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/**
- * Checks a `key` or `idempotencyKey` here rather than leaving it to the encoder: a refusal must
- * neither echo the value (it may be a megabyte) nor serialise it (a deeply nested one overflows
- * the stack), and two different keys must not reach Redis as the same bytes.
- */
-function checkKeyField(value: unknown, name: string, where: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {
-    const got = typeof value === 'string' ? `a string of ${value.length} characters` : kindOf(value);
-    throw new Refusal(
-      400,
-      `${where}\`${name}\` must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${got}`,
-    );
+/** Checks a key field before anything is serialised; the encoder's own check, as a 400. */
+function checkKeyField(value: unknown, name: 'key' | 'idempotencyKey', where: string): string | undefined {
+  try {
+    return checkKey(value, name, where);
+  } catch (error) {
+    throw new Refusal(400, (error as Error).message);
   }
-  if (LONE_SURROGATE.test(value))
-    throw new Refusal(400, `${where}\`${name}\` is not valid Unicode: it holds a lone surrogate`);
-  return value;
 }
 
 /** Nesting depth of a JSON value, without recursion. */
@@ -339,7 +320,12 @@ export function createPublishEndpoint(
       }
       if (headerKey !== undefined && LONE_SURROGATE.test(headerKey))
         throw new Refusal(400, 'Idempotency-Key header is not valid Unicode: it holds a lone surrogate');
-      const messages = toMessages(readBody(request), headerKey);
+      // A W3C traceparent header travels with every message to its handler; an invalid one is
+      // ignored, as the Trace Context spec asks of receivers.
+      const traceparent = header(request.headers, 'traceparent')?.trim().toLowerCase();
+      const messages = toMessages(readBody(request), headerKey).map((message) =>
+        isTraceparent(traceparent) ? { ...message, traceparent } : message,
+      );
       // Everything is checked: only now is the signature claimed, so a refusal writes nothing.
       const release = signature
         ? await claimSignature(options.driver, topic, signature, {

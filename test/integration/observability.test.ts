@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lambdaDrainHandler } from '../../src/adapters/aws-lambda.js';
+import { lambdaDrainHandler, lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
 import { drain } from '../../src/core/drain.js';
 import type { Message } from '../../src/core/envelope.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -36,6 +36,31 @@ describe.each(DRIVERS)('observability over $name', (kind) => {
     await expect(publish(driver, topic, { data: 3, traceparent: 'not-a-trace' })).rejects.toThrow(
       /traceparent/,
     );
+  });
+
+  it('the publish endpoint takes the traceparent header; an invalid one is ignored, not refused', async () => {
+    const topic = await arrange();
+    const endpoint = lambdaPublishHandler({ driver, topics: [topic], token: 't', logger: silentLogger });
+    const post = (headers: Record<string, string>) =>
+      endpoint({
+        headers: { authorization: 'Bearer t', 'content-type': 'application/json', ...headers },
+        pathParameters: { topic },
+        requestContext: { http: { method: 'POST' } },
+        body: JSON.stringify({ messages: [{ data: 1 }, { data: 2 }] }),
+        isBase64Encoded: false,
+      } as unknown as Parameters<typeof endpoint>[0]);
+    expect((await post({ traceparent })).statusCode).toBe(202);
+    expect((await post({ traceparent: '00-0000-bad' })).statusCode).toBe(202);
+    const seen: Message[] = [];
+    await drain(driver, {
+      topic,
+      group: 'g',
+      blockMs: 20,
+      idleExitMs: 50,
+      logger: silentLogger,
+      handler: (m) => void seen.push(m),
+    });
+    expect(seen.map((m) => m.traceparent)).toEqual([traceparent, traceparent, undefined, undefined]);
   });
 
   it('the Lambda drain writes one CloudWatch EMF line per cycle', async () => {

@@ -49,6 +49,16 @@ describe('envelope', () => {
     expect(() => encodeMessage(null as never)).toThrow(/expected a message object/);
   });
 
+  it('refuses keys that would collide or blow up: lone surrogates, deep nesting (without echoing them)', () => {
+    expect(() => encodeMessage({ data: 1, key: 'k\ud800' })).toThrow(/lone surrogate/);
+    expect(() => encodeMessage({ data: 1, idempotencyKey: 'k\udc00' })).toThrow(/lone surrogate/);
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => encodeMessage({ data: 1, key: deep as string })).toThrow(
+      '`key` must be a string of 1 to 256 characters, got an array',
+    );
+  });
+
   it('decodes a sluice entry', () => {
     const message = decodeMessage(
       's',
