@@ -22,6 +22,10 @@ export interface DrainSettings {
   readonly blockMs: number;
   readonly concurrency: number;
   readonly idleExitMs: number | undefined;
+  readonly maxRedeliveryDelayMs: number;
+  readonly handlerTimeoutMs: number | undefined;
+  readonly retentionMs: number;
+  readonly maxLength: number | undefined;
 }
 
 export interface SluiceConfig {
@@ -53,6 +57,10 @@ const DRAIN_VARIABLES = Object.freeze({
   SLUICE_BLOCK_MS: 'blockMs',
   SLUICE_CONCURRENCY: 'concurrency',
   SLUICE_IDLE_EXIT_MS: 'idleExitMs',
+  SLUICE_MAX_REDELIVERY_DELAY_MS: 'maxRedeliveryDelayMs',
+  SLUICE_HANDLER_TIMEOUT_MS: 'handlerTimeoutMs',
+  SLUICE_RETENTION_MS: 'retentionMs',
+  SLUICE_MAX_LENGTH: 'maxLength',
 } as const);
 
 function text(env: Env, name: string): string | undefined {
@@ -129,8 +137,17 @@ function topicName(env: Env, name: string, fallback: string): string {
 }
 
 function drainSettings(env: Env): DrainSettings {
-  const { budgetMs, safetyMarginMs, visibilityTimeoutMs, maxDeliveries, batchSize, blockMs, concurrency } =
-    DRAIN_DEFAULTS;
+  const {
+    budgetMs,
+    safetyMarginMs,
+    visibilityTimeoutMs,
+    maxDeliveries,
+    batchSize,
+    blockMs,
+    concurrency,
+    maxRedeliveryDelayMs,
+    retentionMs,
+  } = DRAIN_DEFAULTS;
   const settings: Record<string, number | undefined> = {
     budgetMs,
     safetyMarginMs,
@@ -140,6 +157,10 @@ function drainSettings(env: Env): DrainSettings {
     blockMs,
     concurrency,
     idleExitMs: undefined,
+    maxRedeliveryDelayMs,
+    handlerTimeoutMs: undefined,
+    retentionMs,
+    maxLength: undefined,
   };
   for (const [variable, option] of Object.entries(DRAIN_VARIABLES)) {
     const value = text(env, variable);

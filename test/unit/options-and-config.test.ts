@@ -68,6 +68,10 @@ describe('loadConfig', () => {
         blockMs: 1_000,
         concurrency: 1,
         idleExitMs: undefined,
+        maxRedeliveryDelayMs: 600_000,
+        handlerTimeoutMs: undefined,
+        retentionMs: 3_600_000,
+        maxLength: undefined,
       },
     });
   });
@@ -87,6 +91,10 @@ describe('loadConfig', () => {
       SLUICE_BLOCK_MS: '200',
       SLUICE_CONCURRENCY: '8',
       SLUICE_IDLE_EXIT_MS: '0',
+      SLUICE_MAX_REDELIVERY_DELAY_MS: '120000',
+      SLUICE_HANDLER_TIMEOUT_MS: '5000',
+      SLUICE_RETENTION_MS: '0',
+      SLUICE_MAX_LENGTH: '1000000',
     });
     expect(config.topics).toEqual(['payments', 'refunds']);
     expect(config.publishToken).toBe('secret');
@@ -99,6 +107,10 @@ describe('loadConfig', () => {
       blockMs: 200,
       concurrency: 8,
       idleExitMs: 0,
+      maxRedeliveryDelayMs: 120_000,
+      handlerTimeoutMs: 5_000,
+      retentionMs: 0,
+      maxLength: 1_000_000,
     });
   });
 
