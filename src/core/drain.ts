@@ -3,27 +3,21 @@
  *
  *     ensureGroup → reclaim → read → (process → settle)* → tidy → report
  *
- * Nothing outlives the cycle: its one timer (the deadline) is cleared before it returns.
+ * The cycle's state, deadline and guarded driver live in `cycle.ts`; waiting under signals in
+ * `signals.ts`. Nothing outlives the cycle: its timers are cleared before it returns.
  */
+import { type Cycle, MIN_PHASE_MS, openCycle, outOfRoom, room, type StopReason, stopped } from './cycle.js';
 import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
 import { type Driver, runScript } from './driver.js';
 import { decodeMessage, type Message } from './envelope.js';
-import {
-  describeError,
-  HandlerTimeoutError,
-  isPermanent,
-  RedisReplyError,
-  RedisUnavailableError,
-  SluiceError,
-} from './errors.js';
+import { describeError, HandlerTimeoutError, isPermanent, RedisReplyError, SluiceError } from './errors.js';
 import { ensureGroup, forgetGroup } from './group.js';
-import { type StreamKeys, streamKeys } from './keys.js';
-import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
+import { type DrainOptions, resolveDrainOptions } from './options.js';
 import { parseInteger, parseReadGroup, parseReclaim, type RawEntry } from './replies.js';
 import { RECLAIM, RELEASE, TIDY } from './scripts.js';
+import { handlerLimit, sleep, untilAborted, untilSettledOrAborted } from './signals.js';
 
-/** Why a cycle ended. */
-export type StopReason = 'budget' | 'idle' | 'signal' | 'error';
+export type { StopReason } from './cycle.js';
 
 /** What one cycle did. Returned, and logged as one JSON line. */
 export interface DrainReport {
@@ -33,7 +27,7 @@ export interface DrainReport {
   readonly consumer: string;
   /** New messages read (XREADGROUP `>`). */
   readonly read: number;
-  /** Pending messages reclaimed after their visibility timeout (XAUTOCLAIM). */
+  /** Pending messages reclaimed after their redelivery delay (the visibility timeout, backed off). */
   readonly reclaimed: number;
   /** Messages acknowledged after their handler succeeded. */
   readonly acked: number;
@@ -65,27 +59,12 @@ export interface DrainReport {
   readonly pending: number | null;
 }
 
-type Counts = {
-  -readonly [K in
-    | 'timedOut'
-    | 'read'
-    | 'reclaimed'
-    | 'acked'
-    | 'failed'
-    | 'deadLettered'
-    | 'unfinished'
-    | 'released'
-    | 'lostToTrim']: number;
-};
-
 /** A stream entry with the delivery count Redis holds for it. */
 interface Delivery {
   readonly entry: RawEntry;
   readonly deliveries: number;
 }
 
-/** Below this much time left, no new read or reclaim is started. */
-const MIN_PHASE_MS = 10;
 /**
  * How late a blocking read may return after its BLOCK time: Redis serves blocking timeouts on its
  * cron tick, every 100 ms at the default `hz 10`.
@@ -93,51 +72,6 @@ const MIN_PHASE_MS = 10;
 const BLOCK_OVERSHOOT_MS = 100;
 /** Back-off of an empty poll on drivers that cannot block: from this, doubling up to `blockMs`. */
 const FIRST_POLL_DELAY_MS = 50;
-
-interface Cycle<T> {
-  /** The caller's driver, every call raced against the hard stop (see {@link guardDriver}). */
-  readonly driver: Driver;
-  readonly options: ResolvedDrainOptions<T>;
-  readonly keys: StreamKeys;
-  readonly consumer: string;
-  readonly startedAt: number;
-  readonly deadline: number;
-  /** Fires at the deadline or when the caller's signal aborts. */
-  readonly signal: AbortSignal;
-  readonly counts: Counts;
-  stoppedBy: StopReason | undefined;
-  error: unknown;
-  stop(reason: StopReason, error?: unknown): void;
-  timeLeft(): number;
-  /** Rejects when the hard stop passes first (Redis stalled). */
-  guard<R>(promise: Promise<R>): Promise<R>;
-  /** Clears the cycle's timers; called once, before it returns. */
-  close(): void;
-}
-
-/**
- * Settling after the deadline (acknowledging what finished) may take this much longer — half the
- * safety margin, at most 1 s, at least 100 ms. A Redis command still unanswered then is abandoned:
- * the cycle reports an error and returns, and what it did not acknowledge stays pending.
- */
-function settleGraceMs(safetyMarginMs: number): number {
-  return Math.min(1_000, Math.max(100, Math.floor(safetyMarginMs / 2)));
-}
-
-/** A view of `driver` whose every call rejects once `hardStop` does, so a stalled Redis cannot hold the cycle. */
-function guardDriver(driver: Driver, guard: <R>(promise: Promise<R>) => Promise<R>): Driver {
-  return {
-    name: driver.name,
-    capabilities: driver.capabilities,
-    createGroup: (...args) => guard(driver.createGroup(...args)),
-    readGroup: (...args) => guard(driver.readGroup(...args)),
-    ack: (...args) => guard(driver.ack(...args)),
-    add: (...args) => guard(driver.add(...args)),
-    evalSha: (...args) => guard(driver.evalSha(...args)),
-    eval: (...args) => guard(driver.eval(...args)),
-    close: () => driver.close(),
-  };
-}
 
 /**
  * Runs one bounded drain cycle over a consumer group and reports what it did. It never throws for
@@ -181,108 +115,6 @@ export async function drain<T = unknown>(driver: Driver, options: DrainOptions<T
   if (report.stoppedBy === 'error') o.logger.error('sluice drain cycle', { ...report });
   else o.logger.info('sluice drain cycle', { ...report });
   return report;
-}
-
-function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): Cycle<T> {
-  const startedAt = Date.now();
-  let budgetMs = options.budgetMs;
-  if (options.remainingTimeMs)
-    budgetMs = Math.min(budgetMs, options.remainingTimeMs() - options.safetyMarginMs);
-  const deadline = startedAt + Math.max(0, budgetMs);
-  const controller = new AbortController();
-  // The hard stop: the deadline plus the settle grace. Past it, no Redis call is waited for.
-  const hardStopMs = deadline + settleGraceMs(options.safetyMarginMs) - startedAt;
-  let hardStopTimer: ReturnType<typeof setTimeout> | undefined;
-  const hardStop = new Promise<never>((_resolve, reject) => {
-    hardStopTimer = setTimeout(
-      () => reject(new RedisUnavailableError("Redis did not answer before the cycle's deadline")),
-      Math.max(0, hardStopMs),
-    );
-  });
-  hardStop.catch(() => {}); // observed by whichever call is raced against it, if any
-  const guard = <R>(promise: Promise<R>): Promise<R> => Promise.race([promise, hardStop]);
-  const cycle: Cycle<T> = {
-    driver: guardDriver(driver, guard),
-    options,
-    keys: streamKeys(options.target),
-    consumer: `${options.consumerPrefix}-${globalThis.crypto.randomUUID().slice(0, 13)}`,
-    startedAt,
-    deadline,
-    signal: controller.signal,
-    counts: {
-      read: 0,
-      reclaimed: 0,
-      acked: 0,
-      failed: 0,
-      timedOut: 0,
-      deadLettered: 0,
-      unfinished: 0,
-      released: 0,
-      lostToTrim: 0,
-    },
-    stoppedBy: undefined,
-    error: undefined,
-    stop(reason, error) {
-      if (cycle.stoppedBy !== undefined) return;
-      cycle.stoppedBy = reason;
-      cycle.error = error;
-      if (!controller.signal.aborted) controller.abort(reason);
-    },
-    timeLeft: () => deadline - Date.now(),
-    guard,
-    close: () => {
-      clearTimeout(hardStopTimer);
-      cycle.stop('budget');
-    },
-  };
-  const timer = setTimeout(() => cycle.stop('budget'), Math.max(0, deadline - startedAt));
-  const onAbort = () => cycle.stop('signal');
-  if (options.signal?.aborted) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
-  controller.signal.addEventListener(
-    'abort',
-    () => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    },
-    { once: true },
-  );
-  return cycle;
-}
-
-/**
- * How many entries the next read or reclaim may take: the batch size, less what this cycle's
- * consumer already holds where the driver caps pending entries per consumer (Upstash: 1000).
- * Zero or less means the cycle must stop taking work.
- */
-function room<T>(cycle: Cycle<T>): number {
-  const limit = cycle.driver.capabilities.maxPendingPerConsumer;
-  const { batchSize } = cycle.options;
-  if (limit === undefined) return batchSize;
-  return Math.min(batchSize, limit - cycle.counts.failed - cycle.counts.unfinished);
-}
-
-function outOfRoom<T>(cycle: Cycle<T>): boolean {
-  if (room(cycle) > 0) return false;
-  cycle.options.logger.warn(
-    'this cycle holds as many pending entries as the driver allows per consumer; ending it',
-    {
-      stream: cycle.keys.stream,
-      group: cycle.options.group,
-      limit: cycle.driver.capabilities.maxPendingPerConsumer,
-    },
-  );
-  cycle.stop('budget');
-  return true;
-}
-
-function stopped<T>(cycle: Cycle<T>): boolean {
-  if (cycle.stoppedBy !== undefined) return true;
-  if (cycle.timeLeft() < MIN_PHASE_MS) {
-    cycle.stop('budget');
-    return true;
-  }
-  return false;
 }
 
 /**
@@ -519,76 +351,4 @@ async function tidyAndReport<T>(cycle: Cycle<T>): Promise<DrainReport> {
     lag,
     pending,
   };
-}
-
-/**
- * The signal one handler call gets: the cycle's, and when `timeoutMs` is set, also fired after that
- * long. `release()` clears the timer (no timer outlives its handler call).
- */
-function handlerLimit(cycleSignal: AbortSignal, timeoutMs: number | undefined) {
-  if (timeoutMs === undefined) return { signal: cycleSignal, timedOut: () => false, release: () => {} };
-  const controller = new AbortController();
-  let expired = false;
-  const forward = () => controller.abort(cycleSignal.reason);
-  cycleSignal.addEventListener('abort', forward, { once: true });
-  const timer = setTimeout(() => {
-    expired = true;
-    controller.abort(new HandlerTimeoutError(timeoutMs));
-  }, timeoutMs);
-  return {
-    signal: controller.signal,
-    timedOut: () => expired && !cycleSignal.aborted,
-    release: () => {
-      clearTimeout(timer);
-      cycleSignal.removeEventListener('abort', forward);
-    },
-  };
-}
-
-/** Settles as `promise` does, or rejects with the signal's reason if it aborts first. */
-function untilSettledOrAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) {
-      promise.catch(() => {}); // a late rejection is nobody's to handle
-      return reject(signal.reason);
-    }
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/** Resolves when `promise` settles or `signal` aborts, whichever comes first. */
-function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    promise.then(done, done);
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,0 +1,175 @@
+/**
+ * The state of one drain cycle: its deadline, its abort signal, its counters, and a view of the
+ * driver whose every call is raced against the cycle's hard stop. Nothing outlives the cycle: its
+ * timers are cleared by `close()` before `drain()` returns.
+ */
+import type { Driver } from './driver.js';
+import { RedisUnavailableError } from './errors.js';
+import { type StreamKeys, streamKeys } from './keys.js';
+import type { ResolvedDrainOptions } from './options.js';
+
+/** Why a cycle ended. */
+export type StopReason = 'budget' | 'idle' | 'signal' | 'error';
+
+/** Below this much time left, no new read or reclaim is started. */
+export const MIN_PHASE_MS = 10;
+
+export type Counts = {
+  -readonly [K in
+    | 'timedOut'
+    | 'read'
+    | 'reclaimed'
+    | 'acked'
+    | 'failed'
+    | 'deadLettered'
+    | 'unfinished'
+    | 'released'
+    | 'lostToTrim']: number;
+};
+
+export interface Cycle<T> {
+  /** The caller's driver, every call raced against the hard stop (see {@link guardDriver}). */
+  readonly driver: Driver;
+  readonly options: ResolvedDrainOptions<T>;
+  readonly keys: StreamKeys;
+  readonly consumer: string;
+  readonly startedAt: number;
+  readonly deadline: number;
+  /** Fires at the deadline or when the caller's signal aborts. */
+  readonly signal: AbortSignal;
+  readonly counts: Counts;
+  stoppedBy: StopReason | undefined;
+  error: unknown;
+  stop(reason: StopReason, error?: unknown): void;
+  timeLeft(): number;
+  /** Rejects when the hard stop passes first (Redis stalled). */
+  guard<R>(promise: Promise<R>): Promise<R>;
+  /** Clears the cycle's timers; called once, before it returns. */
+  close(): void;
+}
+
+/**
+ * Settling after the deadline (acknowledging what finished) may take this much longer — half the
+ * safety margin, at most 1 s, at least 100 ms. A Redis command still unanswered then is abandoned:
+ * the cycle reports an error and returns, and what it did not acknowledge stays pending.
+ */
+function settleGraceMs(safetyMarginMs: number): number {
+  return Math.min(1_000, Math.max(100, Math.floor(safetyMarginMs / 2)));
+}
+
+/** A view of `driver` whose every call rejects once `hardStop` does, so a stalled Redis cannot hold the cycle. */
+function guardDriver(driver: Driver, guard: <R>(promise: Promise<R>) => Promise<R>): Driver {
+  return {
+    name: driver.name,
+    capabilities: driver.capabilities,
+    createGroup: (...args) => guard(driver.createGroup(...args)),
+    readGroup: (...args) => guard(driver.readGroup(...args)),
+    ack: (...args) => guard(driver.ack(...args)),
+    add: (...args) => guard(driver.add(...args)),
+    evalSha: (...args) => guard(driver.evalSha(...args)),
+    eval: (...args) => guard(driver.eval(...args)),
+    close: () => driver.close(),
+  };
+}
+
+export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): Cycle<T> {
+  const startedAt = Date.now();
+  let budgetMs = options.budgetMs;
+  if (options.remainingTimeMs)
+    budgetMs = Math.min(budgetMs, options.remainingTimeMs() - options.safetyMarginMs);
+  const deadline = startedAt + Math.max(0, budgetMs);
+  const controller = new AbortController();
+  // The hard stop: the deadline plus the settle grace. Past it, no Redis call is waited for.
+  const hardStopMs = deadline + settleGraceMs(options.safetyMarginMs) - startedAt;
+  let hardStopTimer: ReturnType<typeof setTimeout> | undefined;
+  const hardStop = new Promise<never>((_resolve, reject) => {
+    hardStopTimer = setTimeout(
+      () => reject(new RedisUnavailableError("Redis did not answer before the cycle's deadline")),
+      Math.max(0, hardStopMs),
+    );
+  });
+  hardStop.catch(() => {}); // observed by whichever call is raced against it, if any
+  const guard = <R>(promise: Promise<R>): Promise<R> => Promise.race([promise, hardStop]);
+  const cycle: Cycle<T> = {
+    driver: guardDriver(driver, guard),
+    options,
+    keys: streamKeys(options.target),
+    consumer: `${options.consumerPrefix}-${globalThis.crypto.randomUUID().slice(0, 13)}`,
+    startedAt,
+    deadline,
+    signal: controller.signal,
+    counts: {
+      read: 0,
+      reclaimed: 0,
+      acked: 0,
+      failed: 0,
+      timedOut: 0,
+      deadLettered: 0,
+      unfinished: 0,
+      released: 0,
+      lostToTrim: 0,
+    },
+    stoppedBy: undefined,
+    error: undefined,
+    stop(reason, error) {
+      if (cycle.stoppedBy !== undefined) return;
+      cycle.stoppedBy = reason;
+      cycle.error = error;
+      if (!controller.signal.aborted) controller.abort(reason);
+    },
+    timeLeft: () => deadline - Date.now(),
+    guard,
+    close: () => {
+      clearTimeout(hardStopTimer);
+      cycle.stop('budget');
+    },
+  };
+  const timer = setTimeout(() => cycle.stop('budget'), Math.max(0, deadline - startedAt));
+  const onAbort = () => cycle.stop('signal');
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  controller.signal.addEventListener(
+    'abort',
+    () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    },
+    { once: true },
+  );
+  return cycle;
+}
+
+/**
+ * How many entries the next read or reclaim may take: the batch size, less what this cycle's
+ * consumer already holds where the driver caps pending entries per consumer (Upstash: 1000).
+ * Zero or less means the cycle must stop taking work.
+ */
+export function room<T>(cycle: Cycle<T>): number {
+  const limit = cycle.driver.capabilities.maxPendingPerConsumer;
+  const { batchSize } = cycle.options;
+  if (limit === undefined) return batchSize;
+  return Math.min(batchSize, limit - cycle.counts.failed - cycle.counts.unfinished);
+}
+
+export function outOfRoom<T>(cycle: Cycle<T>): boolean {
+  if (room(cycle) > 0) return false;
+  cycle.options.logger.warn(
+    'this cycle holds as many pending entries as the driver allows per consumer; ending it',
+    {
+      stream: cycle.keys.stream,
+      group: cycle.options.group,
+      limit: cycle.driver.capabilities.maxPendingPerConsumer,
+    },
+  );
+  cycle.stop('budget');
+  return true;
+}
+
+export function stopped<T>(cycle: Cycle<T>): boolean {
+  if (cycle.stoppedBy !== undefined) return true;
+  if (cycle.timeLeft() < MIN_PHASE_MS) {
+    cycle.stop('budget');
+    return true;
+  }
+  return false;
+}
