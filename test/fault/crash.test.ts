@@ -16,13 +16,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomInt, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { drain } from '../../src/core/drain.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publishBatch } from '../../src/core/publish.js';
 import type { DrainChildConfig } from '../support/drain-child.js';
+import { monitorCommands } from '../support/fault-kit.js';
 import { dropTopic, newDriver, randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -210,16 +210,13 @@ async function ackedButUnprocessed(
  * every XACK of the group, with the acknowledged ids that had not been logged before.
  */
 async function watchAcks(stream: string, group: string, logKey: string) {
-  const source = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
-  source.on('error', () => {});
-  const monitor = await source.monitor();
-  monitor.on('error', () => {});
   const logged = new Set<string>();
   const acked = new Set<string>();
   const ackedUnlogged: string[] = [];
   let xackCommands = 0;
   const sentinels = new Map<string, () => void>();
-  monitor.on('monitor', (_time: string, args: string[]) => {
+  // A plain-socket MONITOR (see monitorCommands): ioredis's monitor() can break on a busy server.
+  const monitor = await monitorCommands(redisUrl(), (args) => {
     const command = args[0]?.toLowerCase();
     if (command === 'rpush' && args[1] === logKey) {
       for (const id of args.slice(2)) logged.add(id);
@@ -254,8 +251,7 @@ async function watchAcks(stream: string, group: string, logKey: string) {
       await seen;
     },
     close() {
-      monitor.disconnect();
-      source.disconnect();
+      monitor.close();
     },
   };
 }

@@ -1,0 +1,96 @@
+/**
+ * kill -9 at chosen and random points of the drain cycle (reclaim, read, handler, between handler
+ * and acknowledgement, dead-lettering), 20 times per driver over thousands of messages, some of them
+ * poison; later cycles finish the work. Nothing is lost, nothing acknowledged unprocessed, dead
+ * letters only for the poison messages. The scenario and its checks: test/support/kill-scenario.ts.
+ *
+ * A private redis-server (and, for the REST driver, a local Upstash REST server in front of it), so
+ * that MONITOR sees this file's traffic only and the heavy load stays off the run's shared servers.
+ * Over the REST driver the children talk to the REST server; MONITOR watches the redis-server behind
+ * it, so the acknowledgement check is the same.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import type { Driver } from '../../src/core/driver.js';
+import { ioredisDriver } from '../../src/drivers/ioredis.js';
+import { upstashDriver } from '../../src/drivers/upstash.js';
+import { killAllChildren, scaled } from '../support/fault-kit.js';
+import { runKillScenario } from '../support/kill-scenario.js';
+import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
+
+let server: RedisServer;
+let rest: RestServer;
+let redis: Redis;
+const drivers: Driver[] = [];
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  rest = await startRestServer({ redisUrl: server.url, token: `rest-${randomUUID()}` });
+  redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+});
+
+afterEach(async () => {
+  await killAllChildren();
+  for (const cleanup of cleanups.splice(0).reverse())
+    await Promise.resolve()
+      .then(cleanup)
+      .catch(() => {});
+});
+
+afterAll(async () => {
+  await killAllChildren();
+  await Promise.allSettled(drivers.map((d) => d.close()));
+  redis?.disconnect();
+  await rest?.stop();
+  await server?.stop();
+});
+
+function driver<D extends Driver>(d: D): D {
+  drivers.push(d);
+  return d;
+}
+
+const KILLS = scaled(20, 2);
+const TIMEOUT_MS = scaled(60_000, 30_000);
+
+describe('kill -9 at points of the cycle', () => {
+  it(
+    `ioredis: ${KILLS} kills over ${scaled(3_000, 200)} messages, poison included`,
+    async () => {
+      await runKillScenario({
+        name: 'ioredis',
+        child: { driver: 'ioredis' },
+        url: server.url,
+        redis,
+        driver: driver(ioredisDriver(server.url)),
+        messages: scaled(3_000, 200),
+        kills: KILLS,
+        poisonEvery: 50,
+        cleanups,
+      });
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    `upstash REST: ${KILLS} kills over ${scaled(2_000, 200)} messages, poison included`,
+    async () => {
+      await runKillScenario({
+        name: 'upstash REST',
+        child: { driver: 'upstash', restUrl: rest.url, restToken: rest.token },
+        url: server.url,
+        redis,
+        driver: driver(upstashDriver({ url: rest.url, token: rest.token, requestTimeoutMs: 5_000 })),
+        messages: scaled(2_000, 200),
+        kills: KILLS,
+        poisonEvery: 50,
+        cleanups,
+      });
+    },
+    TIMEOUT_MS,
+  );
+});
