@@ -15,6 +15,7 @@ export {
   CONFIG_DEFAULTS,
   type DrainSettings,
   type DriverConfig,
+  driverConfig,
   type Env,
   loadConfig,
   type SluiceConfig,
@@ -24,11 +25,13 @@ export { type DrainReport, drain, type StopReason } from './core/drain.js';
 export type {
   Driver,
   DriverCapabilities,
+  ReadArgs,
   ReadGroupArgs,
 } from './core/driver.js';
 export { decodeMessage, encodeMessage, type Message, type OutgoingMessage } from './core/envelope.js';
 export {
   ConfigurationError,
+  GroupNotFoundError,
   InvalidMessageError,
   InvalidOptionError,
   isPermanent,
@@ -53,6 +56,35 @@ export {
 } from './core/idempotent.js';
 export { hashTagOf, isTopicName, type StreamKeys, streamKeys, TOPIC_PATTERN } from './core/keys.js';
 export { jsonLogger, type LogFields, type Logger, silentLogger } from './core/logger.js';
+export {
+  type DeadLetter,
+  type DeadLetterPage,
+  type GroupStats,
+  type ListDeadLettersOptions,
+  listDeadLetters,
+  OPS_DEFAULTS,
+  type OpsTarget,
+  type PurgeOptions,
+  type PurgeReport,
+  parseDeadLetter,
+  parseReplayFrom,
+  purgeDeadLetters,
+  type RedriveOptions,
+  type RedriveOutcome,
+  type RedriveProgress,
+  type RedriveReport,
+  type RedriveResult,
+  type ReplayFrom,
+  type ReplayOptions,
+  type ReplayReport,
+  redrive,
+  replay,
+  showDeadLetter,
+  type TailOptions,
+  type TopicStats,
+  tail,
+  topicStats,
+} from './core/ops.js';
 export {
   DRAIN_DEFAULTS,
   type DrainOptions,

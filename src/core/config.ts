@@ -68,7 +68,12 @@ function text(env: Env, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function driverConfig(env: Env): DriverConfig {
+/**
+ * Which driver the environment selects (`SLUICE_DRIVER`, `REDIS_URL`, `UPSTASH_REDIS_REST_URL` and
+ * `UPSTASH_REDIS_REST_TOKEN`), validated as {@link loadConfig} does: for tools that need only a
+ * connection (the CLI).
+ */
+export function driverConfig(env: Env): DriverConfig {
   const forced = text(env, 'SLUICE_DRIVER');
   const redisUrl = text(env, 'REDIS_URL');
   const restUrl = text(env, 'UPSTASH_REDIS_REST_URL');

@@ -16,6 +16,15 @@ export interface ReadGroupArgs {
   readonly blockMs?: number | undefined;
 }
 
+export interface ReadArgs {
+  readonly stream: string;
+  /** Entries after this id (exclusive). */
+  readonly afterId: string;
+  readonly count: number;
+  /** Wait up to this long for new entries. Only passed when the driver `canBlock`; always ≥ 1. */
+  readonly blockMs?: number | undefined;
+}
+
 /** Capabilities in which drivers differ, stated rather than averaged away. */
 export interface DriverCapabilities {
   /** XREADGROUP … BLOCK works (TCP). Without it the read loop polls with back-off. */
@@ -32,6 +41,11 @@ export interface Driver {
   createGroup(stream: string, group: string, startId: string): Promise<unknown>;
   /** XREADGROUP GROUP group consumer COUNT n [BLOCK ms] STREAMS stream >. */
   readGroup(args: ReadGroupArgs): Promise<unknown>;
+  /**
+   * XREAD COUNT n [BLOCK ms] STREAMS stream afterId: read without joining a group (`tail`).
+   * Optional: without it, `tail` polls through a script.
+   */
+  read?(args: ReadArgs): Promise<unknown>;
   /** XACK stream group id…. */
   ack(stream: string, group: string, ids: readonly string[]): Promise<unknown>;
   /** XADD stream * field value…. */

@@ -88,3 +88,14 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/** An operation named a consumer group that the stream does not have (or the stream does not exist). */
+export class GroupNotFoundError extends SluiceError {
+  override name = 'GroupNotFoundError';
+  constructor(
+    readonly stream: string,
+    readonly group: string,
+  ) {
+    super(`the stream ${stream} has no consumer group ${JSON.stringify(group)}`);
+  }
+}

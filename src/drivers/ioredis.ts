@@ -9,7 +9,7 @@
  * ```
  */
 import { Redis, type RedisOptions, ReplyError } from 'ioredis';
-import type { Driver, ReadGroupArgs } from '../core/driver.js';
+import type { Driver, ReadArgs, ReadGroupArgs } from '../core/driver.js';
 import { describeError, InvalidOptionError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
 import { checkInteger } from '../core/validate.js';
 
@@ -113,6 +113,14 @@ export function ioredisDriver(
         blockMs === undefined
           ? ['GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']
           : ['GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>'],
+        blockMs,
+      ),
+    read: ({ stream, afterId, count, blockMs }: ReadArgs) =>
+      call(
+        'XREAD',
+        blockMs === undefined
+          ? ['COUNT', count, 'STREAMS', stream, afterId]
+          : ['COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, afterId],
         blockMs,
       ),
     ack: (stream, group, ids) => call('XACK', [stream, group, ...ids]),

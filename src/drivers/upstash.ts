@@ -18,7 +18,7 @@
  * ```
  */
 import { Redis, type RedisConfigNodejs, errors as upstashErrors } from '@upstash/redis';
-import type { Driver, ReadGroupArgs } from '../core/driver.js';
+import type { Driver, ReadArgs, ReadGroupArgs } from '../core/driver.js';
 import { describeError, InvalidOptionError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
 import { checkInteger } from '../core/validate.js';
 
@@ -129,6 +129,8 @@ export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
     // No BLOCK over REST: `blockMs` is never passed to a driver that cannot block.
     readGroup: ({ stream, group, consumer, count }: ReadGroupArgs) =>
       call(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']),
+    read: ({ stream, afterId, count }: ReadArgs) =>
+      call(['XREAD', 'COUNT', count, 'STREAMS', stream, afterId]),
     ack: (stream, group, ids) => call(['XACK', stream, group, ...ids]),
     add: (stream, fields) => callOnce(['XADD', stream, '*', ...fields]),
     // Scripts are sent once: the publish script without idempotency keys is not safe to repeat.

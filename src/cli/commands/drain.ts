@@ -1,0 +1,223 @@
+/**
+ * `sluice drain`: one drain cycle now, with a handler module given by path; the DrainReport as
+ * JSON on stdout at the end.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Command, Option } from 'commander';
+import { drain } from '../../core/drain.js';
+import type { LogFields, Logger } from '../../core/logger.js';
+import type { DrainOptions, Handler } from '../../core/options.js';
+import {
+  EXIT,
+  groupOf,
+  groupOption,
+  targetOf,
+  targetOptions,
+  UsageError,
+  wholeNumber,
+  withDriver,
+} from '../context.js';
+import { note, printJson, progressBar } from '../terminal.js';
+
+/** The CLI stops a cycle that finds nothing for this long (the functions run their whole budget). */
+const CLI_IDLE_EXIT_MS = 2_000;
+
+interface DrainFlags {
+  handler: string;
+  budgetMs?: number;
+  visibilityTimeoutMs?: number;
+  maxRedeliveryDelayMs?: number;
+  handlerTimeoutMs?: number;
+  maxDeliveries?: number;
+  batchSize?: number;
+  blockMs?: number;
+  concurrency?: number;
+  idleExitMs: number;
+  idleExit: boolean;
+  startId?: '$' | '0';
+  trim: boolean;
+  retentionMs?: number;
+  maxLength?: number;
+  verbose?: boolean;
+}
+
+/** `--flag <n>`, defaulting to the environment variable the functions read. */
+function numberOption(flags: string, description: string, variable: string, min = 1): Option {
+  return new Option(flags, description).env(variable).argParser(wholeNumber(min));
+}
+
+export function drainCommand(program: Command): void {
+  const command = program
+    .command('drain')
+    .description('run one drain cycle now, with a handler module, and print its report as JSON');
+  groupOption(targetOptions(command))
+    .requiredOption(
+      '--handler <path>',
+      'an ES module exporting the handler as `handler` (or default): (message, { signal, deadline }) => …',
+    )
+    .addOption(
+      numberOption('--budget-ms <ms>', 'longest the cycle may run (default 50000)', 'SLUICE_BUDGET_MS'),
+    )
+    .addOption(
+      numberOption(
+        '--visibility-timeout-ms <ms>',
+        'idle time before a pending message is reclaimed (default 30000)',
+        'SLUICE_VISIBILITY_TIMEOUT_MS',
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--max-redelivery-delay-ms <ms>',
+        'cap of the redelivery back-off (default 600000)',
+        'SLUICE_MAX_REDELIVERY_DELAY_MS',
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--handler-timeout-ms <ms>',
+        'longest run of one handler call',
+        'SLUICE_HANDLER_TIMEOUT_MS',
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--max-deliveries <n>',
+        'deliveries before dead-lettering (default 5)',
+        'SLUICE_MAX_DELIVERIES',
+      ),
+    )
+    .addOption(numberOption('--batch-size <n>', 'entries per read (default 100)', 'SLUICE_BATCH_SIZE'))
+    .addOption(
+      numberOption('--block-ms <ms>', 'longest wait of one blocking read (default 1000)', 'SLUICE_BLOCK_MS'),
+    )
+    .addOption(
+      numberOption('--concurrency <n>', 'handlers running at once (default 1)', 'SLUICE_CONCURRENCY'),
+    )
+    .addOption(
+      numberOption(
+        '--idle-exit-ms <ms>',
+        'end the cycle once nothing has arrived for this long',
+        'SLUICE_IDLE_EXIT_MS',
+        0,
+      ).default(CLI_IDLE_EXIT_MS),
+    )
+    .option('--no-idle-exit', 'run until the budget even when the stream is idle')
+    .addOption(
+      new Option(
+        '--start-id <id>',
+        'where a group created now starts: $ (new messages) or 0 (history)',
+      ).choices(['$', '0']),
+    )
+    .option('--no-trim', 'do not trim the stream at the end of the cycle')
+    .addOption(
+      numberOption(
+        '--retention-ms <ms>',
+        'keep acknowledged entries this long (default 3600000)',
+        'SLUICE_RETENTION_MS',
+        0,
+      ),
+    )
+    .addOption(numberOption('--max-length <n>', 'hard cap of the stream length', 'SLUICE_MAX_LENGTH'))
+    .option('-v, --verbose', 'log info and debug lines too (JSON, on stderr)')
+    .addHelpText(
+      'after',
+      `
+The report (JSON) goes to stdout; logs (JSON lines) and the progress bar to stderr.
+Exit code 1 when the cycle stopped on an error, 3 when Redis was unavailable.
+
+Example:
+  sluice drain -t orders -g billing --handler ./dist/billing-handler.js --budget-ms 10000`,
+    )
+    .action(async (flags: DrainFlags, cmd: Command) => {
+      const target = targetOf(cmd);
+      const group = groupOf(cmd);
+      const handler = await loadHandler(flags.handler);
+      const bar = progressBar('draining');
+      const logger = stderrLogger(flags.verbose ? 'debug' : 'warn', bar.stop);
+      let handled = 0;
+      let failed = 0;
+      const counting: Handler = async (message, context) => {
+        try {
+          await handler(message, context);
+          handled++;
+        } catch (error) {
+          failed++;
+          throw error;
+        }
+      };
+      const options: DrainOptions = {
+        ...target,
+        group,
+        handler: counting,
+        logger,
+        budgetMs: flags.budgetMs,
+        visibilityTimeoutMs: flags.visibilityTimeoutMs,
+        maxRedeliveryDelayMs: flags.maxRedeliveryDelayMs,
+        handlerTimeoutMs: flags.handlerTimeoutMs,
+        maxDeliveries: flags.maxDeliveries,
+        batchSize: flags.batchSize,
+        blockMs: flags.blockMs,
+        concurrency: flags.concurrency,
+        idleExitMs: flags.idleExit ? flags.idleExitMs : undefined,
+        startId: flags.startId,
+        trim: flags.trim,
+        retentionMs: flags.retentionMs,
+        maxLength: flags.maxLength,
+      };
+      const budgetMs = flags.budgetMs ?? 50_000;
+      const startedAt = Date.now();
+      const ticker = setInterval(
+        () =>
+          bar.update(
+            Date.now() - startedAt,
+            budgetMs,
+            `handled ${handled}${failed > 0 ? `, failed ${failed}` : ''}`,
+          ),
+        100,
+      );
+      const report = await withDriver(cmd, (driver) => drain(driver, options)).finally(() => {
+        clearInterval(ticker);
+        bar.stop();
+      });
+      printJson(report);
+      if (report.stoppedBy === 'error') {
+        note(`sluice drain: the cycle stopped on an error: ${report.error}`);
+        process.exitCode = report.error?.startsWith('RedisUnavailableError') ? EXIT.unavailable : EXIT.failed;
+      }
+    });
+}
+
+async function loadHandler(path: string): Promise<Handler> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolve(process.cwd(), path)).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(`cannot load --handler ${path}: ${(error as Error).message}`);
+  }
+  const handler = module.handler ?? module.default;
+  if (typeof handler !== 'function') {
+    throw new UsageError(`--handler ${path} exports no function named \`handler\` (nor a default function)`);
+  }
+  return handler as Handler;
+}
+
+/** JSON lines on stderr from `minLevel` up; clears the progress bar's line first. */
+function stderrLogger(minLevel: 'debug' | 'warn', clearLine: () => void): Logger {
+  const write =
+    (level: keyof Logger, shown: boolean) =>
+    (message: string, fields?: LogFields): void => {
+      if (!shown) return;
+      clearLine();
+      process.stderr.write(
+        `${JSON.stringify({ level, time: new Date().toISOString(), message, ...fields })}\n`,
+      );
+    };
+  const verbose = minLevel === 'debug';
+  return {
+    debug: write('debug', verbose),
+    info: write('info', verbose),
+    warn: write('warn', true),
+    error: write('error', true),
+  };
+}

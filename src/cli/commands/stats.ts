@@ -1,0 +1,148 @@
+/**
+ * `sluice stats`: per topic and group, length, lag, pending, oldest pending age, consumers, dead
+ * letters; a table, `--json`, `--watch`.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { isTopicName, TOPIC_PATTERN } from '../../core/keys.js';
+import { type TopicStats, topicStats } from '../../core/ops.js';
+import { interruptSignal, type Target, UsageError, withDriver } from '../context.js';
+import { formatDuration, print, printJson, table } from '../terminal.js';
+
+interface StatsFlags {
+  topic?: string[];
+  stream?: string[];
+  json?: boolean;
+  watch?: number | true;
+}
+
+const DEFAULT_WATCH_SECONDS = 2;
+
+export function statsCommand(program: Command): void {
+  program
+    .command('stats')
+    .description('length, lag, pending, oldest pending age, consumers and dead letters per topic and group')
+    .option('-t, --topic <name...>', 'topics (default: SLUICE_TOPICS, else SLUICE_TOPIC)')
+    .option('--stream <key...>', 'stream keys used as they are')
+    .option('--json', 'print JSON (with --watch: one line per refresh)')
+    .option(
+      '-w, --watch [seconds]',
+      `refresh every few seconds (default ${DEFAULT_WATCH_SECONDS}) until Ctrl-C`,
+      (value: string) => {
+        const n = Number(value);
+        if (!Number.isFinite(n) || n < 0.1 || n > 3_600)
+          throw new InvalidArgumentError('Expected seconds from 0.1 to 3600.');
+        return n;
+      },
+    )
+    .addHelpText(
+      'after',
+      `
+Columns: LAG = entries the group has not read yet ("?" when Redis cannot tell), PENDING = read and
+not acknowledged, OLDEST = age of the oldest pending message, DEAD = its dead letters.
+
+Examples:
+  sluice stats -t orders
+  sluice stats -t orders payments --watch 5
+  sluice stats -t orders --json`,
+    )
+    .action(async (flags: StatsFlags, cmd: Command) => {
+      const targets = targetsOf(flags);
+      await withDriver(cmd, async (driver) => {
+        const measure = () => Promise.all(targets.map((target) => topicStats(driver, target)));
+        if (flags.watch === undefined) {
+          const stats = await measure();
+          if (flags.json) printJson(stats);
+          else print(statsTable(stats));
+          return;
+        }
+        const everyMs = (flags.watch === true ? DEFAULT_WATCH_SECONDS : flags.watch) * 1_000;
+        const interrupt = interruptSignal();
+        try {
+          while (!interrupt.signal.aborted) {
+            const stats = await measure();
+            if (flags.json) printJson(stats, true);
+            else {
+              if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+              print(
+                `sluice stats, ${new Date().toISOString()} (every ${everyMs / 1_000}s, Ctrl-C to stop)\n`,
+              );
+              print(statsTable(stats));
+              if (!process.stdout.isTTY) print();
+            }
+            await sleep(everyMs, interrupt.signal);
+          }
+        } finally {
+          interrupt.release();
+        }
+      });
+    });
+}
+
+function targetsOf(flags: StatsFlags): Target[] {
+  const targets: Target[] = [];
+  const topics = flags.topic ?? [];
+  if (topics.length === 0 && flags.stream === undefined) {
+    const listed = process.env.SLUICE_TOPICS?.trim() || process.env.SLUICE_TOPIC?.trim();
+    if (listed)
+      topics.push(
+        ...listed
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      );
+  }
+  for (const topic of topics) {
+    if (!isTopicName(topic))
+      throw new UsageError(`--topic must match ${TOPIC_PATTERN}, got ${JSON.stringify(topic)}`);
+    targets.push({ topic });
+  }
+  for (const stream of flags.stream ?? []) {
+    if (stream === '') throw new UsageError('--stream must not be empty');
+    targets.push({ stream });
+  }
+  if (targets.length === 0)
+    throw new UsageError('missing --topic <name> (or --stream <key>, or SLUICE_TOPICS / SLUICE_TOPIC)');
+  return targets;
+}
+
+export function statsTable(all: readonly TopicStats[]): string {
+  const rows: string[][] = [];
+  for (const s of all) {
+    const name = s.topic ?? s.stream;
+    if (!s.exists) {
+      rows.push([name, '(no stream)', '0', '-', '-', '-', '-', '-']);
+      continue;
+    }
+    if (s.groups.length === 0) rows.push([name, '(no group)', String(s.length), '-', '-', '-', '-', '-']);
+    for (const g of s.groups) {
+      rows.push([
+        name,
+        g.name,
+        String(s.length),
+        g.lag === null ? '?' : String(g.lag),
+        String(g.pending),
+        g.oldestPendingAgeMs === null ? '-' : formatDuration(g.oldestPendingAgeMs),
+        String(g.consumers),
+        String(g.deadLetters),
+      ]);
+    }
+  }
+  return table(
+    ['TOPIC', 'GROUP', 'LENGTH', 'LAG', 'PENDING', 'OLDEST', 'CONSUMERS', 'DEAD'],
+    rows,
+    [2, 3, 4, 5, 6, 7],
+  );
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
