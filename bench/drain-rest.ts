@@ -1,0 +1,140 @@
+/**
+ * Drain over REST (@upstash/redis through the local REST server): throughput against hand-written
+ * REST loops (plain fetch, and the same SDK), HTTP requests per message and per batch, and what an
+ * idle cycle costs in requests.
+ */
+import { type Driver, drain, silentLogger } from '../src/index.js';
+import type { BenchContext } from './lib/context.js';
+import { type DrainRun, fetchLoop, sdkLoop, sluiceDrain } from './lib/loops.js';
+import { fillStream } from './lib/redis-tools.js';
+import { requestCount } from './lib/rest-counter.js';
+import { median } from './lib/stats.js';
+
+export interface RestDrainResult {
+  readonly messages: number;
+  readonly batchSize: number;
+  readonly perSecond: { readonly sluice: number; readonly fetch: number; readonly sdk: number };
+  /** Medians of the per-round ratios. */
+  readonly ratioToFetch: number;
+  readonly ratioToSdk: number;
+  readonly samples: { readonly sluice: number[]; readonly fetch: number[]; readonly sdk: number[] };
+  readonly requests: { readonly sluice: number; readonly fetch: number; readonly sdk: number };
+  readonly sluiceRequestsPerMessage: number;
+  readonly sluiceRequestsPerBatch: number;
+}
+
+type Variant = 'sluice' | 'fetch' | 'sdk';
+
+async function runOnce(
+  context: BenchContext,
+  variant: Variant,
+  messages: number,
+  batchSize: number,
+): Promise<{ run: DrainRun; requests: number }> {
+  const { topic, stream } = context.topic(`rest-${variant}`);
+  await fillStream(context.servers.admin, stream, messages);
+  const loop = { stream, group: 'bench', batchSize, concurrency: 1 };
+  const noop = async () => {};
+  const before = requestCount();
+  const run =
+    variant === 'sluice'
+      ? await sluiceDrain(context.rest, { ...loop, topic, handler: noop })
+      : variant === 'fetch'
+        ? await fetchLoop(context.servers.rest, loop, noop)
+        : await sdkLoop(context.sdk, loop, noop);
+  const requests = requestCount() - before;
+  await context.servers.admin.unlink(stream);
+  if (run.messages !== messages)
+    throw new Error(`${variant} drained ${run.messages} of ${messages} over REST`);
+  return { run, requests };
+}
+
+export async function benchRestDrain(
+  context: BenchContext,
+  options: { readonly messages: number; readonly batchSize: number; readonly reps: number },
+): Promise<RestDrainResult> {
+  const { messages, batchSize, reps } = options;
+  const samples: Record<Variant, number[]> = { sluice: [], fetch: [], sdk: [] };
+  const requests: Record<Variant, number> = { sluice: 0, fetch: 0, sdk: 0 };
+  // Rotate the order each round (s f k, f k s, k s f, …) so that noise is spread over all three.
+  const order: Variant[] = ['sluice', 'fetch', 'sdk'];
+  for (let rep = 0; rep < reps; rep++) {
+    for (let i = 0; i < order.length; i++) {
+      const variant = order[(rep + i) % order.length] as Variant;
+      const { run, requests: count } = await runOnce(context, variant, messages, batchSize);
+      samples[variant].push((run.messages / run.ms) * 1000);
+      requests[variant] = count;
+    }
+  }
+  const ratios = (other: Variant) => samples.sluice.map((s, i) => s / (samples[other][i] as number));
+  const batches = Math.ceil(messages / batchSize);
+  return {
+    messages,
+    batchSize,
+    perSecond: { sluice: median(samples.sluice), fetch: median(samples.fetch), sdk: median(samples.sdk) },
+    ratioToFetch: median(ratios('fetch')),
+    ratioToSdk: median(ratios('sdk')),
+    samples,
+    requests,
+    sluiceRequestsPerMessage: requests.sluice / messages,
+    sluiceRequestsPerBatch: requests.sluice / batches,
+  };
+}
+
+export interface IdleResult {
+  readonly budgetMs: number;
+  readonly durationMs: number;
+  /** REST: HTTP requests of one idle cycle, scaled to a 60 s minute. */
+  readonly restRequestsPerMinute: number;
+  readonly restRequests: number;
+  /** TCP: Redis commands of one idle cycle, scaled to a 60 s minute. */
+  readonly tcpCommandsPerMinute: number;
+  readonly tcpCommands: number;
+}
+
+/**
+ * One idle cycle per driver, side by side, with the default settings (blockMs 1000; over REST a
+ * poll back-off from 50 ms doubling to 1000 ms). With the full run's budget of 50 s (the default),
+ * this is exactly what a scheduled function costs in an idle minute.
+ */
+export async function benchIdle(context: BenchContext, budgetMs: number): Promise<IdleResult> {
+  const { admin } = context.servers;
+  const tcpTopic = context.topic('idle-tcp');
+  const restTopic = context.topic('idle-rest');
+  const tcpDriver = countingDriver(context.tcp);
+  const requestsBefore = requestCount();
+  const started = performance.now();
+  const common = { group: 'bench', budgetMs, logger: silentLogger, handler: () => {} };
+  const [tcp, rest] = await Promise.all([
+    drain(tcpDriver.driver, { ...common, topic: tcpTopic.topic }),
+    drain(context.rest, { ...common, topic: restTopic.topic }),
+  ]);
+  const durationMs = performance.now() - started;
+  const restRequests = requestCount() - requestsBefore;
+  await admin.unlink(tcpTopic.stream, restTopic.stream);
+  if (tcp.read + rest.read !== 0) throw new Error('the idle streams were not idle');
+  return {
+    budgetMs,
+    durationMs,
+    restRequests,
+    restRequestsPerMinute: (restRequests / rest.durationMs) * 60_000,
+    tcpCommands: tcpDriver.commands(),
+    tcpCommandsPerMinute: (tcpDriver.commands() / tcp.durationMs) * 60_000,
+  };
+}
+
+/** The driver, counting the commands sluice sends through it (one per call). */
+function countingDriver(driver: Driver): { driver: Driver; commands(): number } {
+  let commands = 0;
+  const counted = new Proxy(driver, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || property === 'close') return value;
+      return (...args: unknown[]) => {
+        commands++;
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { driver: counted, commands: () => commands };
+}

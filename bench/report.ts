@@ -1,0 +1,292 @@
+/** The targets of the issue, judged against a run's results, and the printed tables. */
+import type { BundleResult } from './bundles.js';
+import { formatNumber } from './chart.js';
+import type { IdleResult, RestDrainResult } from './drain-rest.js';
+import type { TcpDrainResult } from './drain-tcp.js';
+import type { LatencyResult } from './latency.js';
+import type { PublishResult } from './publish.js';
+import type { ScalingResult } from './scaling.js';
+
+export interface Results {
+  drainTcp?: TcpDrainResult;
+  drainRest?: RestDrainResult;
+  idle?: IdleResult;
+  publish?: PublishResult;
+  latencyTcp?: LatencyResult;
+  latencyRest?: LatencyResult;
+  bundles?: { bundles: BundleResult[]; emptyImport: BundleResult };
+  scaling?: ScalingResult;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly required: string;
+  readonly measured: string;
+  readonly value: number;
+  readonly pass: boolean;
+}
+
+function atLeast(name: string, value: number | undefined, min: number, unit = '×'): Target | undefined {
+  if (value === undefined) return undefined;
+  const text = unit === '×' ? `${value.toFixed(2)}×` : `${formatNumber(value)} ${unit}`;
+  return {
+    name,
+    required: `≥ ${min}${unit === '×' ? '×' : ` ${unit}`}`,
+    measured: text,
+    value,
+    pass: value >= min,
+  };
+}
+
+function atMost(
+  name: string,
+  value: number | undefined,
+  max: number,
+  unit: string,
+  digits = 3,
+): Target | undefined {
+  if (value === undefined) return undefined;
+  return {
+    name,
+    required: `≤ ${max} ${unit}`,
+    measured: `${value.toFixed(digits)} ${unit}`,
+    value,
+    pass: value <= max,
+  };
+}
+
+export function judge(results: Results): Target[] {
+  const bundle = (name: string) => results.bundles?.bundles.find((b) => b.name === name);
+  const kb = (b: BundleResult | undefined) => (b === undefined ? undefined : b.bytes / 1024);
+  const targets = [
+    atLeast('drain throughput, sluice / hand-written (TCP, batch 100)', results.drainTcp?.ratio, 0.85),
+    atMost(
+      'Redis commands per message (TCP, batch 100)',
+      results.drainTcp?.sluiceCommandsPerMessage,
+      0.03,
+      'cmd/msg',
+      4,
+    ),
+    atLeast('REST drain throughput, sluice / hand-written fetch loop', results.drainRest?.ratioToFetch, 0.8),
+    atMost(
+      'REST requests per batch (batch 100)',
+      results.drainRest?.sluiceRequestsPerBatch,
+      3,
+      'req/batch',
+      2,
+    ),
+    atLeast('batch publish, publishBatch / pipelined XADD (batch 100)', results.publish?.libraryRatio, 0.8),
+    atLeast('batch publish, HTTP handler / pipelined XADD (batch 100)', results.publish?.httpRatio, 0.8),
+    atMost('publish→handler latency p50 (TCP)', results.latencyTcp?.p50Ms, 5, 'ms', 2),
+    atMost('minified drain bundle, ioredis (aws/drain)', kb(bundle('aws/drain')), 60, 'KiB', 1),
+    atMost(
+      'minified drain bundle, Upstash (aws/drain-upstash)',
+      kb(bundle('aws/drain-upstash')),
+      30,
+      'KiB',
+      1,
+    ),
+    atMost('minified drain bundle, Upstash (vercel/drain)', kb(bundle('vercel/drain')), 30, 'KiB', 1),
+  ];
+  return targets.filter((t): t is Target => t !== undefined);
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const rate = (n: number) => `${formatNumber(n)}/s`;
+const ratio = (n: number) => `${n.toFixed(2)}×`;
+
+/** The tables printed at the end of a run (Markdown, so they can be pasted into the README). */
+export function renderTables(results: Results, targets: readonly Target[]): string {
+  const out: string[] = [];
+  out.push(
+    '## Targets',
+    '',
+    table(
+      ['target', 'required', 'measured', 'result'],
+      targets.map((t) => [t.name, t.required, t.measured, t.pass ? 'pass' : 'FAIL']),
+    ),
+  );
+  const d = results.drainTcp;
+  const r = results.drainRest;
+  if (d || r) {
+    const rows: string[][] = [];
+    if (d) {
+      rows.push([
+        'TCP (ioredis), batch 100, no-op handler',
+        rate(d.perSecond.sluice),
+        rate(d.perSecond.baseline),
+        ratio(d.ratio),
+        `${d.sluiceCommandsPerMessage.toFixed(4)} cmd/msg (hand-written ${d.baselineCommandsPerMessage.toFixed(4)}); ` +
+          `client CPU ${d.cpuUsPerMessage.sluice.toFixed(2)} µs/msg (hand-written ${d.cpuUsPerMessage.baseline.toFixed(2)})`,
+      ]);
+      rows.push([
+        'TCP, vs a hand-written loop that JSON-parses',
+        rate(d.perSecond.sluice),
+        rate(d.perSecond['baseline+json']),
+        ratio(d.ratioToParsingLoop),
+        `client CPU ${d.cpuUsPerMessage['baseline+json'].toFixed(2)} µs/msg for that loop`,
+      ]);
+    }
+    if (r) {
+      rows.push([
+        'REST (@upstash/redis) vs fetch loop',
+        rate(r.perSecond.sluice),
+        rate(r.perSecond.fetch),
+        ratio(r.ratioToFetch),
+        `${r.sluiceRequestsPerMessage.toFixed(4)} req/msg, ${r.sluiceRequestsPerBatch.toFixed(2)} req/batch`,
+      ]);
+      rows.push([
+        'REST (@upstash/redis) vs same-SDK loop',
+        rate(r.perSecond.sluice),
+        rate(r.perSecond.sdk),
+        ratio(r.ratioToSdk),
+        `hand-written: ${(r.requests.fetch / r.messages).toFixed(4)} req/msg`,
+      ]);
+    }
+    out.push('', '## Drain', '', table(['drain', 'sluice', 'hand-written', 'ratio', 'cost'], rows));
+  }
+  if (results.idle) {
+    const i = results.idle;
+    out.push(
+      '',
+      `Idle cycle, default settings, budget ${i.budgetMs / 1000} s (one scheduled invocation per minute): ` +
+        `REST ${i.restRequests} HTTP requests per cycle (${i.restRequestsPerMinute.toFixed(0)} per minute of polling); ` +
+        `TCP ${i.tcpCommands} commands per cycle (${i.tcpCommandsPerMinute.toFixed(0)} per minute).`,
+    );
+  }
+  const p = results.publish;
+  if (p) {
+    out.push(
+      '',
+      '## Publish',
+      '',
+      table(
+        ['publish', 'messages/s', 'vs raw'],
+        [
+          [`publishBatch, batch ${p.batchSize}`, rate(p.perSecond.library), ratio(p.libraryRatio)],
+          [`HTTP handler (Lambda), batch ${p.batchSize}`, rate(p.perSecond.http), ratio(p.httpRatio)],
+          [`raw pipelined XADD, batch ${p.batchSize}`, rate(p.perSecond.raw), '1.00×'],
+          ['publish(), one at a time', rate(p.single.library), ratio(p.single.ratio)],
+          ['raw XADD, one at a time', rate(p.single.raw), '1.00×'],
+        ],
+      ),
+    );
+  }
+  if (results.latencyTcp || results.latencyRest) {
+    const rows = [
+      ['TCP (XREADGROUP BLOCK)', results.latencyTcp],
+      ['REST (poll back-off 50 ms → 1 s)', results.latencyRest],
+    ] as const;
+    out.push(
+      '',
+      '## Publish → handler latency',
+      '',
+      table(
+        ['driver', 'samples', 'p50', 'p90', 'p99', 'max', 'mean pause between messages'],
+        rows
+          .filter(([, l]) => l !== undefined)
+          .map(([name, l]) => {
+            const v = l as LatencyResult;
+            return [
+              name,
+              String(v.samples),
+              `${v.p50Ms.toFixed(2)} ms`,
+              `${v.p90Ms.toFixed(2)} ms`,
+              `${v.p99Ms.toFixed(2)} ms`,
+              `${v.maxMs.toFixed(1)} ms`,
+              `${v.meanPauseMs.toFixed(0)} ms`,
+            ];
+          }),
+      ),
+    );
+  }
+  const b = results.bundles;
+  if (b) {
+    const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+    out.push(
+      '',
+      `## Bundles (esbuild as serverless.yml: minify, keepNames, cjs, node20); cold require in a fresh node (median; an empty file: ${b.emptyImport.importMs.toFixed(1)} ms)`,
+      '',
+      table(
+        ['function', 'minified', 'gzip', 'without keepNames', 'require', 'node process', 'largest parts'],
+        b.bundles.map((x) => [
+          x.name,
+          kib(x.bytes),
+          kib(x.gzipBytes),
+          kib(x.bytesWithoutKeepNames),
+          `${x.importMs.toFixed(1)} ms`,
+          `${x.processMs.toFixed(0)} ms`,
+          Object.entries(x.byPackage)
+            .slice(0, 3)
+            .map(([k, v]) => `${k} ${kib(v)}`)
+            .join(', '),
+        ]),
+      ),
+    );
+  }
+  const s = results.scaling;
+  if (s) {
+    out.push(
+      '',
+      '## Scaling (TCP)',
+      '',
+      table(
+        ['batch size', 'messages', 'sluice', 'hand-written', 'ratio'],
+        s.batchSize.map((x) => [
+          String(x.x),
+          formatNumber(x.messages),
+          rate(x.sluice),
+          rate(x.baseline),
+          ratio(x.ratio),
+        ]),
+      ),
+      '',
+      table(
+        [
+          `concurrency (${s.handlerMs} ms handler)`,
+          'messages',
+          'sluice',
+          'hand-written',
+          'ideal',
+          'sluice / ideal',
+        ],
+        s.concurrency.map((x, i) => {
+          const ideal = s.concurrencyIdeal[i]?.perSecond ?? Number.NaN;
+          return [
+            String(x.x),
+            formatNumber(x.messages),
+            rate(x.sluice),
+            rate(x.baseline),
+            rate(ideal),
+            ratio(x.sluice / ideal),
+          ];
+        }),
+      ),
+      '',
+      table(
+        ['backlog', 'sluice drain', 'hand-written', 'sluice µs/msg', 'ratio (speed)', 'fill (Lua XADD)'],
+        s.backlog.map((x) => [
+          formatNumber(x.x),
+          `${x.sluice.toFixed(0)} ms`,
+          `${x.baseline.toFixed(0)} ms`,
+          (x.sluiceMsPerMessage * 1000).toFixed(2),
+          ratio(x.ratio),
+          rate(x.fillPerSecond),
+        ]),
+      ),
+      '',
+      `Memory inside one cycle of ${formatNumber(s.memory.messages)} messages (heap after a full GC): sluice keeps ` +
+        `${s.memory.sluiceBytesPerMessage.toFixed(0)} B per message drained (+${s.memory.sluiceGrowthMB.toFixed(0)} MB), ` +
+        `the hand-written loop ${s.memory.baselineBytesPerMessage.toFixed(0)} B (+${s.memory.baselineGrowthMB.toFixed(0)} MB).`,
+      '',
+      `Drain time grows as backlog^${s.backlogSlope.sluice.toFixed(3)} (sluice) and backlog^${s.backlogSlope.baseline.toFixed(3)} (hand-written): 1 = linear.`,
+    );
+  }
+  return out.join('\n');
+}
