@@ -112,7 +112,9 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): 
     stoppedBy: undefined,
     error: undefined,
     stop(reason, error) {
-      if (cycle.stoppedBy !== undefined) return;
+      // The first reason stands, except that an error found while settling after the deadline
+      // (Redis stalled) is what the report must say.
+      if (cycle.stoppedBy !== undefined && !(reason === 'error' && cycle.stoppedBy !== 'error')) return;
       cycle.stoppedBy = reason;
       cycle.error = error;
       if (!controller.signal.aborted) controller.abort(reason);

@@ -42,6 +42,29 @@ export class RedisUnavailableError extends SluiceError {
   override name = 'RedisUnavailableError';
 }
 
+/**
+ * Error replies that mean "not now" rather than "no": the server is loading its data, has lost its
+ * master, or the cluster is reconfiguring. Drivers report them as {@link RedisUnavailableError}.
+ */
+export const UNAVAILABLE_REPLY_CODES: ReadonlySet<string> = new Set([
+  'LOADING',
+  'MASTERDOWN',
+  'TRYAGAIN',
+  'CLUSTERDOWN',
+  'READONLY',
+]);
+
+/** The error a driver raises for an error reply: unavailable for the codes above, else a reply error. */
+export function replyError(
+  code: string,
+  message: string,
+  cause: unknown,
+): RedisReplyError | RedisUnavailableError {
+  if (UNAVAILABLE_REPLY_CODES.has(code))
+    return new RedisUnavailableError(`Redis is unavailable: ${message}`, { cause });
+  return new RedisReplyError(code, message, { cause });
+}
+
 /** Redis answered a command with an error reply. `code` is the reply's first word (`BUSYGROUP`, `NOSCRIPT`, …). */
 export class RedisReplyError extends SluiceError {
   override name = 'RedisReplyError';

@@ -10,7 +10,7 @@
  */
 import { Redis, type RedisOptions, ReplyError } from 'ioredis';
 import type { Driver, ReadArgs, ReadGroupArgs } from '../core/driver.js';
-import { describeError, InvalidOptionError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
+import { describeError, InvalidOptionError, RedisUnavailableError, replyError } from '../core/errors.js';
 import { checkInteger } from '../core/validate.js';
 
 /** Defaults that suit a function: fail a command fast when Redis is away instead of queueing it for long. */
@@ -30,8 +30,7 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 function normalise(error: unknown): Error {
   // instanceof, not `name`: redis-errors derives `name` from the constructor, which minifiers rename.
   if (error instanceof (ReplyError as ErrorConstructor) && error instanceof Error) {
-    const code = error.message.split(' ', 1)[0] ?? '';
-    return new RedisReplyError(code, error.message, { cause: error });
+    return replyError(error.message.split(' ', 1)[0] ?? '', error.message, error);
   }
   return new RedisUnavailableError(`Redis is unavailable: ${describeError(error)}`, { cause: error });
 }
@@ -83,22 +82,51 @@ export function ioredisDriver(
   const problem = checkInteger('commandTimeoutMs', commandTimeoutMs, 1);
   if (problem) throw new InvalidOptionError('commandTimeoutMs', problem);
 
+  // ioredis drops the commands it had sent when a connection closes, without failing them (we turn
+  // its resending off): fail them here, at once, instead of at their timeout.
+  const dropped = new Set<(error: Error) => void>();
+  client.on('close', () => {
+    for (const fail of dropped)
+      fail(new RedisUnavailableError('the connection to Redis closed before it answered'));
+  });
+  // After a timeout the connection is dropped and reopened; commands wait for the old one to be
+  // gone, or its closing would fail them too.
+  let resetting: Promise<void> | undefined;
+  const reset = () => {
+    if (!owned || resetting) return;
+    resetting = new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(fallback);
+        resetting = undefined;
+        resolve();
+      };
+      const fallback = setTimeout(done, 1_000);
+      client.once('close', done);
+    });
+    client.disconnect(true);
+  };
+
   const call = async (command: string, args: (string | number)[], blockMs = 0): Promise<unknown> => {
+    if (resetting) await resetting;
     if (inFlight++ === 0) socket()?.ref?.();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
+    let fail: (error: Error) => void = () => {};
+    const interrupted = new Promise<never>((_resolve, reject) => {
+      fail = reject;
+      dropped.add(fail);
       timer = setTimeout(() => {
         reject(new RedisUnavailableError(`Redis did not answer ${command} within ${commandTimeoutMs} ms`));
         // The socket may be dead without knowing it (a black-holed network): start afresh.
-        if (owned) client.disconnect(true);
+        reset();
       }, commandTimeoutMs + blockMs);
     });
     try {
-      return await Promise.race([client.call(command, ...args), timeout]);
+      return await Promise.race([client.call(command, ...args), interrupted]);
     } catch (error) {
       throw error instanceof RedisUnavailableError ? error : normalise(error);
     } finally {
       clearTimeout(timer);
+      dropped.delete(fail);
       if (--inFlight === 0 && owned) socket()?.unref?.();
     }
   };

@@ -19,7 +19,7 @@
  */
 import { Redis, type RedisConfigNodejs, errors as upstashErrors } from '@upstash/redis';
 import type { Driver, ReadArgs, ReadGroupArgs } from '../core/driver.js';
-import { describeError, InvalidOptionError, RedisReplyError, RedisUnavailableError } from '../core/errors.js';
+import { describeError, InvalidOptionError, RedisUnavailableError, replyError } from '../core/errors.js';
 import { checkInteger } from '../core/validate.js';
 
 /** Upstash's limit of pending entries per consumer. */
@@ -51,13 +51,17 @@ export const UPSTASH_DEFAULTS = Object.freeze({
 
 /** Redis error replies start with an upper-case code (`ERR`, `NOSCRIPT`, `BUSYGROUP`, …). */
 const REPLY_CODE = /^([A-Z][A-Z_]+)\b/;
+/** What a REST server says when the Redis behind it cannot be reached (the SDK hides the HTTP status). */
+const UNREACHABLE =
+  /unavailable|ECONN[A-Z]+|EPIPE|ETIMEDOUT|EHOSTUNREACH|timed? ?out|connection (closed|lost|refused|reset)|socket/i;
 
 function normalise(error: unknown): Error {
   if (error instanceof upstashErrors.UpstashError) {
     // The SDK appends ", command was: [...]", which may hold a payload: keep it out of the message.
     const message = error.message.split(', command was:', 1)[0] ?? error.message;
     const code = REPLY_CODE.exec(message)?.[1];
-    if (code !== undefined) return new RedisReplyError(code, message, { cause: error });
+    // A REST server answers 5xx with an `ERR …` text when it cannot reach Redis: that is unavailability.
+    if (code !== undefined && !UNREACHABLE.test(message)) return replyError(code, message, error);
     return new RedisUnavailableError(`Upstash refused the request: ${message}`, { cause: error });
   }
   return new RedisUnavailableError(`Upstash is unavailable: ${describeError(error)}`, { cause: error });

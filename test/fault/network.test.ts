@@ -190,11 +190,9 @@ describe('network faults between the ioredis driver and Redis', () => {
         expect(report.stoppedBy).toBe('error');
         expect(report.error).toMatch(/RedisUnavailableError: Redis did not answer/);
       } else {
-        // Only the cycle's hard stop could end it. KNOWN BUG (reported): the deadline has already set
-        // stoppedBy to 'budget' when the hard stop rejects the stalled call, and stop() keeps the first
-        // reason, so the report says 'budget' with no error although its last acknowledgement (or read)
-        // failed. Expected: 'error' with the reason.
-        expect(['error', 'budget']).toContain(report.stoppedBy);
+        // Only the cycle's hard stop could end it, after the deadline: the report still says why.
+        expect(report.stoppedBy).toBe('error');
+        expect(report.error).toMatch(/RedisUnavailableError/);
       }
 
       s.proxy.heal();
