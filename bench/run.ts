@@ -187,6 +187,15 @@ async function main(): Promise<void> {
     warnings.set(key, (warnings.get(key) ?? 0) + 1);
   });
   const servers = await startServers();
+  // Whatever ends the run, the servers it started go with it: Ctrl-C, kill, or a closed pipe (| head).
+  process.stdout.on('error', () => {});
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      servers
+        .stop()
+        .finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
+    });
+  }
   try {
     if (values.profile) {
       const lines: string[] = [];
