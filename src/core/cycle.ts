@@ -3,6 +3,7 @@
  * driver whose every call is raced against the cycle's hard stop. Nothing outlives the cycle: its
  * timers are cleared by `close()` before `drain()` returns.
  */
+import { setMaxListeners } from 'node:events';
 import type { Driver } from './driver.js';
 import { RedisUnavailableError } from './errors.js';
 import { type StreamKeys, streamKeys } from './keys.js';
@@ -79,17 +80,41 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): 
     budgetMs = Math.min(budgetMs, options.remainingTimeMs() - options.safetyMarginMs);
   const deadline = startedAt + Math.max(0, budgetMs);
   const controller = new AbortController();
+  // Handlers running at once each listen to the cycle's signal: that is expected, not a leak.
+  setMaxListeners(0, controller.signal);
   // The hard stop: the deadline plus the settle grace. Past it, no Redis call is waited for.
   const hardStopMs = deadline + settleGraceMs(options.safetyMarginMs) - startedAt;
-  let hardStopTimer: ReturnType<typeof setTimeout> | undefined;
-  const hardStop = new Promise<never>((_resolve, reject) => {
-    hardStopTimer = setTimeout(
-      () => reject(new RedisUnavailableError("Redis did not answer before the cycle's deadline")),
-      Math.max(0, hardStopMs),
-    );
-  });
-  hardStop.catch(() => {}); // observed by whichever call is raced against it, if any
-  const guard = <R>(promise: Promise<R>): Promise<R> => Promise.race([promise, hardStop]);
+  // Calls under way register here and leave when they settle (a race against one long-lived
+  // promise would keep every reply reachable until the cycle ends).
+  const waiting = new Set<(error: Error) => void>();
+  let hardStopError: Error | undefined;
+  const hardStopTimer = setTimeout(
+    () => {
+      hardStopError = new RedisUnavailableError("Redis did not answer before the cycle's deadline");
+      for (const reject of waiting) reject(hardStopError);
+      waiting.clear();
+    },
+    Math.max(0, hardStopMs),
+  );
+  const guard = <R>(promise: Promise<R>): Promise<R> => {
+    if (hardStopError) {
+      promise.catch(() => {}); // abandoned: nobody waits for it
+      return Promise.reject(hardStopError);
+    }
+    return new Promise<R>((resolve, reject) => {
+      waiting.add(reject);
+      promise.then(
+        (value) => {
+          waiting.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          waiting.delete(reject);
+          reject(error);
+        },
+      );
+    });
+  };
   const cycle: Cycle<T> = {
     driver: guardDriver(driver, guard),
     options,

@@ -223,22 +223,31 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
   let next = 0;
   let open = true;
 
+  // Without a per-handler limit, every call shares one context, and the batch-level wait below is
+  // what stops waiting at the deadline: nothing is allocated per message but the message itself.
+  const shared = Object.freeze({ signal, deadline: cycle.deadline });
   const handleOne = async (index: number): Promise<void> => {
     const { entry, deliveries } = batch[index] as Delivery;
     const message = decodeMessage(keys.stream, entry, deliveries) as Message<T>;
-    const limit = handlerLimit(signal, o.handlerTimeoutMs);
+    const limit = o.handlerTimeoutMs === undefined ? undefined : handlerLimit(signal, o.handlerTimeoutMs);
     try {
-      // The cycle stops waiting when the signal fires, whether or not the handler honours it.
-      await untilSettledOrAborted(
-        Promise.resolve().then(() => o.handler(message, { signal: limit.signal, deadline: cycle.deadline })),
-        limit.signal,
-      );
+      if (limit === undefined) await o.handler(message, shared);
+      else {
+        // The cycle stops waiting when the limit fires, whether or not the handler honours it.
+        await untilSettledOrAborted(
+          Promise.resolve().then(() =>
+            o.handler(message, { signal: limit.signal, deadline: cycle.deadline }),
+          ),
+          limit.signal,
+        );
+      }
       if (open) outcomes[index] = 'ack';
     } catch (thrown) {
       // A handler cut short by the cycle's end has not finished: it stays pending as it is.
       if (!open || signal.aborted) return;
-      const error = limit.timedOut() ? new HandlerTimeoutError(o.handlerTimeoutMs as number) : thrown;
-      if (limit.timedOut()) counts.timedOut++;
+      const timedOut = limit?.timedOut() ?? false;
+      const error = timedOut ? new HandlerTimeoutError(o.handlerTimeoutMs as number) : thrown;
+      if (timedOut) counts.timedOut++;
       if (isPermanent(error) || deliveries >= o.maxDeliveries) {
         outcomes[index] = {
           id: entry.id,
@@ -258,7 +267,7 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
         });
       }
     } finally {
-      limit.release();
+      limit?.release();
     }
   };
   const worker = async () => {

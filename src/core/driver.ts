@@ -65,7 +65,16 @@ export interface Script {
   readonly sha1: string;
 }
 
-export function defineScript(name: string, source: string): Script {
+/**
+ * A script from readable Lua source: indentation, blank lines and whole-line `--` comments are
+ * dropped (smaller bundles, smaller EVALs), so keep comments on lines of their own.
+ */
+export function defineScript(name: string, readable: string): Script {
+  const source = readable
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('--'))
+    .join('\n');
   return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
 }
 

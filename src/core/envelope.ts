@@ -6,7 +6,7 @@
  * fields — XADDed by some other service — is still consumable: it arrives as a `foreign` message
  * whose `data` is undefined and whose raw `fields` the handler reads.
  */
-import { InvalidMessageError } from './errors.js';
+import { InvalidMessageError, PermanentError } from './errors.js';
 import { fieldsToRecord, type RawEntry } from './replies.js';
 
 export const FORMAT_FIELD = 'sluice';
@@ -38,7 +38,11 @@ export interface Message<T = unknown> {
   readonly stream: string;
   /** `sluice` when published through sluice, `foreign` when written by anyone else. */
   readonly format: 'sluice' | 'foreign';
-  /** The payload (parsed JSON) of a sluice message; `undefined` for a foreign one. */
+  /**
+   * The payload (parsed JSON, on first access) of a sluice message; `undefined` for a foreign one.
+   * Reading it throws a `PermanentError` when an entry marked as sluice's holds no valid JSON, so
+   * such a message is dead-lettered at once.
+   */
   readonly data: T;
   /** The partitioning/ordering key given at publish, if any. */
   readonly key: string | undefined;
@@ -132,28 +136,74 @@ export function idTime(id: string): number {
   return Number(dash === -1 ? id : id.slice(0, dash));
 }
 
-export function decodeMessage(stream: string, entry: RawEntry, deliveries: number): Message {
-  const fields = fieldsToRecord(entry.fields ?? []);
-  let format: Message['format'] = 'foreign';
-  let data: unknown;
-  const raw = fields[DATA_FIELD];
-  if (fields[FORMAT_FIELD] === FORMAT_VERSION && raw !== undefined) {
-    try {
-      data = JSON.parse(raw);
-      format = 'sluice';
-    } catch {
-      data = undefined;
-    }
+/** The value of `name` in a flat field list (the last one, as Redis keeps them), or undefined. */
+function fieldValue(fields: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) value = fields[i + 1];
+  return value;
+}
+
+/**
+ * A message as the handler sees it. Only what a handler reads is computed, once: the payload is
+ * parsed on first access to `data`, the field map built on first access to `fields`. Spreading it
+ * copies only `id`, `stream`, `format` and `deliveries`; use `toJSON()` for a plain copy.
+ */
+class StreamMessage<T> implements Message<T> {
+  readonly format: 'sluice' | 'foreign';
+  #fieldMap: Record<string, string> | undefined;
+  #data: { readonly value: T } | undefined;
+
+  constructor(
+    readonly stream: string,
+    readonly id: string,
+    private readonly raw: readonly string[],
+    readonly deliveries: number,
+  ) {
+    this.format =
+      fieldValue(raw, FORMAT_FIELD) === FORMAT_VERSION && fieldValue(raw, DATA_FIELD) !== undefined
+        ? 'sluice'
+        : 'foreign';
   }
-  return {
-    id: entry.id,
-    stream,
-    format,
-    data,
-    key: format === 'sluice' ? fields[KEY_FIELD] : undefined,
-    traceparent: format === 'sluice' ? fields[TRACEPARENT_FIELD] : undefined,
-    publishedAt: idTime(entry.id),
-    deliveries,
-    fields,
-  };
+
+  get data(): T {
+    if (this.format === 'foreign') return undefined as T;
+    if (this.#data === undefined) {
+      try {
+        this.#data = { value: JSON.parse(fieldValue(this.raw, DATA_FIELD) as string) as T };
+      } catch {
+        // Marked as sluice's but not JSON: no retry can fix that.
+        throw new PermanentError(
+          `message ${this.id} is marked as sluice's but its \`data\` is not valid JSON`,
+        );
+      }
+    }
+    return this.#data.value;
+  }
+
+  get key(): string | undefined {
+    return this.format === 'sluice' ? fieldValue(this.raw, KEY_FIELD) : undefined;
+  }
+
+  get traceparent(): string | undefined {
+    return this.format === 'sluice' ? fieldValue(this.raw, TRACEPARENT_FIELD) : undefined;
+  }
+
+  get publishedAt(): number {
+    return idTime(this.id);
+  }
+
+  get fields(): Readonly<Record<string, string>> {
+    this.#fieldMap ??= fieldsToRecord(this.raw);
+    return this.#fieldMap;
+  }
+
+  toJSON(): Message<T> {
+    const { id, stream, format, data, key, traceparent, publishedAt, deliveries, fields } = this;
+    return { id, stream, format, data, key, traceparent, publishedAt, deliveries, fields: { ...fields } };
+  }
+}
+
+/** The message a handler receives for a stream entry with its delivery count. */
+export function decodeMessage(stream: string, entry: RawEntry, deliveries: number): Message {
+  return new StreamMessage(stream, entry.id, entry.fields ?? [], deliveries);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, idTime } from '../../src/core/envelope.js';
-import { InvalidMessageError } from '../../src/core/errors.js';
+import { InvalidMessageError, PermanentError } from '../../src/core/errors.js';
 import { hashTagOf, streamKeys } from '../../src/core/keys.js';
 import { fieldsToRecord, parseReadGroup, parseReclaim } from '../../src/core/replies.js';
 
@@ -77,16 +77,37 @@ describe('envelope', () => {
   });
 
   it('decodes anything else as foreign, with raw fields and no prototype pollution', () => {
-    const message = decodeMessage(
-      's',
-      { id: '5-0', fields: ['__proto__', 'p', 'data', 'not json', 'sluice', '1'] },
-      1,
-    );
+    const message = decodeMessage('s', { id: '5-0', fields: ['__proto__', 'p', 'data', 'not json'] }, 1);
     expect(message.format).toBe('foreign');
     expect(message.data).toBeUndefined();
+    expect(message.key).toBeUndefined();
     expect(Object.getOwnPropertyDescriptor(message.fields, '__proto__')?.value).toBe('p');
     expect(({} as Record<string, unknown>).p).toBeUndefined();
     expect(idTime('42-7')).toBe(42);
+  });
+
+  it('an entry marked as sluice but holding no JSON: reading data is a permanent failure', () => {
+    const message = decodeMessage('s', { id: '5-0', fields: ['sluice', '1', 'data', 'not json'] }, 1);
+    expect(message.format).toBe('sluice');
+    expect(() => message.data).toThrow(PermanentError);
+  });
+
+  it('a message serialises to a plain copy', () => {
+    const message = decodeMessage(
+      's',
+      { id: '7-1', fields: ['sluice', '1', 'data', '{"a":1}', 'key', 'k'] },
+      2,
+    );
+    expect(JSON.parse(JSON.stringify(message))).toEqual({
+      id: '7-1',
+      stream: 's',
+      format: 'sluice',
+      data: { a: 1 },
+      key: 'k',
+      publishedAt: 7,
+      deliveries: 2,
+      fields: { sluice: '1', data: '{"a":1}', key: 'k' },
+    });
   });
 });
 
