@@ -223,55 +223,78 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
   let next = 0;
   let open = true;
 
-  // Without a per-handler limit, every call shares one context, and the batch-level wait below is
-  // what stops waiting at the deadline: nothing is allocated per message but the message itself.
+  const failed = (index: number, thrown: unknown, timedOut: boolean): void => {
+    // A handler cut short by the cycle's end has not finished: it stays pending as it is.
+    if (!open || signal.aborted) return;
+    const { entry, deliveries } = batch[index] as Delivery;
+    const error = timedOut ? new HandlerTimeoutError(o.handlerTimeoutMs as number) : thrown;
+    if (timedOut) counts.timedOut++;
+    if (isPermanent(error) || deliveries >= o.maxDeliveries) {
+      outcomes[index] = {
+        id: entry.id,
+        fields: entry.fields ?? [],
+        deliveries,
+        reason: isPermanent(error) ? 'permanent' : 'max-deliveries',
+        error,
+      };
+    } else {
+      outcomes[index] = 'failed';
+      o.logger.warn('handler failed; the message stays pending for redelivery', {
+        stream: keys.stream,
+        group: o.group,
+        id: entry.id,
+        deliveries,
+        error: describeError(error),
+      });
+    }
+  };
+  const succeeded = (index: number): void => {
+    if (open) outcomes[index] = 'ack';
+  };
+
+  // Without a per-handler limit, every call shares one context and a handler that returns no
+  // promise costs no await: the batch-level wait below is what stops waiting at the deadline.
   const shared = Object.freeze({ signal, deadline: cycle.deadline });
-  const handleOne = async (index: number): Promise<void> => {
+  const handleOne = (index: number): Promise<void> | undefined => {
     const { entry, deliveries } = batch[index] as Delivery;
     const message = decodeMessage(keys.stream, entry, deliveries) as Message<T>;
-    const limit = o.handlerTimeoutMs === undefined ? undefined : handlerLimit(signal, o.handlerTimeoutMs);
+    if (o.handlerTimeoutMs !== undefined) return handleLimited(index, message, o.handlerTimeoutMs);
+    let result: unknown;
     try {
-      if (limit === undefined) await o.handler(message, shared);
-      else {
-        // The cycle stops waiting when the limit fires, whether or not the handler honours it.
-        await untilSettledOrAborted(
-          Promise.resolve().then(() =>
-            o.handler(message, { signal: limit.signal, deadline: cycle.deadline }),
-          ),
-          limit.signal,
-        );
-      }
-      if (open) outcomes[index] = 'ack';
-    } catch (thrown) {
-      // A handler cut short by the cycle's end has not finished: it stays pending as it is.
-      if (!open || signal.aborted) return;
-      const timedOut = limit?.timedOut() ?? false;
-      const error = timedOut ? new HandlerTimeoutError(o.handlerTimeoutMs as number) : thrown;
-      if (timedOut) counts.timedOut++;
-      if (isPermanent(error) || deliveries >= o.maxDeliveries) {
-        outcomes[index] = {
-          id: entry.id,
-          fields: entry.fields ?? [],
-          deliveries,
-          reason: isPermanent(error) ? 'permanent' : 'max-deliveries',
-          error,
-        };
-      } else {
-        outcomes[index] = 'failed';
-        o.logger.warn('handler failed; the message stays pending for redelivery', {
-          stream: keys.stream,
-          group: o.group,
-          id: entry.id,
-          deliveries,
-          error: describeError(error),
-        });
-      }
+      result = o.handler(message, shared);
+    } catch (error) {
+      failed(index, error, false);
+      return undefined;
+    }
+    if (!isThenable(result)) {
+      succeeded(index);
+      return undefined;
+    }
+    return Promise.resolve(result).then(
+      () => succeeded(index),
+      (error: unknown) => failed(index, error, false),
+    );
+  };
+  const handleLimited = async (index: number, message: Message<T>, timeoutMs: number): Promise<void> => {
+    const limit = handlerLimit(signal, timeoutMs);
+    try {
+      // The cycle stops waiting when the limit fires, whether or not the handler honours it.
+      await untilSettledOrAborted(
+        Promise.resolve().then(() => o.handler(message, { signal: limit.signal, deadline: cycle.deadline })),
+        limit.signal,
+      );
+      succeeded(index);
+    } catch (error) {
+      failed(index, error, limit.timedOut());
     } finally {
-      limit?.release();
+      limit.release();
     }
   };
   const worker = async () => {
-    while (next < batch.length && !signal.aborted) await handleOne(next++);
+    while (next < batch.length && !signal.aborted) {
+      const pending = handleOne(next++);
+      if (pending !== undefined) await pending;
+    }
   };
   const workers = Promise.all(Array.from({ length: Math.min(o.concurrency, batch.length) }, worker));
   await untilAborted(workers, signal);
@@ -288,6 +311,14 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
     else dead.push(outcome);
   }
   await settle(cycle, acks, dead, unstarted);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Phase 5: one XACK for the batch, one script for its dead letters, one for what was never started. */

@@ -43,11 +43,16 @@ export function parseEntries(reply: unknown): RawEntry[] {
     if (!Array.isArray(item)) return unexpected('stream entry', item);
     const [id, fields] = item as [unknown, unknown];
     if (fields !== null && !Array.isArray(fields)) return unexpected('stream entry fields', item);
-    return {
-      id: asString(id, 'stream entry id'),
-      fields: fields === null ? null : (fields as unknown[]).map((f) => asString(f, 'field')),
-    };
+    return { id: asString(id, 'stream entry id'), fields: fields === null ? null : asStrings(fields) };
   });
+}
+
+/** The list itself when every element is a string (the usual case: no copy), else a converted copy. */
+function asStrings(list: unknown[]): string[] {
+  for (const item of list) {
+    if (typeof item !== 'string') return list.map((f) => asString(f, 'field'));
+  }
+  return list as string[];
 }
 
 /** XREADGROUP on one stream: `null` (nothing) or `[[key, entries]]`. */
