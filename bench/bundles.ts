@@ -1,6 +1,6 @@
 /**
  * Bundle size and cold import time of each function, built as serverless.yml builds them
- * (esbuild: bundle, minify, keepNames, platform node, target node20, CommonJS), plus what each
+ * (esbuild: bundle, minify, platform node, target node20, CommonJS), plus what each
  * package contributes and what the same bundle weighs without keepNames.
  */
 import { spawn } from 'node:child_process';
@@ -39,7 +39,7 @@ const COMMON_ENV = {
 const SERVERLESS_BUILD: BuildOptions = {
   bundle: true,
   minify: true,
-  keepNames: true,
+  keepNames: false,
   platform: 'node',
   target: 'node20',
   format: 'cjs',

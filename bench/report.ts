@@ -211,7 +211,7 @@ export function renderTables(results: Results, targets: readonly Target[]): stri
     const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
     out.push(
       '',
-      `## Bundles (esbuild as serverless.yml: minify, keepNames, cjs, node20); cold require in a fresh node (median; an empty file: ${b.emptyImport.importMs.toFixed(1)} ms)`,
+      `## Bundles (esbuild as serverless.yml: minify, cjs, node20); cold require in a fresh node (median; an empty file: ${b.emptyImport.importMs.toFixed(1)} ms)`,
       '',
       table(
         ['function', 'minified', 'gzip', 'without keepNames', 'require', 'node process', 'largest parts'],

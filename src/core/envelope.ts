@@ -56,6 +56,12 @@ export interface Message<T = unknown> {
   readonly fields: Readonly<Record<string, string>>;
 }
 
+/**
+ * A message may carry its payload already serialised under this key (the HTTP endpoint measured
+ * the JSON to enforce its size limit): the encoder uses it instead of serialising `data` again.
+ */
+export const DATA_JSON: unique symbol = Symbol('sluice.dataJson');
+
 /** What one publish carries. */
 export interface OutgoingMessage<T = unknown> {
   /** Any JSON-serialisable value. */
@@ -66,6 +72,8 @@ export interface OutgoingMessage<T = unknown> {
   readonly idempotencyKey?: string | undefined;
   /** Optional W3C `traceparent` of the publishing request, carried to the handler. */
   readonly traceparent?: string | undefined;
+  /** `JSON.stringify(data)`, when the caller already has it. */
+  readonly [DATA_JSON]?: string;
 }
 
 export const MAX_KEY_LENGTH = 256;
@@ -106,9 +114,9 @@ export function encodeMessage(message: OutgoingMessage, where = ''): string[] {
   if (!Object.hasOwn(message, 'data')) throw new InvalidMessageError(`${where}\`data\` is missing`);
   checkKey(message.key, 'key', where);
   checkKey(message.idempotencyKey, 'idempotencyKey', where);
-  let json: string | undefined;
+  let json: string | undefined = message[DATA_JSON];
   try {
-    json = JSON.stringify(message.data);
+    json ??= JSON.stringify(message.data);
   } catch (error) {
     throw new InvalidMessageError(
       `${where}\`data\` cannot be serialised as JSON: ${(error as Error).message}`,

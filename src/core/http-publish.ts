@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { bearerCheck } from './bearer.js';
 import type { Driver } from './driver.js';
-import { checkKey, isTraceparent, LONE_SURROGATE, type OutgoingMessage } from './envelope.js';
+import { checkKey, DATA_JSON, isTraceparent, LONE_SURROGATE, type OutgoingMessage } from './envelope.js';
 import { describeError, InvalidMessageError, InvalidOptionError, RedisUnavailableError } from './errors.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { type PublishOptions, type PublishResult, publishBatch } from './publish.js';
@@ -272,7 +272,8 @@ export function createPublishEndpoint(
     if (depthOf(value.data, settings.maxDepth) > settings.maxDepth) {
       throw new Refusal(400, `${where}\`data\` is nested deeper than ${settings.maxDepth} levels`);
     }
-    const size = Buffer.byteLength(JSON.stringify(value.data));
+    const json = JSON.stringify(value.data);
+    const size = Buffer.byteLength(json);
     if (size > settings.maxMessageBytes) {
       throw new Refusal(
         413,
@@ -284,7 +285,7 @@ export function createPublishEndpoint(
     if (own !== undefined && idempotencyKey !== undefined && own !== idempotencyKey) {
       throw new Refusal(400, `${where}\`idempotencyKey\` differs from the Idempotency-Key header`);
     }
-    return { data: value.data, key, idempotencyKey: own ?? idempotencyKey };
+    return { data: value.data, key, idempotencyKey: own ?? idempotencyKey, [DATA_JSON]: json };
   }
 
   function toMessages(body: unknown, headerKey: string | undefined): OutgoingMessage[] {
