@@ -11,7 +11,8 @@
  *   server that speaks the Upstash REST protocol (test/support/upstash-rest-server.ts), on
  *   SLUICE_REST_PORT or a free port. The functions get only the REST settings, never REDIS_URL.
  * - A development publish token (SLUICE_PUBLISH_TOKEN, or generated once and kept in
- *   `.sluice/dev.env`).
+ *   `.sluice/dev.env`), and likewise a separate admin token (SLUICE_ADMIN_TOKEN) for the ops
+ *   endpoints and the dashboard at http://localhost:3000/ops.
  * - `serverless offline`: POST /topics/{topic}/messages on SLUICE_HTTP_PORT (3000), the Lambda
  *   invoke API on SLUICE_LAMBDA_PORT (3002), the drain function fired every minute.
  * - `.sluice/dev.env` tells `npm run drain` where the running stack is.
@@ -109,7 +110,7 @@ function redact(url: string): string {
 
 const HELP = `Usage: npm start [-- --help]
 
-Runs sluice on this machine: Redis, the publish and drain functions under serverless offline
+Runs sluice on this machine: Redis, the publish, drain and ops functions under serverless offline
 (the drain fired every minute), and .sluice/dev.env for \`npm run drain\`. Ctrl-C stops it all.
 
 Which build of the functions (as for a deployment):
@@ -124,6 +125,8 @@ Environment:
   UPSTASH_REDIS_REST_TOKEN   used as is (no redis-server, no local REST server); otherwise a
                              local Upstash REST server runs in front of the Redis above
   SLUICE_PUBLISH_TOKEN       bearer token for publishing (default: generated, kept in .sluice/dev.env)
+  SLUICE_ADMIN_TOKEN         bearer token for the ops endpoints and the dashboard at /ops
+                             (default: generated, kept in .sluice/dev.env)
   SLUICE_HTTP_HOST           host of the HTTP and Lambda APIs (default localhost)
   SLUICE_HTTP_PORT           publish API port (default 3000)
   SLUICE_LAMBDA_PORT         Lambda invoke API port, used by \`npm run drain\` (default 3002)
@@ -238,6 +241,10 @@ async function main(): Promise<void> {
     process.env.SLUICE_PUBLISH_TOKEN?.trim() ||
     previous.SLUICE_PUBLISH_TOKEN ||
     randomBytes(24).toString('base64url');
+  const adminToken =
+    process.env.SLUICE_ADMIN_TOKEN?.trim() ||
+    previous.SLUICE_ADMIN_TOKEN ||
+    randomBytes(24).toString('base64url');
 
   /** How the functions reach Redis: exactly one driver's settings (see src/core/config.ts). */
   const driverEnv = (target: { redisUrl?: string; restUrl?: string; restToken?: string }) =>
@@ -266,6 +273,7 @@ async function main(): Promise<void> {
         restToken: externalRest?.token ?? 'local',
       }),
       SLUICE_PUBLISH_TOKEN: token,
+      SLUICE_ADMIN_TOKEN: adminToken,
     });
   } catch (error) {
     fail((error as Error).message);
@@ -338,6 +346,7 @@ async function main(): Promise<void> {
     ...process.env,
     ...driverEnv({ redisUrl, restUrl, restToken }),
     SLUICE_PUBLISH_TOKEN: token,
+    SLUICE_ADMIN_TOKEN: adminToken,
     SLUICE_HTTP_HOST: host,
     SLUICE_HTTP_PORT: String(httpPort),
     SLUICE_LAMBDA_PORT: String(lambdaPort),
@@ -355,6 +364,7 @@ async function main(): Promise<void> {
     REDIS_URL: redisUrl,
     UPSTASH_REDIS_REST_URL: restUrl,
     SLUICE_PUBLISH_TOKEN: token,
+    SLUICE_ADMIN_TOKEN: adminToken,
     SLUICE_HTTP_HOST: host,
     SLUICE_HTTP_PORT: String(httpPort),
     SLUICE_LAMBDA_PORT: String(lambdaPort),
@@ -390,7 +400,9 @@ async function main(): Promise<void> {
           `  publish URL   POST ${publishUrl}`,
           `  topics        ${config.topics.join(', ')}   (drain: topic ${config.topic}, group ${config.group})`,
           `  token         ${token}`,
-          `  build         ${upstash ? 'upstash (HTTP REST): functions/aws/*-upstash.ts' : 'ioredis (TCP): functions/aws/publish.ts, drain.ts'}`,
+          `  dashboard     http://${host}:${httpPort}/ops   (ops endpoints: /ops/stats, /ops/topics/…)`,
+          `  admin token   ${adminToken}   (SLUICE_ADMIN_TOKEN: the dashboard asks for it)`,
+          `  build         ${upstash ? 'upstash (HTTP REST): functions/aws/*-upstash.ts' : 'ioredis (TCP): functions/aws/publish.ts, drain.ts, ops.ts'}`,
           ...(upstash
             ? [
                 `  upstash REST  ${restUrl}${rest ? `   (local, token ${restToken})` : '   (UPSTASH_REDIS_REST_URL)'}`,

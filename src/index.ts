@@ -42,6 +42,13 @@ export {
 } from './core/errors.js';
 export { ensureGroup } from './core/group.js';
 export {
+  createOpsEndpoint,
+  OPS_ENDPOINT_DEFAULTS,
+  type OpsEndpointOptions,
+  type OpsRequest,
+  type OpsResponse,
+} from './core/http-ops.js';
+export {
   createPublishEndpoint,
   PUBLISH_ENDPOINT_DEFAULTS,
   type PublishEndpointOptions,

@@ -2,7 +2,7 @@
  * How the Lambda functions are put together, whatever the driver: each entry file builds its
  * driver and passes it here, so a bundle holds only the driver it uses.
  */
-import { lambdaDrainHandler, lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
+import { lambdaDrainHandler, lambdaOpsHandler, lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
 import type { Driver, SluiceConfig } from '../../src/index.js';
 import { handleMessage } from '../orders-handler.js';
 
@@ -22,5 +22,13 @@ export function publishFunction(driver: Driver, config: SluiceConfig) {
     topics: config.topics,
     token: config.publishToken,
     signingSecrets: config.signingSecrets,
+  });
+}
+
+export function opsFunction(driver: Driver, config: SluiceConfig) {
+  return lambdaOpsHandler({
+    driver,
+    topics: config.topics,
+    token: config.adminToken,
   });
 }

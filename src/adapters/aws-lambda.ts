@@ -1,6 +1,6 @@
 /**
- * AWS Lambda adapters: a scheduled drain handler (EventBridge) and a publish handler (API Gateway
- * HTTP API, payload format 2.0). Build them at module scope, once per warm container.
+ * AWS Lambda adapters: a scheduled drain handler (EventBridge), a publish handler and an ops handler
+ * (API Gateway HTTP API, payload format 2.0). Build them at module scope, once per warm container.
  *
  * @example
  * ```ts
@@ -14,6 +14,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type DrainReport, drain } from '../core/drain.js';
 import type { Driver } from '../core/driver.js';
+import { createOpsEndpoint, type OpsEndpointOptions } from '../core/http-ops.js';
 import { createPublishEndpoint, type PublishEndpointOptions } from '../core/http-publish.js';
 import { emfDocument } from '../core/metrics.js';
 import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
@@ -69,6 +70,32 @@ export function lambdaPublishHandler(
     const response = await endpoint({
       method: event.requestContext?.http?.method ?? 'POST',
       topic: event.pathParameters?.topic,
+      headers: event.headers ?? {},
+      body:
+        event.body === undefined
+          ? undefined
+          : event.isBase64Encoded
+            ? Buffer.from(event.body, 'base64')
+            : event.body,
+    });
+    return { statusCode: response.status, headers: response.headers, body: response.body };
+  };
+}
+
+/**
+ * A Lambda handler for the ops routes (`GET /ops`, `GET /ops/{proxy+}`, `POST /ops/{proxy+}`) on an
+ * API Gateway HTTP API (payload 2.0): statistics, dead letters, redrive, and the dashboard page.
+ * Routes, authentication and statuses: see `createOpsEndpoint`.
+ */
+export function lambdaOpsHandler(
+  options: OpsEndpointOptions,
+): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
+  const endpoint = createOpsEndpoint(options);
+  return async (event) => {
+    const response = await endpoint({
+      method: event.requestContext?.http?.method ?? 'GET',
+      path: event.rawPath ?? event.requestContext?.http?.path ?? '/',
+      query: event.rawQueryString,
       headers: event.headers ?? {},
       body:
         event.body === undefined

@@ -38,6 +38,11 @@ export interface SluiceConfig {
   /** Bearer token for publishing; undefined (and no signing secret) → publishing is refused. */
   readonly publishToken: string | undefined;
   /**
+   * Bearer token for the ops endpoints (`SLUICE_ADMIN_TOKEN`: statistics, dead letters, redrive);
+   * undefined → every ops request is refused. Must differ from the publish token.
+   */
+  readonly adminToken: string | undefined;
+  /**
    * Secrets for HMAC body signatures (`Sluice-Signature`), from the comma list
    * `SLUICE_SIGNING_SECRET`: several while rotating. Empty → signatures are not accepted.
    */
@@ -115,6 +120,25 @@ export function driverConfig(env: Env): DriverConfig {
   if (restToken === undefined)
     throw new ConfigurationError('UPSTASH_REDIS_REST_TOKEN', 'UPSTASH_REDIS_REST_TOKEN is not set');
   return { kind, url: restUrl, token: restToken };
+}
+
+/** `SLUICE_ADMIN_TOKEN`: one bearer token, not the publish token (a publisher must not get admin rights). */
+function adminToken(env: Env): string | undefined {
+  const token = text(env, 'SLUICE_ADMIN_TOKEN');
+  if (token === undefined) return undefined;
+  if (/\s/.test(token)) {
+    throw new ConfigurationError(
+      'SLUICE_ADMIN_TOKEN',
+      'SLUICE_ADMIN_TOKEN must not contain whitespace (a line break pasted with it?): it is sent in an Authorization header',
+    );
+  }
+  if (token === text(env, 'SLUICE_PUBLISH_TOKEN')) {
+    throw new ConfigurationError(
+      'SLUICE_ADMIN_TOKEN',
+      'SLUICE_ADMIN_TOKEN must differ from SLUICE_PUBLISH_TOKEN: whoever may publish must not get the ops endpoints too',
+    );
+  }
+  return token;
 }
 
 /** `SLUICE_SIGNING_SECRET`: a comma list (rotation), blanks dropped. */
@@ -223,6 +247,7 @@ export function loadConfig(env: Env): SluiceConfig {
     group,
     topics: Object.freeze(topics),
     publishToken: text(env, 'SLUICE_PUBLISH_TOKEN'),
+    adminToken: adminToken(env),
     signingSecrets: signingSecrets(env),
     drain: Object.freeze(drainSettings(env)),
   });

@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       group: 'payment-processors',
       topics: ['orders'],
       publishToken: undefined,
+      adminToken: undefined,
       signingSecrets: [],
       drain: {
         budgetMs: 50_000,
@@ -121,6 +122,30 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...env, SLUICE_SIGNING_SECRET: 'only' }).signingSecrets).toEqual(['only']);
     expect(loadConfig({ ...env, SLUICE_SIGNING_SECRET: ' , ' }).signingSecrets).toEqual([]);
     expect(Object.isFrozen(loadConfig({ ...env, SLUICE_SIGNING_SECRET: 'a,b' }).signingSecrets)).toBe(true);
+  });
+
+  it('reads SLUICE_ADMIN_TOKEN (trimmed), which must differ from the publish token', () => {
+    expect(loadConfig({ ...env, SLUICE_ADMIN_TOKEN: ' admin-secret ' }).adminToken).toBe('admin-secret');
+    expect(loadConfig({ ...env, SLUICE_ADMIN_TOKEN: '' }).adminToken).toBeUndefined();
+    expect(
+      loadConfig({ ...env, SLUICE_ADMIN_TOKEN: 'admin', SLUICE_PUBLISH_TOKEN: 'publish' }),
+    ).toMatchObject({ adminToken: 'admin', publishToken: 'publish' });
+    for (const [value, message] of [
+      ['two words', /must not contain whitespace/],
+      ['same', /must differ from SLUICE_PUBLISH_TOKEN/],
+    ] as const) {
+      let caught: unknown;
+      try {
+        loadConfig({ ...env, SLUICE_ADMIN_TOKEN: value, SLUICE_PUBLISH_TOKEN: 'same' });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigurationError);
+      expect(caught).toMatchObject({
+        variable: 'SLUICE_ADMIN_TOKEN',
+        message: expect.stringMatching(message),
+      });
+    }
   });
 
   it('picks the Upstash driver from its variables', () => {

@@ -1,0 +1,329 @@
+/**
+ * The dashboard end to end in headless Chromium (Debian's `chromium`, driven by playwright-core):
+ * the ops endpoint behind a small local HTTP server, a topic with lag, pending entries and dead
+ * letters in two groups, the page opened and signed in, its statistics and chart rendered over a
+ * dozen polls, a screenshot saved for review (`test/e2e/__screenshots__/dashboard.png`), then a
+ * click on one group's Redrive button — checked in Redis (that group's dead letters back in its
+ * pending list, the other group untouched) and on the page.
+ *
+ * Needs /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it). Without it the test
+ * fails, saying so: it is never skipped.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drain } from '../../src/core/drain.js';
+import type { Message } from '../../src/core/envelope.js';
+import { PermanentError } from '../../src/core/errors.js';
+import { createOpsEndpoint } from '../../src/core/http-ops.js';
+import { streamKeys } from '../../src/core/keys.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { publishBatch } from '../../src/core/publish.js';
+import { newDriver, randomTopic, rawClient } from '../support/fixtures.js';
+
+// What the functions evaluated in the page use of the DOM (the project compiles without the DOM library).
+declare const document: {
+  querySelector(
+    selector: string,
+  ): { textContent: string | null; getAttribute(name: string): string | null } | null;
+};
+declare const sessionStorage: { readonly length: number; getItem(key: string): string | null };
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SCREENSHOT = join(root, 'test/e2e/__screenshots__/dashboard.png');
+const TOKEN = 'e2e-admin-token-7f3a9c';
+/** Polls the page makes before the screenshot: enough history for the chart to show a trend. */
+const HISTORY_POLLS = 14;
+
+const redis = rawClient();
+const driver = newDriver();
+
+/** Redis's view of one group (XINFO GROUPS) as a record. */
+async function groupInfo(stream: string, group: string): Promise<Record<string, unknown>> {
+  const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+  for (const row of groups) {
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i < row.length; i += 2) record[row[i] as string] = row[i + 1];
+    if (record.name === group) return record;
+  }
+  throw new Error(`no group ${group}`);
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => done(Buffer.concat(chunks)));
+    request.on('error', fail);
+  });
+}
+
+/** The platform-neutral ops endpoint over node:http, on a free port of 127.0.0.1. */
+async function serve(
+  endpoint: ReturnType<typeof createOpsEndpoint>,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer(async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const body = await readBody(request);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const answer = await endpoint({
+      method: request.method ?? 'GET',
+      path: url.pathname,
+      query: url.search,
+      headers,
+      body: body.byteLength > 0 ? new Uint8Array(body) : undefined,
+    });
+    response.writeHead(answer.status, answer.headers).end(answer.body);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const metricValue = (topic: string, group: string, metric: string) =>
+  `article[data-topic="${topic}"][data-group="${group}"] [data-metric="${metric}"] .metric-value`;
+
+/** Waits until the element's text is `text`. */
+async function waitForText(page: Page, selector: string, text: string): Promise<void> {
+  await page.waitForFunction(
+    ([s, t]) => document.querySelector(s as string)?.textContent === t,
+    [selector, text] as const,
+    { timeout: 20_000 },
+  );
+}
+
+/** Waits until the group's chart holds at least `points` polls. */
+async function waitForPoints(page: Page, topic: string, group: string, points: number): Promise<void> {
+  await page.waitForFunction(
+    ([s, n]) => Number(document.querySelector(s as string)?.getAttribute('data-points')) >= (n as number),
+    [`article[data-topic="${topic}"][data-group="${group}"] svg[data-points]`, points] as const,
+    { timeout: 30_000 },
+  );
+}
+
+describe('dashboard in headless Chromium', () => {
+  const orders = randomTopic('orders');
+  const refunds = randomTopic('refunds');
+  const keys = streamKeys({ topic: orders });
+  const problems: string[] = [];
+  let server: Server | undefined;
+  let baseUrl = '';
+  let context: BrowserContext | undefined;
+  let page: Page;
+  let profile = '';
+
+  /**
+   * orders: billing dead-letters three orders (PermanentError), shipping one (a failure past
+   * maxDeliveries); both then fall behind as more orders arrive. refunds: ledger is caught up.
+   */
+  async function arrange() {
+    for (const group of ['billing', 'shipping'])
+      await redis.xgroup('CREATE', keys.stream, group, '0', 'MKSTREAM');
+    await redis.xgroup('CREATE', streamKeys({ topic: refunds }).stream, 'ledger', '0', 'MKSTREAM');
+    await publishBatch(
+      driver,
+      orders,
+      Array.from({ length: 12 }, (_, i) => ({
+        data: { orderId: 1000 + i, amount: 1999 + 250 * i, currency: 'EUR' },
+        key: `customer-${i % 4}`,
+      })),
+    );
+    const cycle = { budgetMs: 3_000, blockMs: 20, idleExitMs: 50, trim: false, logger: silentLogger };
+    await drain(driver, {
+      ...cycle,
+      topic: orders,
+      group: 'billing',
+      handler: (m: Message<{ orderId: number }>) => {
+        if ([1003, 1007, 1010].includes(m.data.orderId))
+          throw new PermanentError(`card declined for order ${m.data.orderId} (insufficient funds)`);
+      },
+    });
+    const shipping = {
+      ...cycle,
+      topic: orders,
+      group: 'shipping',
+      maxDeliveries: 1,
+      visibilityTimeoutMs: 1,
+      maxRedeliveryDelayMs: 1,
+      handler: (m: Message<{ orderId: number }>) => {
+        if (m.data.orderId === 1005) throw new Error('warehouse API timed out after 10000 ms');
+      },
+    };
+    await drain(driver, shipping);
+    await drain(driver, shipping);
+    await publishBatch(
+      driver,
+      refunds,
+      [1, 2, 3, 4, 5].map((n) => ({ data: { refundId: n } })),
+    );
+    await drain(driver, { ...cycle, topic: refunds, group: 'ledger', handler: () => {} });
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium is not installed at ${CHROMIUM}: install Debian's package (apt-get install -y chromium); .ci/run does it when it is missing`,
+      );
+    }
+    await arrange();
+    ({ server, url: baseUrl } = await serve(
+      createOpsEndpoint({ driver, topics: [orders, refunds], token: TOKEN, logger: silentLogger }),
+    ));
+    profile = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 900 },
+      deviceScaleFactor: 1,
+      colorScheme: 'light',
+      timezoneId: 'UTC',
+      locale: 'en-GB',
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await new Promise((done) => (server ? server.close(done) : done(undefined)));
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('asks for the admin token, and refuses a wrong one with the endpoint message', async () => {
+    await page.goto(`${baseUrl}/ops?refresh=1`);
+    await page.waitForSelector('#token', { state: 'visible' });
+    await page.fill('#token', 'not-the-token');
+    await page.click('#signin-form button[type="submit"]');
+    await waitForText(page, '#signin-error', 'missing or invalid admin bearer token (SLUICE_ADMIN_TOKEN)');
+    expect(await page.isVisible('#board')).toBe(false);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    // Chromium logs the refused request itself ("… status of 401"): expected here, and only here.
+    problems.splice(0, problems.length, ...problems.filter((p) => !/status of 401/.test(p)));
+  });
+
+  it('shows topics, groups, lag, pending, oldest pending age, consumers and dead letters, with a chart', async () => {
+    await page.fill('#token', TOKEN);
+    await page.click('#signin-form button[type="submit"]');
+    await page.waitForSelector(`article[data-topic="${orders}"][data-group="billing"]`);
+    expect(await page.evaluate(() => sessionStorage.getItem('sluice.adminToken'))).toBe(TOKEN);
+
+    await waitForText(page, metricValue(orders, 'billing', 'deadLetters'), '3');
+    await waitForText(page, metricValue(orders, 'shipping', 'deadLetters'), '1');
+    await waitForText(page, metricValue(orders, 'billing', 'lag'), '0');
+    await waitForText(page, metricValue(refunds, 'ledger', 'lag'), '0');
+
+    // Traffic between polls, so that the chart shows lag and pending moving over time.
+    let published = 12;
+    for (let poll = 2; poll <= HISTORY_POLLS; poll++) {
+      await waitForPoints(page, orders, 'billing', poll);
+      const burst = poll <= 7 ? 3 + poll : Math.max(1, 12 - poll);
+      await publishBatch(
+        driver,
+        orders,
+        Array.from({ length: burst }, (_, i) => ({ data: { orderId: 1000 + published + i } })),
+      );
+      published += burst;
+      // billing's worker reads some and acknowledges them late; shipping's catches up in steps.
+      const read = (await redis.xreadgroup(
+        'GROUP',
+        'billing',
+        'worker-1',
+        'COUNT',
+        poll < 9 ? 2 : 6,
+        'STREAMS',
+        keys.stream,
+        '>',
+      )) as [string, [string, string[]][]][] | null;
+      if (poll > 9) {
+        const pending = (await redis.xpending(keys.stream, 'billing', '-', '+', 4, 'worker-1')) as [string][];
+        if (pending.length > 0) await redis.xack(keys.stream, 'billing', ...pending.map((p) => p[0]));
+      }
+      expect(read === null || read.length === 1).toBe(true);
+      if (poll % 3 === 0) {
+        const taken = (await redis.xreadgroup(
+          'GROUP',
+          'shipping',
+          'worker-2',
+          'COUNT',
+          9,
+          'STREAMS',
+          keys.stream,
+          '>',
+        )) as [string, [string, string[]][]][] | null;
+        const ids = taken?.[0]?.[1].map(([id]) => id) ?? [];
+        if (ids.length > 0) await redis.xack(keys.stream, 'shipping', ...ids);
+      }
+    }
+    await waitForPoints(page, orders, 'billing', HISTORY_POLLS + 1);
+    await page.waitForSelector(`article[data-group="billing"] tbody tr:nth-child(3)`);
+    await page.waitForSelector(`article[data-group="shipping"] tbody tr`);
+
+    const billing = `article[data-topic="${orders}"][data-group="billing"]`;
+    expect(await page.textContent(metricValue(orders, 'billing', 'pending'))).not.toBe('0');
+    expect(await page.textContent(metricValue(orders, 'billing', 'oldestPendingAge'))).toMatch(/\d+ (ms|s)/);
+    expect(await page.textContent(metricValue(orders, 'billing', 'consumers'))).toMatch(/^[1-9]/);
+    expect(await page.textContent(`${billing} tbody`)).toContain(
+      'PermanentError: card declined for order 1003 (insufficient funds)',
+    );
+    expect(await page.textContent(`article[data-group="shipping"] tbody`)).toContain('max-deliveries');
+    expect(await page.getAttribute(`${billing} path.line.lag`, 'd')).toMatch(
+      /^M[\d.]+ [\d.]+(L[\d.]+ [\d.]+){5,}/,
+    );
+    expect(await page.textContent('[data-summary="Dead letters"] .value')).toBe('4');
+
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  }, 90_000);
+
+  it("Redrive puts that group's dead letters back in its pending list only; the page shows the drop", async () => {
+    const billingDead = (await redis.xrange(keys.deadLetters('billing'), '-', '+')) as [string, string[]][];
+    const sources = billingDead.map(([, fields]) => fields[fields.indexOf('dlq.source-id') + 1]);
+    expect(sources).toHaveLength(3);
+    const shippingBefore = await groupInfo(keys.stream, 'shipping');
+    const lengthBefore = await redis.xlen(keys.stream);
+
+    await page.click(
+      `article[data-topic="${orders}"][data-group="billing"] button[data-action="redrive-group"]`,
+    );
+    await waitForText(page, metricValue(orders, 'billing', 'deadLetters'), '0');
+    await page.waitForSelector('#notice:not([hidden])');
+    expect(await page.textContent('#notice-text')).toBe(
+      `billing on ${orders}: 3 dead letters redriven (3 back to pending); 0 left.`,
+    );
+    await page.waitForSelector(`article[data-group="billing"] .dlq-body >> text=No dead letters.`);
+    expect(await page.textContent(metricValue(orders, 'shipping', 'deadLetters'))).toBe('1');
+    expect(await page.textContent('[data-summary="Dead letters"] .value')).toBe('1');
+
+    // Redis: billing's dead letters are pending for billing again; nothing appended; shipping untouched.
+    expect(await redis.xlen(keys.deadLetters('billing'))).toBe(0);
+    const pending = (await redis.xpending(keys.stream, 'billing', '-', '+', 1000)) as [string][];
+    expect(pending.map((p) => p[0])).toEqual(expect.arrayContaining(sources));
+    expect(await redis.xlen(keys.stream)).toBe(lengthBefore);
+    expect(await redis.xlen(keys.deadLetters('shipping'))).toBe(1);
+    expect(await groupInfo(keys.stream, 'shipping')).toEqual(shippingBefore);
+
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
