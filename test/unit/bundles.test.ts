@@ -26,6 +26,7 @@ describe('function bundles hold only the driver they use', () => {
   it.each([
     'functions/aws/drain-upstash.ts',
     'functions/aws/publish-upstash.ts',
+    'functions/aws/ops-upstash.ts',
     'functions/vercel/drain.ts',
     'functions/vercel/publish.ts',
     'functions/vercel/qstash-drain.ts',
@@ -36,7 +37,7 @@ describe('function bundles hold only the driver they use', () => {
     expect(bytes).toBeGreaterThan(0);
   });
 
-  it.each(['functions/aws/drain.ts', 'functions/aws/publish.ts'])(
+  it.each(['functions/aws/drain.ts', 'functions/aws/publish.ts', 'functions/aws/ops.ts'])(
     '%s: ioredis, no @upstash/*',
     async (entry) => {
       const { packages } = await bundle(entry);
