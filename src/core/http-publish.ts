@@ -17,8 +17,9 @@ import { bearerCheck } from './bearer.js';
 import type { Driver } from './driver.js';
 import { checkKey, DATA_JSON, isTraceparent, LONE_SURROGATE, type OutgoingMessage } from './envelope.js';
 import { describeError, InvalidMessageError, InvalidOptionError, RedisUnavailableError } from './errors.js';
+import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
-import { type PublishOptions, type PublishResult, publishBatch } from './publish.js';
+import { type PublishOptions, type PublishResult, publishBatch, windowOf } from './publish.js';
 import {
   claimSignature,
   SIGNATURE_DEFAULTS,
@@ -191,6 +192,15 @@ export function createPublishEndpoint(
   const now = options.now ?? Date.now;
   if (typeof now !== 'function')
     throw new InvalidOptionError('now', 'Expected `now` to be a function returning ms since the epoch');
+  for (const topic of options.topics) {
+    if (!isTopicName(topic)) {
+      throw new InvalidOptionError(
+        'topics',
+        `Expected \`topics\` to hold topic names matching ${TOPIC_PATTERN}, got ${JSON.stringify(topic)}`,
+      );
+    }
+  }
+  windowOf(options); // a bad idempotency window fails the cold start, not every request
   const topics = new Set(options.topics);
   const authorized = options.token ? bearerCheck(options.token) : undefined;
   const logger = options.logger ?? jsonLogger();

@@ -34,7 +34,7 @@ export const PUBLISH_DEFAULTS = Object.freeze({ idempotencyWindowMs: 86_400_000 
 /** The largest batch one call accepts. */
 export const MAX_BATCH_MESSAGES = 10_000;
 
-function windowOf(options: PublishOptions | undefined): number {
+export function windowOf(options: PublishOptions | undefined): number {
   const windowMs = options?.idempotencyWindowMs ?? PUBLISH_DEFAULTS.idempotencyWindowMs;
   const problem = checkInteger('idempotencyWindowMs', windowMs, 1);
   if (problem) throw new InvalidOptionError('idempotencyWindowMs', problem);

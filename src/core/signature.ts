@@ -10,7 +10,7 @@
  * - `t` must lie within `toleranceSeconds` of the server's clock, either side.
  * - Every comparison takes the same time whatever was sent.
  * - Replay protection: a signed request is accepted once. What it signed (`<t>.<body>`) is remembered
- *   under `sluice:{topic}:sig:<sha256 hex>` — in the topic's hash slot — with `SET NX PX` for as long
+ *   under `sluice:sig:<sha256 hex>` — one key for every topic — with `SET NX PX` for as long
  *   as its timestamp could still be accepted, plus a window for clocks that disagree.
  *
  * The parsing, signing and checking are pure (no clock, no Redis); the replay guard is a pair of
@@ -31,7 +31,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { type Driver, defineScript, runScript } from './driver.js';
 import { InvalidOptionError, SluiceError } from './errors.js';
-import { streamKeys } from './keys.js';
+import { KEY_PREFIX } from './keys.js';
 
 /** The header that carries a body signature. */
 export const SIGNATURE_HEADER = 'Sluice-Signature';
@@ -216,9 +216,13 @@ export function verifySignature(
   return { timestamp, replayId };
 }
 
-/** The key that remembers a signed request of `topic`: `sluice:{topic}:sig:<replayId>`, in the topic's slot. */
-export function signatureKey(topic: string, replayId: string): string {
-  return `${streamKeys({ topic }).stream}:sig:${replayId}`;
+/**
+ * The key that remembers a signed request: `sluice:sig:<replayId>`, the same whichever topic it
+ * was sent to — a signature covers the body and time, not the topic, so a captured request must
+ * not be accepted once per topic. One key per script call: legal on a cluster.
+ */
+export function signatureKey(_topic: string, replayId: string): string {
+  return `${KEY_PREFIX}:sig:${replayId}`;
 }
 
 /** Claim KEYS[1] with ARGV[1] for ARGV[2] ms unless it exists. Returns 1 when claimed, 0 when it existed. */

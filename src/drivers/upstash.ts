@@ -7,8 +7,8 @@
  * - Upstash allows at most 1000 pending entries per consumer, so reads never take more than
  *   {@link UPSTASH_MAX_PENDING_PER_CONSUMER} less what the cycle already holds;
  * - the SDK retries a request whose network call failed. sluice lets it do so only for commands
- *   that are safe to repeat (reads, acknowledgements, group creation); XADD and scripts are sent
- *   once, so a retry can never turn one publish into two messages: the caller gets an error and
+ *   that are safe to repeat (acknowledgements, group creation, plain reads); XADD, XREADGROUP and
+ *   scripts are sent once, so a retry can never turn one publish into two messages: the caller gets an error and
  *   retries with an idempotency key if it wants exactly one.
  *
  * @example
@@ -60,8 +60,10 @@ function normalise(error: unknown): Error {
     // The SDK appends ", command was: [...]", which may hold a payload: keep it out of the message.
     const message = error.message.split(', command was:', 1)[0] ?? error.message;
     const code = REPLY_CODE.exec(message)?.[1];
-    // A REST server answers 5xx with an `ERR …` text when it cannot reach Redis: that is unavailability.
-    if (code !== undefined && !UNREACHABLE.test(message)) return replyError(code, message, error);
+    // A REST server answers 5xx with an `ERR …` text when it cannot reach Redis: that is
+    // unavailability. Only a plain ERR is looked into: other codes' texts quote key and group names.
+    if (code !== undefined && !(code === 'ERR' && UNREACHABLE.test(message)))
+      return replyError(code, message, error);
     return new RedisUnavailableError(`Upstash refused the request: ${message}`, { cause: error });
   }
   return new RedisUnavailableError(`Upstash is unavailable: ${describeError(error)}`, { cause: error });
@@ -131,8 +133,10 @@ export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
     capabilities: { blocking: false, maxPendingPerConsumer: UPSTASH_MAX_PENDING_PER_CONSUMER },
     createGroup: (stream, group, startId) => call(['XGROUP', 'CREATE', stream, group, startId, 'MKSTREAM']),
     // No BLOCK over REST: `blockMs` is never passed to a driver that cannot block.
+    // XREADGROUP `>` moves the group and fills the pending list: a repeat after a lost answer would
+    // strand the first batch (and spend a delivery of each message), so it is sent once.
     readGroup: ({ stream, group, consumer, count }: ReadGroupArgs) =>
-      call(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']),
+      callOnce(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']),
     read: ({ stream, afterId, count }: ReadArgs) =>
       call(['XREAD', 'COUNT', count, 'STREAMS', stream, afterId]),
     ack: (stream, group, ids) => call(['XACK', stream, group, ...ids]),

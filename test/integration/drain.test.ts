@@ -432,6 +432,21 @@ describe.each(DRIVERS)('drain over $name', (kind) => {
     expect(await redis.xinfo('GROUPS', keys.stream)).toHaveLength(1);
   });
 
+  it('recreates a vanished group even when its names read like network errors', async () => {
+    const topic = randomTopic('socket-timeout-unavailable');
+    const { stream } = streamKeys({ topic });
+    await drain(
+      driver,
+      options(topic, 'connection-lost', () => {}),
+    );
+    await redis.del(stream);
+    const report = await drain(
+      driver,
+      options(topic, 'connection-lost', () => {}),
+    );
+    expect(report.stoppedBy).toBe('idle');
+  });
+
   it('a Redis failure ends the cycle with stoppedBy "error" and the reason, not a throw', async () => {
     const { topic, group } = await arrange();
     const broken = kind.unreachable();

@@ -245,6 +245,21 @@ describe.each(DRIVERS)('publish endpoint (Lambda, HTTP API v2) over $name', (kin
     expect(fields).toEqual(['sluice', '1', 'data', '{"s":"\\ud800x\\udfff"}', 'key', '😀']);
   });
 
+  it('a misconfigured endpoint fails at construction, never per request', () => {
+    expect(() =>
+      lambdaPublishHandler({ driver: kind.create(), topics: ['bad topic'], token, logger: silentLogger }),
+    ).toThrow(/`topics`/);
+    expect(() =>
+      lambdaPublishHandler({
+        driver: kind.create(),
+        topics: [topic],
+        token,
+        idempotencyWindowMs: -1,
+        logger: silentLogger,
+      }),
+    ).toThrow(/idempotencyWindowMs/);
+  });
+
   it('503 with Retry-After when Redis is unreachable', async () => {
     const down = lambdaPublishHandler({
       driver: kind.unreachable(),
