@@ -14,7 +14,7 @@ import { describeError, HandlerTimeoutError, isPermanent, RedisReplyError, Sluic
 import { ensureGroup, forgetGroup } from './group.js';
 import { type DrainOptions, resolveDrainOptions } from './options.js';
 import { parseInteger, parseReadGroup, parseReclaim, type RawEntry } from './replies.js';
-import { RECLAIM, RELEASE, TIDY } from './scripts.js';
+import { RECLAIM, RELEASE, TIDY, TOUCH } from './scripts.js';
 import { handlerLimit, sleep, untilAborted, untilSettledOrAborted } from './signals.js';
 
 export type { StopReason } from './cycle.js';
@@ -213,7 +213,12 @@ async function read<T>(cycle: Cycle<T>): Promise<void> {
   }
 }
 
-type Outcome = 'ack' | 'failed' | DeadLetterCandidate;
+/**
+ * What became of a message of a batch: `ack` (to acknowledge), `acked` (acknowledged early, while
+ * renewing the hold), `failed`, `lost` (another consumer holds it now; never started here), or a
+ * dead-letter candidate.
+ */
+type Outcome = 'ack' | 'acked' | 'failed' | 'lost' | DeadLetterCandidate;
 
 /** Phases 4 and 5: run the handler over a batch (bounded concurrency), then settle the outcomes in as few commands as possible. */
 async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]): Promise<void> {
@@ -290,9 +295,56 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
       limit.release();
     }
   };
+  // A batch whose handling outlasts half the visibility timeout renews its hold on the messages it
+  // has not finished, so another cycle does not take over (and run again) those still waiting.
+  let heldSince = Date.now();
+  let renewing: Promise<void> | undefined;
+  const keepHold = (): Promise<void> | undefined => {
+    if (renewing !== undefined) return renewing;
+    if (Date.now() - heldSince < o.visibilityTimeoutMs / 2) return undefined;
+    renewing = renewHold().finally(() => {
+      renewing = undefined;
+    });
+    return renewing;
+  };
+  const renewHold = async () => {
+    const unsettled: number[] = [];
+    const finished: number[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (outcomes[i] === undefined) unsettled.push(i);
+      else if (outcomes[i] === 'ack') finished.push(i);
+    }
+    try {
+      // What is done is acknowledged now: held any longer, it could be taken over and run again.
+      if (finished.length > 0) {
+        await cycle.driver.ack(
+          keys.stream,
+          o.group,
+          finished.map((i) => (batch[i] as Delivery).entry.id),
+        );
+        for (const i of finished) outcomes[i] = 'acked';
+        counts.acked += finished.length;
+      }
+      const ids = unsettled.map((i) => (batch[i] as Delivery).entry.id);
+      const lost = await runScript(cycle.driver, TOUCH, [keys.stream], [o.group, cycle.consumer, ...ids]);
+      heldSince = Date.now();
+      const gone = new Set(Array.isArray(lost) ? lost.map(String) : []);
+      for (const i of unsettled) if (gone.has((batch[i] as Delivery).entry.id)) outcomes[i] = 'lost';
+    } catch (error) {
+      heldSince = Date.now(); // best effort: at-least-once holds either way
+      o.logger.warn('could not renew the hold on a batch', {
+        stream: keys.stream,
+        error: describeError(error),
+      });
+    }
+  };
   const worker = async () => {
     while (next < batch.length && !signal.aborted) {
-      const pending = handleOne(next++);
+      const renewal = keepHold();
+      if (renewal !== undefined) await renewal;
+      const index = next++;
+      if (index >= batch.length || outcomes[index] === 'lost') continue;
+      const pending = handleOne(index);
       if (pending !== undefined) await pending;
     }
   };
@@ -307,6 +359,7 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
     const outcome = outcomes[i];
     if (outcome === 'ack') acks.push((batch[i] as Delivery).entry.id);
     else if (outcome === 'failed') counts.failed++;
+    else if (outcome === 'lost' || outcome === 'acked') continue;
     else if (outcome === undefined) counts.unfinished++;
     else dead.push(outcome);
   }

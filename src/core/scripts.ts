@@ -135,6 +135,30 @@ return released
 );
 
 /**
+ * Keep hold of a batch: entries this consumer still holds get their idle time reset (`XCLAIM …
+ * JUSTID` leaves the delivery count alone), so a long batch is not taken over by another cycle
+ * while its last messages wait their turn. KEYS[1] stream. ARGV: group, consumer, id….
+ * Returns the ids that are no longer this consumer's (taken over or acknowledged meanwhile).
+ */
+export const TOUCH = defineScript(
+  'sluice-touch',
+  `
+local group, consumer = ARGV[1], ARGV[2]
+local lost = {}
+for a = 3, #ARGV do
+  local id = ARGV[a]
+  local p = redis.call('XPENDING', KEYS[1], group, id, id, 1)
+  if p[1] and p[1][2] == consumer then
+    redis.call('XCLAIM', KEYS[1], group, consumer, 0, id, 'JUSTID')
+  else
+    lost[#lost + 1] = id
+  end
+end
+return lost
+`,
+);
+
+/**
  * Tidy a group, keep the stream bounded, and measure the group — one atomic step.
  *
  * Consumers: removes this cycle's consumer and consumers idle for at least the threshold, only

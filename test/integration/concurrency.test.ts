@@ -54,6 +54,41 @@ describe.each(DRIVERS)('overlapping cycles over $name', (kind) => {
     expect(summary[0]).toBe(0);
   });
 
+  it('a long batch keeps hold of the messages still waiting: an overlapping cycle does not run them again', async () => {
+    const topic = randomTopic();
+    const { stream } = streamKeys({ topic });
+    await redis.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
+    await publishBatch(
+      newDriver(),
+      topic,
+      Array.from({ length: 16 }, (_, i) => ({ data: i })),
+    );
+    const handled = new Map<string, number>();
+    const slow = {
+      group: 'g',
+      topic,
+      batchSize: 16,
+      blockMs: 20,
+      idleExitMs: 100,
+      budgetMs: 10_000,
+      visibilityTimeoutMs: 1_000,
+      logger: silentLogger,
+      // Each handler is 5 times quicker than the visibility timeout; the batch takes 3.2 s.
+      handler: async (m: { id: string }) => {
+        handled.set(m.id, (handled.get(m.id) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 200));
+      },
+    };
+    const first = drain(newDriver(), slow);
+    await expect.poll(() => handled.size, { timeout: 5_000, interval: 50 }).toBeGreaterThanOrEqual(8);
+    const second = await drain(newDriver(), slow); // starts 1.6 s into the first cycle's batch
+    const report = await first;
+    expect(second.reclaimed).toBe(0);
+    expect([...handled.values()].every((n) => n === 1)).toBe(true);
+    expect(handled.size).toBe(16);
+    expect(report.acked).toBe(16);
+  });
+
   it('the consumer list stays bounded over 1,000 cycles, and a consumer holding entries is kept', async () => {
     const topic = randomTopic();
     const { stream } = streamKeys({ topic });

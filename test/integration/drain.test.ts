@@ -344,6 +344,13 @@ describe.each(DRIVERS)('drain over $name', (kind) => {
       60_000,
       'JUSTID',
     );
+    // The deleted entries (which cannot be claimed to age them) must be past the 1 ms visibility timeout.
+    await expect
+      .poll(async () => {
+        const rows = (await redis.xpending(keys.stream, group, '-', '+', 10)) as [string, string, number][];
+        return Math.min(...rows.map((row) => row[2]));
+      })
+      .toBeGreaterThanOrEqual(2);
     const seen: unknown[] = [];
     const report = await drain(
       driver,
