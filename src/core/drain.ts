@@ -159,8 +159,7 @@ async function reclaim<T>(cycle: Cycle<T>): Promise<void> {
         });
       } else toHandle.push({ entry, deliveries });
     }
-    if (exhausted.length > 0)
-      counts.deadLettered += await deadLetter(driver, keys, o.group, consumer, exhausted);
+    if (exhausted.length > 0) counts.deadLettered += await deadLetterOrKeep(cycle, exhausted);
     await processAndSettle(cycle, toHandle);
   } while (cursor !== '0');
 }
@@ -366,6 +365,30 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
   await settle(cycle, acks, dead, unstarted);
 }
 
+/**
+ * Dead-letters what it can. When Redis refuses (a dead-letter key of another type, an entry too
+ * large for a script), the entries stay pending and are logged, and the cycle goes on: one entry
+ * that cannot be dead-lettered must not stop the group. Unavailability still ends the cycle.
+ */
+async function deadLetterOrKeep<T>(
+  cycle: Cycle<T>,
+  candidates: readonly DeadLetterCandidate[],
+): Promise<number> {
+  const { driver, keys, consumer, options: o } = cycle;
+  try {
+    return await deadLetter(driver, keys, o.group, consumer, candidates);
+  } catch (error) {
+    if (!(error instanceof RedisReplyError)) throw error;
+    o.logger.error('could not dead-letter; the messages stay pending', {
+      stream: keys.stream,
+      group: o.group,
+      ids: candidates.map((c) => c.id).slice(0, 20),
+      error: describeError(error),
+    });
+    return 0;
+  }
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&
@@ -386,7 +409,7 @@ async function settle<T>(
     await driver.ack(keys.stream, o.group, acks);
     counts.acked += acks.length;
   }
-  if (dead.length > 0) counts.deadLettered += await deadLetter(driver, keys, o.group, consumer, dead);
+  if (dead.length > 0) counts.deadLettered += await deadLetterOrKeep(cycle, dead);
   if (unstarted.length > 0) {
     const args: (string | number)[] = [o.group, consumer, o.visibilityTimeoutMs];
     for (const { entry, deliveries } of unstarted) args.push(entry.id, deliveries - 1);

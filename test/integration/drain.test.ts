@@ -211,6 +211,24 @@ describe.each(DRIVERS)('drain over $name', (kind) => {
     expect(await pendingCount(keys.stream, group)).toBe(0);
   });
 
+  it('a message that cannot be dead-lettered stays pending and does not stop the group', async () => {
+    const { topic, group, keys } = await arrange();
+    await redis.set(keys.deadLetters(group), 'not a stream'); // WRONGTYPE for the dead-letter XADD
+    await publishBatch(driver, topic, [{ data: 'bad' }, { data: 'good' }]);
+    const seen: unknown[] = [];
+    const report = await drain(
+      driver,
+      options(topic, group, (m) => {
+        seen.push(m.data);
+        if (m.data === 'bad') throw new PermanentError('malformed');
+      }),
+    );
+    expect(seen).toEqual(['bad', 'good']);
+    expect(report).toMatchObject({ stoppedBy: 'idle', acked: 1, deadLettered: 0 });
+    expect(await pendingCount(keys.stream, group)).toBe(1);
+    await redis.del(keys.deadLetters(group));
+  });
+
   it('dead letters are kept per group: another group still processes the message', async () => {
     const { topic, keys } = await arrange('strict');
     await redis.xgroup('CREATE', keys.stream, 'lenient', '$');
