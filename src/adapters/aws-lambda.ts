@@ -61,6 +61,12 @@ export function lambdaDrainHandler<T = unknown>(
   };
 }
 
+/** The raw body of an HTTP API event: bytes when API Gateway base64-encoded it (a null body is none). */
+function eventBody(event: APIGatewayProxyEventV2): string | Uint8Array | undefined {
+  if (event.body === undefined || event.body === null) return undefined;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
+}
+
 /** A Lambda handler for `POST /topics/{topic}/messages` on an API Gateway HTTP API (payload 2.0). */
 export function lambdaPublishHandler(
   options: PublishEndpointOptions,
@@ -71,12 +77,7 @@ export function lambdaPublishHandler(
       method: event.requestContext?.http?.method ?? 'POST',
       topic: event.pathParameters?.topic,
       headers: event.headers ?? {},
-      body:
-        event.body === undefined
-          ? undefined
-          : event.isBase64Encoded
-            ? Buffer.from(event.body, 'base64')
-            : event.body,
+      body: eventBody(event),
     });
     return { statusCode: response.status, headers: response.headers, body: response.body };
   };
@@ -97,12 +98,7 @@ export function lambdaOpsHandler(
       path: event.rawPath ?? event.requestContext?.http?.path ?? '/',
       query: event.rawQueryString,
       headers: event.headers ?? {},
-      body:
-        event.body === undefined
-          ? undefined
-          : event.isBase64Encoded
-            ? Buffer.from(event.body, 'base64')
-            : event.body,
+      body: eventBody(event),
     });
     return { statusCode: response.status, headers: response.headers, body: response.body };
   };

@@ -22,6 +22,7 @@ import {
   parseString,
   type RawEntry,
 } from './replies.js';
+import { sleep } from './signals.js';
 import { checkInteger, describeGot } from './validate.js';
 
 /** A topic name, `{ topic }`, or `{ stream }` for a stream key used as it is. */
@@ -786,17 +787,4 @@ export async function* tail(
       if (entry.fields !== null) yield decodeMessage(keys.stream, entry, 0);
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (ms <= 0 || signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

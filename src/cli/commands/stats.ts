@@ -5,6 +5,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { isTopicName, TOPIC_PATTERN } from '../../core/keys.js';
 import { type TopicStats, topicStats } from '../../core/ops.js';
+import { sleep } from '../../core/signals.js';
 import { interruptSignal, type Target, UsageError, withDriver } from '../context.js';
 import { formatDuration, print, printJson, table } from '../terminal.js';
 
@@ -132,17 +133,4 @@ export function statsTable(all: readonly TopicStats[]): string {
     rows,
     [2, 3, 4, 5, 6, 7],
   );
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
