@@ -31,10 +31,7 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   });
 }
 
-/** True when `value` is a JSON object (not an array, not null). */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isPlainObject } from '../core/http.js';
 
 /**
  * Validates the options at once (so a bad one fails the cold start) and returns what runs one cycle

@@ -23,10 +23,12 @@
  * have · 405 wrong method (with `Allow`) · 413 body too large · 415 body not JSON · 503 Redis
  * unavailable (with `Retry-After`). Errors are JSON: `{ "error": "<what is wrong>" }`.
  */
+
 import { bearerCheck } from './bearer.js';
 import { DASHBOARD_HEADERS, DASHBOARD_HTML } from './dashboard.js';
 import type { Driver } from './driver.js';
 import { describeError, GroupNotFoundError, InvalidOptionError, RedisUnavailableError } from './errors.js';
+import { header, isPlainObject, jsonAnswer, Refusal } from './http.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { listDeadLetters, purgeDeadLetters, redrive, topicStats } from './ops.js';
@@ -107,15 +109,6 @@ const DEFAULT_PAGE_SIZE = 100;
 const OPS_PATH = /^(?:\/[^/]+)*?\/ops(\/.*)?$/;
 const GROUP_ROUTE = /^\/topics\/([^/]+)\/groups\/([^/]+)\/(dead-letters|redrive|purge)\/?$/;
 
-/** A request that cannot be served, with the status and message to answer. */
-class Refusal {
-  constructor(
-    readonly status: number,
-    readonly message: string,
-    readonly headers: Record<string, string> = {},
-  ) {}
-}
-
 type Route =
   | { readonly kind: 'dashboard' }
   | { readonly kind: 'stats' }
@@ -133,27 +126,7 @@ const ROUTE_METHOD: Readonly<Record<Route['kind'], string>> = {
   purge: 'POST',
 };
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): OpsResponse {
-  return {
-    status,
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      ...headers,
-    },
-    body: JSON.stringify(body),
-  };
-}
-
-function header(headers: OpsRequest['headers'], name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
-  return undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const json = jsonAnswer;
 
 /** A path segment, percent-decoded; malformed escapes are kept as they are (no topic has that name). */
 function segment(raw: string): string {

@@ -12,11 +12,13 @@
  * unavailable (with Retry-After). A batch is written whole or not at all; a refused request
  * writes nothing.
  */
+
 import { randomUUID } from 'node:crypto';
 import { bearerCheck } from './bearer.js';
 import type { Driver } from './driver.js';
 import { checkKey, DATA_JSON, isTraceparent, LONE_SURROGATE, type OutgoingMessage } from './envelope.js';
 import { describeError, InvalidMessageError, InvalidOptionError, RedisUnavailableError } from './errors.js';
+import { header, isPlainObject, jsonAnswer, Refusal } from './http.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { type PublishOptions, type PublishResult, publishBatch, windowOf } from './publish.js';
@@ -111,31 +113,7 @@ export const PUBLISH_ENDPOINT_DEFAULTS = Object.freeze({
 
 const MESSAGE_FIELDS = new Set(['data', 'key', 'idempotencyKey']);
 
-/** A request that cannot be served, with the status and message to answer. */
-class Refusal {
-  constructor(
-    readonly status: number,
-    readonly message: string,
-    readonly headers: Record<string, string> = {},
-  ) {}
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): PublishResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-    body: JSON.stringify(body),
-  };
-}
-
-function header(headers: PublishRequest['headers'], name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
-  return undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const json = jsonAnswer;
 
 /** What a JSON value is, in a word, without serialising it (it may be huge or deeply nested). */
 /** Checks a key field before anything is serialised; the encoder's own check, as a 400. */

@@ -1,0 +1,45 @@
+/** What the platform-neutral HTTP endpoints (publish, ops) share: refusals, JSON answers, header lookup. */
+
+/** An answer: status, headers, and the body as text. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** A request that cannot be served, with the status and message to answer. */
+export class Refusal {
+  constructor(
+    readonly status: number,
+    readonly message: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+/** A JSON answer that no cache keeps and no browser sniffs. */
+export function jsonAnswer(status: number, body: unknown, headers: Record<string, string> = {}): HttpAnswer {
+  return {
+    status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  };
+}
+
+/** A header's value, its name matched in any case. */
+export function header(
+  headers: Readonly<Record<string, string | undefined>>,
+  name: string,
+): string | undefined {
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+/** True when `value` is a JSON object (not an array, not null). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
