@@ -2,14 +2,14 @@
  * The dashboard end to end in headless Chromium (Debian's `chromium`, driven by playwright-core):
  * the ops endpoint behind a small local HTTP server, a topic with lag, pending entries and dead
  * letters in two groups, the page opened and signed in, its statistics and chart rendered over a
- * dozen polls, a screenshot saved for review (`test/e2e/__screenshots__/dashboard.png`), then a
+ * dozen polls, a screenshot taken (committed for review as `test/e2e/__screenshots__/dashboard.png`), then a
  * click on one group's Redrive button — checked in Redis (that group's dead letters back in its
  * pending list, the other group untouched) and on the page.
  *
  * Needs /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it). Without it the test
  * fails, saying so: it is never skipped.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,7 +46,15 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SCREENSHOT = join(root, 'test/e2e/__screenshots__/dashboard.png');
+/**
+ * The reviewed screenshot is committed; a run rewrites it only when asked
+ * (`SLUICE_UPDATE_SCREENSHOTS=1 npx vitest run test/e2e/dashboard.test.ts`), else it goes to a
+ * temporary file so that `npm test` leaves the work tree as it was.
+ */
+const SCREENSHOT =
+  process.env.SLUICE_UPDATE_SCREENSHOTS === '1'
+    ? join(root, 'test/e2e/__screenshots__/dashboard.png')
+    : join(tmpdir(), `sluice-dashboard-${process.pid}.png`);
 const TOKEN = 'e2e-admin-token-7f3a9c';
 /** Polls the page makes before the screenshot: enough history for the chart to show a trend. */
 const HISTORY_POLLS = 14;
@@ -209,6 +217,7 @@ describe('dashboard in headless Chromium', () => {
     await context?.close();
     await new Promise((done) => (server ? server.close(done) : done(undefined)));
     if (profile) rmSync(profile, { recursive: true, force: true });
+    if (process.env.SLUICE_UPDATE_SCREENSHOTS !== '1') rmSync(SCREENSHOT, { force: true });
   });
 
   it('asks for the admin token, and refuses a wrong one with the endpoint message', async () => {
@@ -295,6 +304,7 @@ describe('dashboard in headless Chromium', () => {
 
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
   }, 90_000);
 
   it("Redrive puts that group's dead letters back in its pending list only; the page shows the drop", async () => {
