@@ -27,8 +27,8 @@
 import { bearerCheck } from './bearer.js';
 import { DASHBOARD_HEADERS, DASHBOARD_HTML } from './dashboard.js';
 import type { Driver } from './driver.js';
-import { describeError, GroupNotFoundError, InvalidOptionError, RedisUnavailableError } from './errors.js';
-import { header, isPlainObject, jsonAnswer, Refusal } from './http.js';
+import { GroupNotFoundError, InvalidOptionError } from './errors.js';
+import { failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { listDeadLetters, purgeDeadLetters, redrive, topicStats } from './ops.js';
@@ -382,16 +382,7 @@ export function createOpsEndpoint(
       if (error instanceof Refusal) return json(error.status, { error: error.message }, error.headers);
       if (error instanceof InvalidOptionError) return json(400, { error: error.message });
       if (error instanceof GroupNotFoundError) return json(404, { error: error.message });
-      if (error instanceof RedisUnavailableError) {
-        logger.warn('ops request refused: Redis unavailable', { error: describeError(error) });
-        return json(
-          503,
-          { error: 'Redis is unavailable; retry later' },
-          { 'retry-after': String(settings.retryAfterSeconds) },
-        );
-      }
-      logger.error('ops request failed', { error: describeError(error) });
-      return json(500, { error: 'internal error' });
+      return failureAnswer(error, 'ops request', settings.retryAfterSeconds, logger);
     }
   };
 }

@@ -17,8 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { bearerCheck } from './bearer.js';
 import type { Driver } from './driver.js';
 import { checkKey, DATA_JSON, isTraceparent, LONE_SURROGATE, type OutgoingMessage } from './envelope.js';
-import { describeError, InvalidMessageError, InvalidOptionError, RedisUnavailableError } from './errors.js';
-import { header, isPlainObject, jsonAnswer, Refusal } from './http.js';
+import { InvalidMessageError, InvalidOptionError } from './errors.js';
+import { failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { type PublishOptions, type PublishResult, publishBatch, windowOf } from './publish.js';
@@ -345,16 +345,7 @@ export function createPublishEndpoint(
         return json(401, { error: error.message }, challenge);
       }
       if (error instanceof InvalidMessageError) return json(400, { error: error.message });
-      if (error instanceof RedisUnavailableError) {
-        logger.warn('publish refused: Redis unavailable', { error: describeError(error) });
-        return json(
-          503,
-          { error: 'Redis is unavailable; retry later' },
-          { 'retry-after': String(settings.retryAfterSeconds) },
-        );
-      }
-      logger.error('publish failed', { error: describeError(error) });
-      return json(500, { error: 'internal error' });
+      return failureAnswer(error, 'publish', settings.retryAfterSeconds, logger);
     }
   };
 }

@@ -1,4 +1,6 @@
 /** What the platform-neutral HTTP endpoints (publish, ops) share: refusals, JSON answers, header lookup. */
+import { describeError, RedisUnavailableError } from './errors.js';
+import type { Logger } from './logger.js';
 
 /** An answer: status, headers, and the body as text. */
 export interface HttpAnswer {
@@ -42,4 +44,26 @@ export function header(
 /** True when `value` is a JSON object (not an array, not null). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The answer for an error no refusal caught: 503 with `Retry-After` when Redis is unavailable
+ * (logged as a warning), else 500 (logged as an error). Never says more than that to the caller.
+ */
+export function failureAnswer(
+  error: unknown,
+  what: string,
+  retryAfterSeconds: number,
+  logger: Pick<Logger, 'warn' | 'error'>,
+): HttpAnswer {
+  if (error instanceof RedisUnavailableError) {
+    logger.warn(`${what} refused: Redis unavailable`, { error: describeError(error) });
+    return jsonAnswer(
+      503,
+      { error: 'Redis is unavailable; retry later' },
+      { 'retry-after': String(retryAfterSeconds) },
+    );
+  }
+  logger.error(`${what} failed`, { error: describeError(error) });
+  return jsonAnswer(500, { error: 'internal error' });
 }
