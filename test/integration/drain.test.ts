@@ -4,11 +4,9 @@ import { drain } from '../../src/core/drain.js';
 import type { Message } from '../../src/core/envelope.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
-import { silentLogger } from '../../src/core/logger.js';
-import type { DrainOptions } from '../../src/core/options.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { fieldsToRecord } from '../../src/core/replies.js';
-import { DRIVERS, lambdaContext, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, lambdaContext, randomTopic, rawClient, testDrainOptions } from '../support/fixtures.js';
 
 const redis = rawClient();
 
@@ -20,23 +18,7 @@ async function arrange(group = 'g') {
   return { topic, group, keys };
 }
 
-function options<T>(
-  topic: string,
-  group: string,
-  handler: DrainOptions<T>['handler'],
-  extra: Partial<DrainOptions<T>> = {},
-) {
-  return {
-    topic,
-    group,
-    handler,
-    budgetMs: 2_000,
-    blockMs: 50,
-    idleExitMs: 100,
-    logger: silentLogger,
-    ...extra,
-  };
-}
+const options = testDrainOptions;
 
 /** Makes every pending entry look idle for a minute (as if the visibility timeout had passed), keeping its owner and count. */
 async function agePending(stream: string, group: string): Promise<void> {

@@ -4,32 +4,15 @@ import type { Message } from '../../src/core/envelope.js';
 import { streamKeys } from '../../src/core/keys.js';
 import type { Logger } from '../../src/core/logger.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { DrainOptions } from '../../src/core/options.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, randomTopic, rawClient, testDrainOptions } from '../support/fixtures.js';
 
 const redis = rawClient();
 
 describe.each(DRIVERS)('over $name', (kind) => {
   const driver = kind.create();
 
-  function options<T>(
-    topic: string,
-    group: string,
-    handler: DrainOptions<T>['handler'],
-    extra: Partial<DrainOptions<T>> = {},
-  ) {
-    return {
-      topic,
-      group,
-      handler,
-      budgetMs: 5_000,
-      blockMs: 20,
-      idleExitMs: 50,
-      logger: silentLogger,
-      ...extra,
-    };
-  }
+  const options = testDrainOptions;
 
   /** A topic with 1,000 entries (10 stream nodes, so approximate trimming has whole nodes to drop) and the given groups at `0`. */
   async function arrange(groups: string[]) {

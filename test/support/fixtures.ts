@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 import type { Driver } from '../../src/core/driver.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { DrainOptions } from '../../src/core/options.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 
@@ -69,4 +71,26 @@ export async function dropTopic(client: Redis, topic: string): Promise<void> {
 export function lambdaContext(remainingMs: number) {
   const end = Date.now() + remainingMs;
   return { getRemainingTimeInMillis: () => end - Date.now() };
+}
+
+/**
+ * Drain options for tests: a short budget, short blocking reads, and an idle exit so a cycle ends
+ * soon after the topic is drained; `extra` overrides any of them.
+ */
+export function testDrainOptions<T>(
+  topic: string,
+  group: string,
+  handler: DrainOptions<T>['handler'],
+  extra: Partial<DrainOptions<T>> = {},
+) {
+  return {
+    topic,
+    group,
+    handler,
+    budgetMs: 5_000,
+    blockMs: 20,
+    idleExitMs: 100,
+    logger: silentLogger,
+    ...extra,
+  };
 }
