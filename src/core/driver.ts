@@ -54,6 +54,12 @@ export interface Driver {
   evalSha(sha1: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
   /** EVAL source numkeys key… arg…. */
   eval(source: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /**
+   * WAIT replicas timeoutMs, sent on the connection that wrote `key` (on a cluster: the master that
+   * owns the key's slot), answering how many replicas acknowledged every earlier write of that
+   * connection. Optional: a driver without it cannot offer replicated publishes.
+   */
+  waitForReplicas?(key: string, replicas: number, timeoutMs: number): Promise<unknown>;
   /** Closes connections the driver opened itself, so that a local process can exit. */
   close(): Promise<void>;
 }

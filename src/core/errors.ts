@@ -122,3 +122,41 @@ export class GroupNotFoundError extends SluiceError {
     super(`the stream ${stream} has no consumer group ${JSON.stringify(group)}`);
   }
 }
+
+/**
+ * A topic's partition count recorded in Redis differs from the one asked for. The count is fixed
+ * per topic: changing it is a migration (README, "Partitions").
+ */
+export class PartitionCountError extends SluiceError {
+  override name = 'PartitionCountError';
+  constructor(
+    readonly topic: string,
+    readonly recorded: number,
+    readonly requested: number,
+    message?: string,
+  ) {
+    super(
+      message ??
+        `topic ${JSON.stringify(topic)} has ${recorded} partition(s) recorded in Redis, not ${requested}; ` +
+          'the partition count of a topic is fixed: changing it is a migration (see the README, "Partitions")',
+    );
+  }
+}
+
+/**
+ * A publish was written to the master but fewer replicas than asked acknowledged it within the
+ * time given. The message may still be lost if that master fails now; publishing again with the same
+ * idempotency key is safe (it answers the first id and waits for the replicas again).
+ */
+export class ReplicationError extends SluiceError {
+  override name = 'ReplicationError';
+  constructor(
+    readonly replicas: number,
+    readonly acknowledged: number,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `written, but only ${acknowledged} of ${replicas} replica(s) acknowledged it within ${timeoutMs} ms`,
+    );
+  }
+}
