@@ -21,7 +21,7 @@ export {
   type SluiceConfig,
 } from './core/config.js';
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './core/dead-letters.js';
-export { type DrainReport, drain, type StopReason } from './core/drain.js';
+export { type DrainReport, drain, type PartitionReport, type StopReason } from './core/drain.js';
 export type {
   Driver,
   DriverCapabilities,
@@ -35,9 +35,12 @@ export {
   InvalidMessageError,
   InvalidOptionError,
   isPermanent,
+  LeaseLostError,
+  PartitionCountError,
   PermanentError,
   RedisReplyError,
   RedisUnavailableError,
+  ReplicationError,
   SluiceError,
 } from './core/errors.js';
 export { ensureGroup } from './core/group.js';
@@ -99,6 +102,14 @@ export {
   type HandlerContext,
   resolveDrainOptions,
 } from './core/options.js';
+export {
+  MAX_PARTITIONS,
+  partitionCountKey,
+  partitionForKey,
+  partitionKeys,
+  type TopicLayout,
+  topicLayout,
+} from './core/partitions.js';
 export {
   MAX_BATCH_MESSAGES,
   PUBLISH_DEFAULTS,

@@ -6,11 +6,15 @@
 import { setMaxListeners } from 'node:events';
 import type { Driver } from './driver.js';
 import { RedisUnavailableError } from './errors.js';
-import { type StreamKeys, streamKeys } from './keys.js';
+import type { StreamKeys } from './keys.js';
 import type { ResolvedDrainOptions } from './options.js';
 
-/** Why a cycle ended. */
-export type StopReason = 'budget' | 'idle' | 'signal' | 'error';
+/**
+ * Why a cycle ended: its time was up (`budget`), nothing arrived for `idleExitMs` (`idle`), the
+ * caller aborted it (`signal`), Redis or the drain failed (`error`), or — ordered draining — another
+ * drain holds the lease on every partition it could serve (`leased`).
+ */
+export type StopReason = 'budget' | 'idle' | 'signal' | 'error' | 'leased';
 
 /** Below this much time left, no new read or reclaim is started. */
 export const MIN_PHASE_MS = 10;
@@ -73,12 +77,29 @@ function guardDriver(driver: Driver, guard: <R>(promise: Promise<R>) => Promise<
   };
 }
 
-export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): Cycle<T> {
-  const startedAt = Date.now();
+/** When a drain starting now must be done: `now + min(budgetMs, remainingTimeMs() − safetyMarginMs)`. */
+export function deadlineOf<T>(options: ResolvedDrainOptions<T>, now = Date.now()): number {
   let budgetMs = options.budgetMs;
   if (options.remainingTimeMs)
     budgetMs = Math.min(budgetMs, options.remainingTimeMs() - options.safetyMarginMs);
-  const deadline = startedAt + Math.max(0, budgetMs);
+  return now + Math.max(0, budgetMs);
+}
+
+/** A consumer name unique to one drain invocation (shared by the partitions it serves: names are per stream). */
+export function consumerName<T>(options: ResolvedDrainOptions<T>): string {
+  return `${options.consumerPrefix}-${globalThis.crypto.randomUUID().slice(0, 13)}`;
+}
+
+/** Where a cycle works: its stream's keys, its consumer name, its deadline. */
+export interface CyclePlace {
+  readonly keys: StreamKeys;
+  readonly consumer: string;
+  readonly deadline: number;
+}
+
+export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, place: CyclePlace): Cycle<T> {
+  const startedAt = Date.now();
+  const { deadline } = place;
   const controller = new AbortController();
   // Handlers running at once each listen to the cycle's signal: that is expected, not a leak.
   setMaxListeners(0, controller.signal);
@@ -118,8 +139,8 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>): 
   const cycle: Cycle<T> = {
     driver: guardDriver(driver, guard),
     options,
-    keys: streamKeys(options.target),
-    consumer: `${options.consumerPrefix}-${globalThis.crypto.randomUUID().slice(0, 13)}`,
+    keys: place.keys,
+    consumer: place.consumer,
     startedAt,
     deadline,
     signal: controller.signal,

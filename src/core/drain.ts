@@ -1,82 +1,26 @@
 /**
- * The drain cycle: one bounded pass over a consumer group, as one function of named phases.
- *
- *     ensureGroup → reclaim → read → (process → settle)* → tidy → report
- *
- * The cycle's state, deadline and guarded driver live in `cycle.ts`; waiting under signals in
- * `signals.ts`. Nothing outlives the cycle: its timers are cleared before it returns.
+ * `drain`: one bounded drain invocation over a topic (all its partitions, or a share of them) or
+ * over a stream used as it is. Each stream gets its own cycle (`drain-stream.ts`), all of them under
+ * one deadline, run side by side; their reports add up to one, logged as one JSON line.
  */
-import { type Cycle, MIN_PHASE_MS, openCycle, outOfRoom, room, type StopReason, stopped } from './cycle.js';
-import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
-import { type Driver, runScript } from './driver.js';
-import { decodeMessage, type Message } from './envelope.js';
-import { describeError, HandlerTimeoutError, isPermanent, RedisReplyError, SluiceError } from './errors.js';
-import { ensureGroup, forgetGroup } from './group.js';
-import { type DrainOptions, resolveDrainOptions } from './options.js';
-import { parseInteger, parseReadGroup, parseReclaim, type RawEntry } from './replies.js';
-import { RECLAIM, RELEASE, TIDY, TOUCH } from './scripts.js';
-import { handlerLimit, sleep, untilAborted, untilSettledOrAborted } from './signals.js';
+import { consumerName, deadlineOf, type StopReason } from './cycle.js';
+import { type DrainReport, drainStream, type PartitionReport } from './drain-stream.js';
+import { type Driver, withCapabilities } from './driver.js';
+import { describeError, InvalidOptionError, RedisUnavailableError } from './errors.js';
+import { streamKeys } from './keys.js';
+import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
+import { type TopicLayout, topicLayout } from './partitions.js';
 
 export type { StopReason } from './cycle.js';
-
-/** What one cycle did. Returned, and logged as one JSON line. */
-export interface DrainReport {
-  readonly stream: string;
-  readonly group: string;
-  /** This cycle's consumer name (unique per cycle). */
-  readonly consumer: string;
-  /** New messages read (XREADGROUP `>`). */
-  readonly read: number;
-  /** Pending messages reclaimed after their redelivery delay (the visibility timeout, backed off). */
-  readonly reclaimed: number;
-  /** Messages acknowledged after their handler succeeded. */
-  readonly acked: number;
-  /** Handler failures left pending for redelivery. */
-  readonly failed: number;
-  /** Handler calls cut off by `handlerTimeoutMs` (counted in `failed` or `deadLettered` too). */
-  readonly timedOut: number;
-  /** Messages moved to the dead-letter stream. */
-  readonly deadLettered: number;
-  /** Handlers still running (or aborted) at the deadline: left pending, not acknowledged. */
-  readonly unfinished: number;
-  /** Messages read but not yet handed to the handler at the deadline: given back with their delivery count restored. */
-  readonly released: number;
-  /** Pending entries that no longer existed in the stream (trimmed or deleted before being processed). */
-  readonly lostToTrim: number;
-  /** Consumers removed from the group by the tidy phase (idle, holding nothing). */
-  readonly consumersRemoved: number;
-  /** Entries trimmed from the stream: every group had acknowledged them (or, under `maxLength`, read them). */
-  readonly trimmed: number;
-  /** Entries the `maxLength` cap dropped before some group had processed them: lost to that group. */
-  readonly droppedUnconsumed: number;
-  readonly durationMs: number;
-  readonly stoppedBy: StopReason;
-  /** Why the cycle failed, when `stoppedBy` is `error`. */
-  readonly error?: string;
-  /** Entries in the stream the group has not read yet; null when Redis cannot tell. */
-  readonly lag: number | null;
-  /** Entries read by the group and not yet acknowledged; null when unknown. */
-  readonly pending: number | null;
-}
-
-/** A stream entry with the delivery count Redis holds for it. */
-interface Delivery {
-  readonly entry: RawEntry;
-  readonly deliveries: number;
-}
+export type { DrainReport, PartitionReport } from './drain-stream.js';
 
 /**
- * How late a blocking read may return after its BLOCK time: Redis serves blocking timeouts on its
- * cron tick, every 100 ms at the default `hz 10`.
- */
-const BLOCK_OVERSHOOT_MS = 100;
-/** Back-off of an empty poll on drivers that cannot block: from this, doubling up to `blockMs`. */
-const FIRST_POLL_DELAY_MS = 50;
-
-/**
- * Runs one bounded drain cycle over a consumer group and reports what it did. It never throws for
- * Redis or handler failures: those end the cycle with `stoppedBy: 'error'` and lose nothing (what
- * was not acknowledged stays pending). Invalid options throw an `InvalidOptionError`.
+ * Runs one bounded drain invocation over a consumer group and reports what it did. It never throws
+ * for Redis or handler failures: those end the cycle with `stoppedBy: 'error'` and lose nothing
+ * (what was not acknowledged stays pending). Invalid options throw an `InvalidOptionError`.
+ *
+ * A partitioned topic's partitions are drained side by side (`assignedPartitions` and
+ * `maxPartitions` choose which); the report adds theirs up and lists each under `partitions`.
  *
  * @example
  * ```ts
@@ -91,380 +35,166 @@ const FIRST_POLL_DELAY_MS = 50;
  * ```
  */
 export async function drain<T = unknown>(driver: Driver, options: DrainOptions<T>): Promise<DrainReport> {
-  const resolved = resolveDrainOptions(options);
-  const cycle = openCycle(driver, resolved);
-  const { keys, options: o } = cycle;
-  try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await cycle.guard(ensureGroup(driver, keys.stream, o.group, o.startId));
-        await reclaim(cycle);
-        await read(cycle);
-        break;
-      } catch (error) {
-        // The group vanished under us (destroyed, or the stream deleted): create it again, once.
-        if (attempt > 1 || !(error instanceof RedisReplyError && error.code === 'NOGROUP')) throw error;
-        forgetGroup(driver, keys.stream, o.group);
-      }
+  const o = resolveDrainOptions(options);
+  const startedAt = Date.now();
+  const deadline = deadlineOf(o, startedAt);
+  const consumer = consumerName(o);
+  let report: DrainReport;
+  if ('stream' in o.target) {
+    report = await drainStream(driver, o, { keys: streamKeys(o.target), consumer, deadline });
+  } else {
+    try {
+      const layout = await beforeDeadline(topicLayout(driver, o.target.topic, o.partitions), deadline);
+      report = await drainTopic(driver, o, layout, consumer, deadline, startedAt);
+    } catch (error) {
+      if (error instanceof InvalidOptionError) throw error;
+      report = failed(o, streamKeys(o.target).stream, consumer, startedAt, error);
     }
-  } catch (error) {
-    cycle.stop('error', error);
   }
-  const report = await tidyAndReport(cycle);
-  cycle.close();
   if (report.stoppedBy === 'error') o.logger.error('sluice drain cycle', { ...report });
   else o.logger.info('sluice drain cycle', { ...report });
   return report;
 }
 
-/**
- * Phase 2: take over entries other consumers left pending past the visibility timeout — longer for
- * messages that failed before (the redelivery back-off) — and dead-letter those delivered too often.
- */
-async function reclaim<T>(cycle: Cycle<T>): Promise<void> {
-  const { driver, keys, consumer, options: o, counts } = cycle;
-  let cursor = '-';
-  do {
-    if (stopped(cycle) || outOfRoom(cycle)) return;
-    const page = parseReclaim(
-      await runScript(
-        driver,
-        RECLAIM,
-        [keys.stream],
-        [o.group, consumer, o.visibilityTimeoutMs, o.maxRedeliveryDelayMs, cursor, o.batchSize, room(cycle)],
+async function drainTopic<T>(
+  driver: Driver,
+  o: ResolvedDrainOptions<T>,
+  layout: TopicLayout,
+  consumer: string,
+  deadline: number,
+  startedAt: number,
+): Promise<DrainReport> {
+  const plain = streamKeys({ topic: layout.topic }).stream;
+  const assigned = o.assignedPartitions ?? Array.from({ length: layout.partitions }, (_, i) => i);
+  const missing = assigned.filter((index) => index >= layout.partitions);
+  if (missing.length > 0) {
+    return failed(
+      o,
+      plain,
+      consumer,
+      startedAt,
+      new InvalidOptionError(
+        'assignedPartitions',
+        `topic ${JSON.stringify(layout.topic)} has ${layout.partitions} partition(s) (0–${layout.partitions - 1}); assignedPartitions names ${missing.join(', ')}`,
       ),
     );
-    cursor = page.cursor;
-    counts.lostToTrim += page.deletedIds.length;
-    if (page.deletedIds.length > 0) {
-      o.logger.warn('pending entries were deleted from the stream before being processed', {
-        stream: keys.stream,
-        group: o.group,
-        ids: page.deletedIds.slice(0, 20),
-        count: page.deletedIds.length,
-      });
-    }
-    counts.reclaimed += page.claimed.length;
-    const toHandle: Delivery[] = [];
-    const exhausted: DeadLetterCandidate[] = [];
-    for (const { entry, deliveries } of page.claimed) {
-      // Past the limit without a verdict: earlier attempts crashed or ran out of time.
-      if (deliveries > o.maxDeliveries) {
-        exhausted.push({
-          id: entry.id,
-          fields: entry.fields ?? [],
-          deliveries: deliveries - 1,
-          reason: 'max-deliveries',
-          error: `delivered ${deliveries - 1} times without success (maxDeliveries ${o.maxDeliveries})`,
-        });
-      } else toHandle.push({ entry, deliveries });
-    }
-    if (exhausted.length > 0) counts.deadLettered += await deadLetterOrKeep(cycle, exhausted);
-    await processAndSettle(cycle, toHandle);
-  } while (cursor !== '0');
-}
-
-/** Phase 3: read new entries until the deadline (or the idle exit, or a stop). */
-async function read<T>(cycle: Cycle<T>): Promise<void> {
-  const { driver, keys, consumer, options: o, counts } = cycle;
-  const canBlock = driver.capabilities.blocking;
-  let lastMessageAt = Date.now();
-  let pollDelayMs = FIRST_POLL_DELAY_MS;
-  while (!stopped(cycle) && !outOfRoom(cycle)) {
-    const left = cycle.timeLeft() - MIN_PHASE_MS;
-    const idleLeft =
-      o.idleExitMs === undefined ? Number.POSITIVE_INFINITY : o.idleExitMs - (Date.now() - lastMessageAt);
-    // A blocking read may return up to one server tick after its BLOCK time: keep that tick free.
-    const blockMs = canBlock ? Math.floor(Math.min(o.blockMs, left - BLOCK_OVERSHOOT_MS, idleLeft)) : 0;
-    const entries = parseReadGroup(
-      await driver.readGroup({
-        stream: keys.stream,
-        group: o.group,
-        consumer,
-        count: room(cycle),
-        blockMs: blockMs >= 1 ? blockMs : undefined,
-      }),
-    );
-    if (entries.length === 0) {
-      if (o.idleExitMs !== undefined && Date.now() - lastMessageAt >= o.idleExitMs) {
-        cycle.stop('idle');
-        return;
-      }
-      if (canBlock && blockMs < 1) {
-        // Too little time left to wait for anything: a busy loop of non-blocking reads would only cost.
-        cycle.stop('budget');
-        return;
-      }
-      if (!canBlock) {
-        await sleep(Math.max(1, Math.min(pollDelayMs, left, idleLeft)), cycle.signal);
-        pollDelayMs = Math.min(pollDelayMs * 2, o.blockMs);
-      }
-      continue;
-    }
-    pollDelayMs = FIRST_POLL_DELAY_MS;
-    lastMessageAt = Date.now();
-    counts.read += entries.length;
-    // Entries read with `>` are on their first delivery to this group.
-    await processAndSettle(
-      cycle,
-      entries.map((entry) => ({ entry, deliveries: 1 })),
-    );
   }
-}
-
-/**
- * What became of a message of a batch: `ack` (to acknowledge), `acked` (acknowledged early, while
- * renewing the hold), `failed`, `lost` (another consumer holds it now; never started here), or a
- * dead-letter candidate.
- */
-type Outcome = 'ack' | 'acked' | 'failed' | 'lost' | DeadLetterCandidate;
-
-/** Phases 4 and 5: run the handler over a batch (bounded concurrency), then settle the outcomes in as few commands as possible. */
-async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]): Promise<void> {
-  if (batch.length === 0) return;
-  const { options: o, counts, keys, signal } = cycle;
-  const outcomes: (Outcome | undefined)[] = new Array(batch.length);
+  if (layout.partitions === 1 && o.assignedPartitions === undefined) {
+    return drainStream(driver, o, { keys: layout.keys(0), consumer, deadline });
+  }
+  // Start at a random partition so that concurrent drains limited by maxPartitions spread out.
+  const offset = Math.floor(Math.random() * assigned.length);
+  const candidates = assigned.map((_, i) => assigned[(offset + i) % assigned.length] as number);
+  const lanes = Math.min(o.maxPartitions ?? candidates.length, candidates.length);
+  // Blocking reads side by side would queue behind one another on a connection: lanes poll instead.
+  const view = lanes > 1 ? withCapabilities(driver, { ...driver.capabilities, blocking: false }) : driver;
+  const reports: PartitionReport[] = [];
   let next = 0;
-  let open = true;
-
-  const failed = (index: number, thrown: unknown, timedOut: boolean): void => {
-    // A handler cut short by the cycle's end has not finished: it stays pending as it is.
-    if (!open || signal.aborted) return;
-    const { entry, deliveries } = batch[index] as Delivery;
-    const error = timedOut ? new HandlerTimeoutError(o.handlerTimeoutMs as number) : thrown;
-    if (timedOut) counts.timedOut++;
-    if (isPermanent(error) || deliveries >= o.maxDeliveries) {
-      outcomes[index] = {
-        id: entry.id,
-        fields: entry.fields ?? [],
-        deliveries,
-        reason: isPermanent(error) ? 'permanent' : 'max-deliveries',
-        error,
-      };
-    } else {
-      outcomes[index] = 'failed';
-      o.logger.warn('handler failed; the message stays pending for redelivery', {
-        stream: keys.stream,
-        group: o.group,
-        id: entry.id,
-        deliveries,
-        error: describeError(error),
-      });
+  const lane = async () => {
+    while (next < candidates.length && Date.now() < deadline) {
+      const partition = candidates[next++] as number;
+      const report = await drainStream(view, o, { keys: layout.keys(partition), consumer, deadline });
+      if (report.stoppedBy !== 'leased') reports.push({ partition, ...report });
+      // A lane whose partition is leased elsewhere, or idle, serves the next one while time is left.
+      if (report.stoppedBy !== 'leased' && report.stoppedBy !== 'idle') return;
     }
   };
-  const succeeded = (index: number): void => {
-    if (open) outcomes[index] = 'ack';
-  };
-
-  // Without a per-handler limit, every call shares one context and a handler that returns no
-  // promise costs no await: the batch-level wait below is what stops waiting at the deadline.
-  const shared = Object.freeze({ signal, deadline: cycle.deadline });
-  const handleOne = (index: number): Promise<void> | undefined => {
-    const { entry, deliveries } = batch[index] as Delivery;
-    const message = decodeMessage(keys.stream, entry, deliveries) as Message<T>;
-    if (o.handlerTimeoutMs !== undefined) return handleLimited(index, message, o.handlerTimeoutMs);
-    let result: unknown;
-    try {
-      result = o.handler(message, shared);
-    } catch (error) {
-      failed(index, error, false);
-      return undefined;
-    }
-    if (!isThenable(result)) {
-      succeeded(index);
-      return undefined;
-    }
-    return Promise.resolve(result).then(
-      () => succeeded(index),
-      (error: unknown) => failed(index, error, false),
-    );
-  };
-  const handleLimited = async (index: number, message: Message<T>, timeoutMs: number): Promise<void> => {
-    const limit = handlerLimit(signal, timeoutMs);
-    try {
-      // The cycle stops waiting when the limit fires, whether or not the handler honours it.
-      await untilSettledOrAborted(
-        Promise.resolve().then(() => o.handler(message, { signal: limit.signal, deadline: cycle.deadline })),
-        limit.signal,
-      );
-      succeeded(index);
-    } catch (error) {
-      failed(index, error, limit.timedOut());
-    } finally {
-      limit.release();
-    }
-  };
-  // A batch whose handling outlasts half the visibility timeout renews its hold on the messages it
-  // has not finished, so another cycle does not take over (and run again) those still waiting.
-  let heldSince = Date.now();
-  let renewing: Promise<void> | undefined;
-  const keepHold = (): Promise<void> | undefined => {
-    if (renewing !== undefined) return renewing;
-    if (Date.now() - heldSince < o.visibilityTimeoutMs / 2) return undefined;
-    renewing = renewHold().finally(() => {
-      renewing = undefined;
-    });
-    return renewing;
-  };
-  const renewHold = async () => {
-    const unsettled: number[] = [];
-    const finished: number[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      if (outcomes[i] === undefined) unsettled.push(i);
-      else if (outcomes[i] === 'ack') finished.push(i);
-    }
-    try {
-      // What is done is acknowledged now: held any longer, it could be taken over and run again.
-      if (finished.length > 0) {
-        await cycle.driver.ack(
-          keys.stream,
-          o.group,
-          finished.map((i) => (batch[i] as Delivery).entry.id),
-        );
-        for (const i of finished) outcomes[i] = 'acked';
-        counts.acked += finished.length;
-      }
-      const ids = unsettled.map((i) => (batch[i] as Delivery).entry.id);
-      const lost = await runScript(cycle.driver, TOUCH, [keys.stream], [o.group, cycle.consumer, ...ids]);
-      heldSince = Date.now();
-      const gone = new Set(Array.isArray(lost) ? lost.map(String) : []);
-      for (const i of unsettled) if (gone.has((batch[i] as Delivery).entry.id)) outcomes[i] = 'lost';
-    } catch (error) {
-      heldSince = Date.now(); // best effort: at-least-once holds either way
-      o.logger.warn('could not renew the hold on a batch', {
-        stream: keys.stream,
-        error: describeError(error),
-      });
-    }
-  };
-  const worker = async () => {
-    while (next < batch.length && !signal.aborted) {
-      const renewal = keepHold();
-      if (renewal !== undefined) await renewal;
-      const index = next++;
-      if (index >= batch.length || outcomes[index] === 'lost') continue;
-      const pending = handleOne(index);
-      if (pending !== undefined) await pending;
-    }
-  };
-  const workers = Promise.all(Array.from({ length: Math.min(o.concurrency, batch.length) }, worker));
-  await untilAborted(workers, signal);
-  open = false;
-
-  const acks: string[] = [];
-  const dead: DeadLetterCandidate[] = [];
-  const unstarted: Delivery[] = batch.slice(next);
-  for (let i = 0; i < next; i++) {
-    const outcome = outcomes[i];
-    if (outcome === 'ack') acks.push((batch[i] as Delivery).entry.id);
-    else if (outcome === 'failed') counts.failed++;
-    else if (outcome === 'lost' || outcome === 'acked') continue;
-    else if (outcome === undefined) counts.unfinished++;
-    else dead.push(outcome);
-  }
-  await settle(cycle, acks, dead, unstarted);
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return combine(o, plain, consumer, startedAt, reports);
 }
 
-/**
- * Dead-letters what it can. When Redis refuses (a dead-letter key of another type, an entry too
- * large for a script), the entries stay pending and are logged, and the cycle goes on: one entry
- * that cannot be dead-lettered must not stop the group. Unavailability still ends the cycle.
- */
-async function deadLetterOrKeep<T>(
-  cycle: Cycle<T>,
-  candidates: readonly DeadLetterCandidate[],
-): Promise<number> {
-  const { driver, keys, consumer, options: o } = cycle;
-  try {
-    return await deadLetter(driver, keys, o.group, consumer, candidates);
-  } catch (error) {
-    if (!(error instanceof RedisReplyError)) throw error;
-    o.logger.error('could not dead-letter; the messages stay pending', {
-      stream: keys.stream,
-      group: o.group,
-      ids: candidates.map((c) => c.id).slice(0, 20),
-      error: describeError(error),
-    });
-    return 0;
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
-/** Phase 5: one XACK for the batch, one script for its dead letters, one for what was never started. */
-async function settle<T>(
-  cycle: Cycle<T>,
-  acks: readonly string[],
-  dead: readonly DeadLetterCandidate[],
-  unstarted: readonly Delivery[],
-): Promise<void> {
-  const { driver, keys, consumer, options: o, counts } = cycle;
-  if (acks.length > 0) {
-    await driver.ack(keys.stream, o.group, acks);
-    counts.acked += acks.length;
-  }
-  if (dead.length > 0) counts.deadLettered += await deadLetterOrKeep(cycle, dead);
-  if (unstarted.length > 0) {
-    const args: (string | number)[] = [o.group, consumer, o.visibilityTimeoutMs];
-    for (const { entry, deliveries } of unstarted) args.push(entry.id, deliveries - 1);
-    counts.released += parseInteger(await runScript(driver, RELEASE, [keys.stream], args), 'release');
-  }
-}
-
-/** Phases 6 and 7: remove consumers that hold nothing, measure the group, build the report. */
-async function tidyAndReport<T>(cycle: Cycle<T>): Promise<DrainReport> {
-  const { driver, keys, consumer, options: o } = cycle;
-  if (cycle.stoppedBy === undefined) cycle.stop('budget');
-  let lag: number | null = null;
-  let pending: number | null = null;
-  let consumersRemoved = 0;
-  let trimmed = 0;
-  let droppedUnconsumed = 0;
-  try {
-    // A consumer idle this long is not in the middle of a blocking read or of a handler's batch.
-    const idleThresholdMs = Math.max(o.visibilityTimeoutMs, 2 * o.blockMs);
-    const reply = await runScript(
-      driver,
-      TIDY,
-      [keys.stream],
-      [o.group, consumer, idleThresholdMs, o.trim ? 1 : 0, o.retentionMs, o.maxLength ?? 0, Date.now()],
-    );
-    if (!Array.isArray(reply)) throw new SluiceError(`Unexpected tidy reply: ${JSON.stringify(reply)}`);
-    consumersRemoved = parseInteger(reply[0], 'tidy removed');
-    pending = parseInteger(reply[2], 'tidy pending');
-    const rawLag = parseInteger(reply[3], 'tidy lag');
-    lag = rawLag < 0 ? null : rawLag;
-    trimmed = parseInteger(reply[4], 'tidy trimmed');
-    droppedUnconsumed = parseInteger(reply[5], 'tidy dropped');
-    if (droppedUnconsumed > 0) {
-      o.logger.error('maxLength dropped entries that a consumer group had not processed yet', {
-        stream: keys.stream,
-        group: o.group,
-        maxLength: o.maxLength,
-        droppedUnconsumed,
-      });
-    }
-  } catch (error) {
-    o.logger.warn('tidy phase failed', { stream: keys.stream, group: o.group, error: describeError(error) });
-  }
+/** The reports of a topic's partitions, added up. */
+function combine<T>(
+  o: ResolvedDrainOptions<T>,
+  stream: string,
+  consumer: string,
+  startedAt: number,
+  reports: PartitionReport[],
+): DrainReport {
+  reports.sort((a, b) => a.partition - b.partition);
+  const sum = (pick: (report: DrainReport) => number) => reports.reduce((total, r) => total + pick(r), 0);
+  const nullableSum = (pick: (report: DrainReport) => number | null) =>
+    reports.some((r) => pick(r) === null) ? null : sum((r) => pick(r) as number);
+  const errors = reports.filter((r) => r.stoppedBy === 'error');
   return {
-    stream: keys.stream,
+    stream,
     group: o.group,
     consumer,
-    ...cycle.counts,
-    consumersRemoved,
-    trimmed,
-    droppedUnconsumed,
-    durationMs: Date.now() - cycle.startedAt,
-    stoppedBy: cycle.stoppedBy ?? 'budget',
-    ...(cycle.stoppedBy === 'error' ? { error: describeError(cycle.error) } : {}),
-    lag,
-    pending,
+    read: sum((r) => r.read),
+    reclaimed: sum((r) => r.reclaimed),
+    acked: sum((r) => r.acked),
+    failed: sum((r) => r.failed),
+    timedOut: sum((r) => r.timedOut),
+    deadLettered: sum((r) => r.deadLettered),
+    unfinished: sum((r) => r.unfinished),
+    released: sum((r) => r.released),
+    lostToTrim: sum((r) => r.lostToTrim),
+    consumersRemoved: sum((r) => r.consumersRemoved),
+    trimmed: sum((r) => r.trimmed),
+    droppedUnconsumed: sum((r) => r.droppedUnconsumed),
+    durationMs: Date.now() - startedAt,
+    stoppedBy: stopReasonOf(reports),
+    ...(errors.length > 0
+      ? { error: errors.map((r) => `partition ${r.partition}: ${r.error}`).join('; ') }
+      : {}),
+    lag: reports.length === 0 ? null : nullableSum((r) => r.lag),
+    pending: reports.length === 0 ? null : nullableSum((r) => r.pending),
+    partitions: reports,
+  };
+}
+
+function stopReasonOf(reports: readonly DrainReport[]): StopReason {
+  if (reports.length === 0) return 'leased';
+  for (const reason of ['error', 'signal', 'budget'] as const) {
+    if (reports.some((r) => r.stoppedBy === reason)) return reason;
+  }
+  return 'idle';
+}
+
+/** Settles as `promise` does, or rejects once the deadline passes first (Redis stalled). */
+async function beforeDeadline<R>(promise: Promise<R>, deadline: number): Promise<R> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new RedisUnavailableError("Redis did not answer before the cycle's deadline")),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The report of an invocation that failed before any cycle began. */
+function failed<T>(
+  o: ResolvedDrainOptions<T>,
+  stream: string,
+  consumer: string,
+  startedAt: number,
+  error: unknown,
+): DrainReport {
+  return {
+    stream,
+    group: o.group,
+    consumer,
+    read: 0,
+    reclaimed: 0,
+    acked: 0,
+    failed: 0,
+    timedOut: 0,
+    deadLettered: 0,
+    unfinished: 0,
+    released: 0,
+    lostToTrim: 0,
+    consumersRemoved: 0,
+    trimmed: 0,
+    droppedUnconsumed: 0,
+    durationMs: Date.now() - startedAt,
+    stoppedBy: 'error',
+    error: describeError(error),
+    lag: null,
+    pending: null,
   };
 }

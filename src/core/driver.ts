@@ -99,3 +99,11 @@ export async function runScript(
     throw error;
   }
 }
+
+/** A view of `driver` that states other capabilities (e.g. polls instead of blocking), everything else as it is. */
+export function withCapabilities(driver: Driver, capabilities: DriverCapabilities): Driver {
+  return new Proxy(driver, {
+    get: (target, property, receiver) =>
+      property === 'capabilities' ? capabilities : Reflect.get(target, property, receiver),
+  });
+}

@@ -160,3 +160,15 @@ export class ReplicationError extends SluiceError {
     );
   }
 }
+
+/**
+ * An ordered drain found its lease on a partition taken by another drain (it expired: this drain
+ * stalled past `leaseMs`, or Redis lost it in a failover). The drain stops handing out that
+ * partition's messages at once; what it did not acknowledge stays pending.
+ */
+export class LeaseLostError extends SluiceError {
+  override name = 'LeaseLostError';
+  constructor(readonly key: string) {
+    super(`the lease ${key} is held by another drain now`);
+  }
+}

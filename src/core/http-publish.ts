@@ -21,7 +21,7 @@ import { InvalidMessageError, InvalidOptionError } from './errors.js';
 import { failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
-import { type PublishOptions, type PublishResult, publishBatch, windowOf } from './publish.js';
+import { type PublishOptions, type PublishResult, publishBatch, resolvePublishOptions } from './publish.js';
 import {
   claimSignature,
   SIGNATURE_DEFAULTS,
@@ -178,7 +178,7 @@ export function createPublishEndpoint(
       );
     }
   }
-  windowOf(options); // a bad idempotency window fails the cold start, not every request
+  resolvePublishOptions(options.driver, options); // bad publish options fail the cold start, not every request
   const topics = new Set(options.topics);
   const authorized = options.token ? bearerCheck(options.token) : undefined;
   const logger = options.logger ?? jsonLogger();
@@ -335,6 +335,8 @@ export function createPublishEndpoint(
       return json(202, {
         topic,
         ids: results.map((r) => r.id),
+        // On a partitioned topic ids are unique per partition: say which one each went to.
+        ...(results[0]?.partition === undefined ? {} : { partitions: results.map((r) => r.partition) }),
         duplicates: results.filter((r) => r.duplicate).length,
       });
     } catch (error) {

@@ -1,5 +1,5 @@
 /** What the platform-neutral HTTP endpoints (publish, ops) share: refusals, JSON answers, header lookup. */
-import { describeError, RedisUnavailableError } from './errors.js';
+import { describeError, RedisUnavailableError, ReplicationError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** An answer: status, headers, and the body as text. */
@@ -56,6 +56,14 @@ export function failureAnswer(
   retryAfterSeconds: number,
   logger: Pick<Logger, 'warn' | 'error'>,
 ): HttpAnswer {
+  if (error instanceof ReplicationError) {
+    logger.warn(`${what} not confirmed by replicas`, { error: describeError(error) });
+    return jsonAnswer(
+      503,
+      { error: `${error.message}; retry with the same idempotency key to publish it only once` },
+      { 'retry-after': String(retryAfterSeconds) },
+    );
+  }
   if (error instanceof RedisUnavailableError) {
     logger.warn(`${what} refused: Redis unavailable`, { error: describeError(error) });
     return jsonAnswer(

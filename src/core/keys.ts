@@ -11,6 +11,7 @@
  * | `sluice:{orders}:dlq:<group>` | dead letters of one consumer group |
  * | `sluice:{orders}:idem:<idempotency key>` | the id first published under that key (expires) |
  * | `sluice:{orders}:done:<group>:<message id>` | a message an `idempotent()` handler finished (expires) |
+ * | `sluice:{orders}:lease:<group>` | which drain holds the stream for a group in ordered mode (expires) |
  *
  * A foreign stream key (written by someone else's XADD) is used as it is; its companion keys
  * borrow its hash tag, or the whole key when it has none, so they still land in its slot.
@@ -31,6 +32,8 @@ export interface StreamKeys {
   idempotency(idempotencyKey: string): string;
   /** The key that marks a message as processed by a group (`idempotent()` handlers). */
   processed(group: string, messageId: string): string;
+  /** The lease of an ordered drain on the stream for a group. */
+  lease(group: string): string;
 }
 
 export function isTopicName(topic: unknown): topic is string {
@@ -72,5 +75,6 @@ export function streamKeys(target: { topic: string } | { stream: string }): Stre
     deadLetters: (group) => `${companion}:dlq:${group}`,
     idempotency: (idempotencyKey) => `${companion}:idem:${idempotencyKey}`,
     processed: (group, messageId) => `${companion}:done:${group}:${messageId}`,
+    lease: (group) => `${companion}:lease:${group}`,
   };
 }

@@ -5,6 +5,7 @@ import type { Message } from './envelope.js';
 import { InvalidOptionError } from './errors.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
+import { MAX_PARTITIONS } from './partitions.js';
 import { checkInteger, describeGot } from './validate.js';
 
 /** What a handler is given besides the message. */
@@ -112,6 +113,38 @@ export interface DrainOptions<T = unknown> {
    * @default 'sluice'
    */
   readonly consumerPrefix?: string;
+  /**
+   * Ordered draining: per partition (or per stream), at most one drain at a time holds a lease and
+   * hands messages to the handler one by one, and no message is handed over while an earlier one of
+   * the same partition is still pending for the group — a failing message holds back the ones after
+   * it until it succeeds or is dead-lettered. Requires `concurrency` 1 (partitions run in parallel).
+   * @default false
+   */
+  readonly ordered?: boolean;
+  /**
+   * How long an ordered drain's lease lasts unless renewed (it is renewed every third of it while
+   * the cycle runs, and released when the cycle ends). A drain that dies keeps its partitions this long.
+   * @default visibilityTimeoutMs
+   */
+  readonly leaseMs?: number | undefined;
+  /**
+   * The partition count the topic must have (recorded in Redis on first use when it has none).
+   * Unset: whatever is recorded, or 1 (a plain topic).
+   * @default undefined
+   */
+  readonly partitions?: number | undefined;
+  /**
+   * The partitions this drain serves (indexes from 0). Unset: all of them.
+   * @default undefined
+   */
+  readonly assignedPartitions?: readonly number[] | undefined;
+  /**
+   * Serve at most this many partitions per cycle, starting at a random one of those assigned, so
+   * that concurrent drains share the topic (with `ordered`, those whose lease another drain holds
+   * are passed over). Unset: every assigned partition.
+   * @default undefined
+   */
+  readonly maxPartitions?: number | undefined;
   /** Aborting it ends the cycle early (reason `signal`). */
   readonly signal?: AbortSignal | undefined;
   /** Where the cycle's report and warnings go. @default jsonLogger() */
@@ -122,9 +155,23 @@ export interface ResolvedDrainOptions<T = unknown>
   extends Required<
     Omit<
       DrainOptions<T>,
-      'topic' | 'stream' | 'remainingTimeMs' | 'idleExitMs' | 'signal' | 'handlerTimeoutMs' | 'maxLength'
+      | 'topic'
+      | 'stream'
+      | 'remainingTimeMs'
+      | 'idleExitMs'
+      | 'signal'
+      | 'handlerTimeoutMs'
+      | 'maxLength'
+      | 'leaseMs'
+      | 'partitions'
+      | 'assignedPartitions'
+      | 'maxPartitions'
     >
   > {
+  readonly leaseMs: number;
+  readonly partitions: number | undefined;
+  readonly assignedPartitions: readonly number[] | undefined;
+  readonly maxPartitions: number | undefined;
   readonly handlerTimeoutMs: number | undefined;
   readonly maxLength: number | undefined;
   readonly target: { readonly topic: string } | { readonly stream: string };
@@ -145,6 +192,7 @@ export const DRAIN_DEFAULTS = Object.freeze({
   startId: '$' as const,
   trim: true,
   retentionMs: 3_600_000,
+  ordered: false,
   consumerPrefix: 'sluice',
 });
 
@@ -195,6 +243,18 @@ export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainO
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     fail('signal', `Expected \`signal\` to be an AbortSignal, got ${describeGot(options.signal)}`);
   }
+  const ordered = boolean('ordered', merged.ordered);
+  if (ordered && merged.concurrency !== 1) {
+    fail(
+      'concurrency',
+      `Expected \`concurrency\` to be 1 with \`ordered\` (messages of a partition are handled one at a time; partitions run in parallel), got ${describeGot(merged.concurrency)}`,
+    );
+  }
+  if (hasStream) {
+    for (const name of ['partitions', 'assignedPartitions', 'maxPartitions'] as const) {
+      if (options[name] !== undefined) fail(name, `\`${name}\` applies to a \`topic\`, not to a \`stream\``);
+    }
+  }
   const logger = options.logger ?? jsonLogger();
   if (
     typeof logger.info !== 'function' ||
@@ -230,6 +290,20 @@ export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainO
     retentionMs: integer('retentionMs', merged.retentionMs, 0),
     maxLength: options.maxLength === undefined ? undefined : integer('maxLength', options.maxLength, 1),
     consumerPrefix: merged.consumerPrefix,
+    ordered,
+    leaseMs:
+      options.leaseMs === undefined
+        ? integer('visibilityTimeoutMs', merged.visibilityTimeoutMs, 1)
+        : integer('leaseMs', options.leaseMs, 100, MAX_DURATION_MS),
+    partitions:
+      options.partitions === undefined
+        ? undefined
+        : integer('partitions', options.partitions, 1, MAX_PARTITIONS),
+    assignedPartitions: assigned(options.assignedPartitions),
+    maxPartitions:
+      options.maxPartitions === undefined
+        ? undefined
+        : integer('maxPartitions', options.maxPartitions, 1, MAX_PARTITIONS),
     signal: options.signal,
     logger: {
       debug: typeof logger.debug === 'function' ? logger.debug.bind(logger) : () => {},
@@ -238,6 +312,23 @@ export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainO
       error: logger.error.bind(logger),
     },
   });
+}
+
+function assigned(value: unknown): readonly number[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    fail(
+      'assignedPartitions',
+      `Expected \`assignedPartitions\` to be a non-empty array, got ${describeGot(value)}`,
+    );
+  }
+  const seen = new Set<number>();
+  value.forEach((index, i) => {
+    integer(`assignedPartitions[${i}]`, index, 0, MAX_PARTITIONS - 1);
+    if (seen.has(index)) fail('assignedPartitions', `Expected distinct partitions, got ${index} twice`);
+    seen.add(index);
+  });
+  return Object.freeze([...seen]);
 }
 
 function boolean(name: string, value: unknown): boolean {

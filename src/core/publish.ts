@@ -1,11 +1,14 @@
 /**
  * Publishing: one message (one XADD) or a batch (one script call: one round trip, all or nothing).
+ * On a partitioned topic a message goes to its key's partition, and a batch is one script call per
+ * partition it touches, sent side by side: all or nothing per partition.
  */
 import type { Driver } from './driver.js';
 import { runScript } from './driver.js';
 import { encodeMessage, type OutgoingMessage } from './envelope.js';
-import { InvalidMessageError, InvalidOptionError, SluiceError } from './errors.js';
-import { streamKeys } from './keys.js';
+import { InvalidMessageError, InvalidOptionError, ReplicationError, SluiceError } from './errors.js';
+import { type StreamKeys, streamKeys } from './keys.js';
+import { checkPartitionCount, partitionForKey, topicLayout } from './partitions.js';
 import { parseString } from './replies.js';
 import { PUBLISH } from './scripts.js';
 import { checkInteger } from './validate.js';
@@ -20,6 +23,24 @@ export interface PublishOptions {
    * @default 86400000 (24 hours)
    */
   readonly idempotencyWindowMs?: number;
+  /**
+   * The partition count the topic must have (recorded in Redis on first use when it has none; a
+   * different recorded count is a `PartitionCountError`). Unset: whatever is recorded, or 1.
+   * @default undefined
+   */
+  readonly partitions?: number | undefined;
+  /**
+   * Replicated writes (Kafka's `acks=all`): after writing, wait until this many replicas of the
+   * master acknowledged the write (Redis `WAIT`), or fail with a `ReplicationError`. 0: answer as
+   * soon as the master has it — a master that fails before replicating it loses it.
+   * @default 0
+   */
+  readonly replicas?: number;
+  /**
+   * Longest wait for `replicas`.
+   * @default 1000
+   */
+  readonly replicaTimeoutMs?: number;
 }
 
 export interface PublishResult {
@@ -27,22 +48,96 @@ export interface PublishResult {
   readonly id: string;
   /** True when the idempotency key was seen inside its window: nothing was written, `id` is the first message's. */
   readonly duplicate: boolean;
+  /**
+   * The partition written, on a partitioned topic only. Entry ids are unique within a partition's
+   * stream, not across a topic: the pair (partition, id) names a message.
+   */
+  readonly partition?: number;
 }
 
-export const PUBLISH_DEFAULTS = Object.freeze({ idempotencyWindowMs: 86_400_000 });
+export const PUBLISH_DEFAULTS = Object.freeze({
+  idempotencyWindowMs: 86_400_000,
+  replicas: 0,
+  replicaTimeoutMs: 1_000,
+});
 
 /** The largest batch one call accepts. */
 export const MAX_BATCH_MESSAGES = 10_000;
 
-export function windowOf(options: PublishOptions | undefined): number {
+interface ResolvedPublishOptions {
+  readonly windowMs: number;
+  readonly partitions: number | undefined;
+  readonly replicas: number;
+  readonly replicaTimeoutMs: number;
+}
+
+/** Checks publish options against a driver (an endpoint does it once, at its cold start). */
+export function resolvePublishOptions(
+  driver: Driver,
+  options: PublishOptions | undefined,
+): ResolvedPublishOptions {
+  const replicas = options?.replicas ?? PUBLISH_DEFAULTS.replicas;
+  const replicaTimeoutMs = options?.replicaTimeoutMs ?? PUBLISH_DEFAULTS.replicaTimeoutMs;
+  for (const [name, value, max] of [
+    ['replicas', replicas, 100],
+    ['replicaTimeoutMs', replicaTimeoutMs, 60_000],
+  ] as const) {
+    const problem = checkInteger(name, value, name === 'replicas' ? 0 : 1, max);
+    if (problem) throw new InvalidOptionError(name, problem);
+  }
+  if (replicas > 0 && driver.waitForReplicas === undefined) {
+    throw new InvalidOptionError(
+      'replicas',
+      `the ${driver.name} driver cannot wait for replicas (Redis WAIT needs the connection that wrote); use a TCP driver (ioredis) or replicas: 0`,
+    );
+  }
+  const partitions =
+    options?.partitions === undefined ? undefined : checkPartitionCount('partitions', options.partitions);
+  return { windowMs: windowOf(options), partitions, replicas, replicaTimeoutMs };
+}
+
+function windowOf(options: PublishOptions | undefined): number {
   const windowMs = options?.idempotencyWindowMs ?? PUBLISH_DEFAULTS.idempotencyWindowMs;
   const problem = checkInteger('idempotencyWindowMs', windowMs, 1);
   if (problem) throw new InvalidOptionError('idempotencyWindowMs', problem);
   return windowMs;
 }
 
-function keysOf(target: PublishTarget) {
-  return streamKeys(typeof target === 'string' ? { topic: target } : target);
+/** Where messages go: one stream (a plain topic, or a stream used as it is) or a topic's partitions. */
+interface Destination {
+  readonly partitions: number;
+  keys(partition: number): StreamKeys;
+}
+
+async function destinationOf(
+  driver: Driver,
+  target: PublishTarget,
+  partitions: number | undefined,
+): Promise<Destination> {
+  const topic = typeof target === 'string' ? target : 'topic' in target ? target.topic : undefined;
+  if (topic === undefined) {
+    if (partitions !== undefined)
+      throw new InvalidOptionError('partitions', '`partitions` applies to a topic, not to a `stream`');
+    const keys = streamKeys(target as { stream: string });
+    return { partitions: 1, keys: () => keys };
+  }
+  streamKeys({ topic }); // validates the name before anything is sent
+  return topicLayout(driver, topic, partitions);
+}
+
+const nextKeyless = new Map<string, number>();
+
+/**
+ * The partition of a message: its key's, else its idempotency key's (a retry must meet the first
+ * attempt's record), else the next in a round-robin that starts at a random partition.
+ */
+function partitionOf(message: OutgoingMessage, destination: Destination, stream: string): number {
+  if (destination.partitions === 1) return 0;
+  const key = message.key ?? message.idempotencyKey;
+  if (key !== undefined) return partitionForKey(key, destination.partitions);
+  const turn = nextKeyless.get(stream) ?? Math.floor(Math.random() * destination.partitions);
+  nextKeyless.set(stream, turn + 1);
+  return turn % destination.partitions;
 }
 
 /**
@@ -50,7 +145,7 @@ function keysOf(target: PublishTarget) {
  *
  * @example
  * ```ts
- * const { id } = await publish(driver, 'orders', { data: { orderId: 42 }, idempotencyKey: 'order-42' });
+ * const { id } = await publish(driver, 'orders', { data: { orderId: 42 }, key: 'customer-7', idempotencyKey: 'order-42' });
  * ```
  */
 export async function publish<T>(
@@ -59,18 +154,26 @@ export async function publish<T>(
   message: OutgoingMessage<T>,
   options?: PublishOptions,
 ): Promise<PublishResult> {
-  const keys = keysOf(target);
+  const o = resolvePublishOptions(driver, options);
   const fields = encodeMessage(message);
+  const destination = await destinationOf(driver, target, o.partitions);
+  const partition = partitionOf(message, destination, destination.keys(0).stream);
+  const keys = destination.keys(partition);
+  let result: PublishResult;
   if (message.idempotencyKey === undefined) {
-    return { id: parseString(await driver.add(keys.stream, fields), 'XADD'), duplicate: false };
+    result = { id: parseString(await driver.add(keys.stream, fields), 'XADD'), duplicate: false };
+  } else {
+    [result] = (await runBatch(driver, keys, [message], [fields], o.windowMs)) as [PublishResult];
   }
-  const [result] = await runBatch(driver, keys, [message], [fields], windowOf(options));
-  return result as PublishResult;
+  await replicated(driver, keys.stream, o);
+  return destination.partitions === 1 ? result : { ...result, partition };
 }
 
 /**
  * Publishes a batch in one round trip, atomically: either every message is written (or found to be
- * a duplicate) or none is. Results are in the order of `messages`.
+ * a duplicate) or none is. Results are in the order of `messages`. On a partitioned topic: one
+ * round trip per partition touched, side by side, each atomic — when one fails the others may have
+ * been written, and publishing the batch again with idempotency keys writes nothing twice.
  *
  * @example
  * ```ts
@@ -83,19 +186,66 @@ export async function publishBatch(
   messages: readonly OutgoingMessage[],
   options?: PublishOptions,
 ): Promise<PublishResult[]> {
-  const keys = keysOf(target);
+  const o = resolvePublishOptions(driver, options);
   if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH_MESSAGES) {
     throw new InvalidMessageError(
       `Expected a batch of 1 to ${MAX_BATCH_MESSAGES} messages, got ${Array.isArray(messages) ? messages.length : typeof messages}`,
     );
   }
   const fields = messages.map((message, i) => encodeMessage(message, `messages[${i}]: `));
-  return runBatch(driver, keys, messages, fields, windowOf(options));
+  const destination = await destinationOf(driver, target, o.partitions);
+  if (destination.partitions === 1) {
+    const keys = destination.keys(0);
+    const results = await runBatch(driver, keys, messages, fields, o.windowMs);
+    await replicated(driver, keys.stream, o);
+    return results;
+  }
+  // Keyless messages without idempotency keys stay together: one partition (the next in turn) for all of them.
+  const stream = destination.keys(0).stream;
+  let keyless: number | undefined;
+  const groups = new Map<number, number[]>();
+  messages.forEach((message, i) => {
+    let partition: number;
+    if (message.key !== undefined || message.idempotencyKey !== undefined) {
+      partition = partitionOf(message, destination, stream);
+    } else {
+      keyless ??= partitionOf(message, destination, stream);
+      partition = keyless;
+    }
+    const group = groups.get(partition);
+    if (group) group.push(i);
+    else groups.set(partition, [i]);
+  });
+  const results: PublishResult[] = new Array(messages.length);
+  await Promise.all(
+    [...groups].map(async ([partition, indexes]) => {
+      const keys = destination.keys(partition);
+      const written = await runBatch(
+        driver,
+        keys,
+        indexes.map((i) => messages[i] as OutgoingMessage),
+        indexes.map((i) => fields[i] as string[]),
+        o.windowMs,
+      );
+      indexes.forEach((i, j) => {
+        results[i] = { ...(written[j] as PublishResult), partition };
+      });
+      await replicated(driver, keys.stream, o);
+    }),
+  );
+  return results;
+}
+
+/** Waits for the replicas asked for, after a write to `stream`. */
+async function replicated(driver: Driver, stream: string, o: ResolvedPublishOptions): Promise<void> {
+  if (o.replicas === 0 || driver.waitForReplicas === undefined) return;
+  const acknowledged = Number(await driver.waitForReplicas(stream, o.replicas, o.replicaTimeoutMs));
+  if (!(acknowledged >= o.replicas)) throw new ReplicationError(o.replicas, acknowledged, o.replicaTimeoutMs);
 }
 
 async function runBatch(
   driver: Driver,
-  keys: ReturnType<typeof streamKeys>,
+  keys: StreamKeys,
   messages: readonly OutgoingMessage[],
   fields: readonly string[][],
   windowMs: number,

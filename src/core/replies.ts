@@ -70,10 +70,23 @@ export function parseReadGroup(reply: unknown): RawEntry[] {
 /** The reclaim script: `[cursor, [[id, deliveries, fields], …], [deletedId, …]]`. */
 export function parseReclaim(reply: unknown): ReclaimPage {
   if (!Array.isArray(reply) || reply.length < 3) return unexpected('reclaim', reply);
-  const [cursor, claimed, deleted] = reply as [unknown, unknown, unknown];
+  return { cursor: asString(reply[0], 'reclaim cursor'), ...parseClaims(reply) };
+}
+
+/** An ordered reclaim page: `waitMs` -1 (nothing left pending), 0 (call again) or the wait until the oldest entry is due. */
+export interface OrderedReclaimPage extends Omit<ReclaimPage, 'cursor'> {
+  readonly waitMs: number;
+}
+
+export function parseOrderedReclaim(reply: unknown): OrderedReclaimPage {
+  if (!Array.isArray(reply) || reply.length < 3) return unexpected('ordered reclaim', reply);
+  return { waitMs: asNumber(reply[0], 'ordered reclaim wait'), ...parseClaims(reply) };
+}
+
+function parseClaims(reply: unknown[]): Omit<ReclaimPage, 'cursor'> {
+  const [, claimed, deleted] = reply as [unknown, unknown, unknown];
   if (!Array.isArray(claimed) || !Array.isArray(deleted)) return unexpected('reclaim', reply);
   return {
-    cursor: asString(cursor, 'reclaim cursor'),
     claimed: claimed.map((row) => {
       if (!Array.isArray(row) || row.length < 3) return unexpected('reclaimed entry', row);
       const [entry] = parseEntries([[row[0], row[2]]]) as [RawEntry];

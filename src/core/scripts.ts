@@ -247,3 +247,82 @@ end
 return {removed, left, pending, lag, trimmed, dropped}
 `,
 );
+
+/**
+ * Read — and, when asked, record — a topic's partition count.
+ * KEYS[1] the count key, KEYS[2] the plain topic's stream (same hash tag). ARGV: requested count (0 = only read).
+ * Returns the recorded count; 0 when none is recorded and none was asked; -1 when a count above 1
+ * was asked of a topic that already has a plain stream.
+ */
+export const DECLARE_TOPIC = defineScript(
+  'sluice-declare-topic',
+  `
+local recorded = redis.call('GET', KEYS[1])
+if recorded then return tonumber(recorded) end
+local requested = tonumber(ARGV[1])
+if requested == 0 then return 0 end
+if requested > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+redis.call('SET', KEYS[1], requested)
+return requested
+`,
+);
+
+/**
+ * A partition's lease (ordered draining: one active consumer per partition and group).
+ * KEYS[1] the lease key. ARGV: 'hold' or 'release', the holder's token, ttlMs.
+ * hold: takes the lease when free or already this holder's, and sets its expiry; 1 taken, 0 held by another.
+ * release: deletes it only when this holder still has it; 1 released, 0 not this holder's.
+ */
+export const LEASE = defineScript(
+  'sluice-lease',
+  `
+local holder = redis.call('GET', KEYS[1])
+if ARGV[1] == 'release' then
+  if holder == ARGV[2] then
+    redis.call('DEL', KEYS[1])
+    return 1
+  end
+  return 0
+end
+if holder and holder ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`,
+);
+
+/**
+ * Reclaim in order (ordered draining): walk the group's pending list from its oldest entry and
+ * claim entries while each is due (idle for its redelivery delay, as in RECLAIM); stop at the first
+ * that is not, since nothing after it may be handled before it.
+ * KEYS[1] stream. ARGV: group, consumer, visibilityMs, maxDelayMs, limit.
+ * Returns: {waitMs, {{id, deliveries, fields}, …}, {deletedId, …}} where waitMs is -1 when nothing
+ * is left pending after the claimed entries, 0 when more may be due (call again), or how long until
+ * the oldest entry left becomes due.
+ */
+export const RECLAIM_ORDERED = defineScript(
+  'sluice-reclaim-ordered',
+  `
+local group, consumer = ARGV[1], ARGV[2]
+local visibility, maxDelay, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', limit)
+local claimed, deleted = {}, {}
+local wait = -1
+for _, p in ipairs(pending) do
+  local id, idle, deliveries = p[1], p[3], p[4]
+  local delay = math.min(visibility * 2 ^ (deliveries - 1), math.max(maxDelay, visibility))
+  if idle < delay then
+    wait = delay - idle
+    break
+  end
+  local entry = redis.call('XCLAIM', KEYS[1], group, consumer, 0, id)[1]
+  if entry and entry[2] then
+    claimed[#claimed + 1] = {id, deliveries + 1, entry[2]}
+  else
+    redis.call('XACK', KEYS[1], group, id)
+    deleted[#deleted + 1] = id
+  end
+end
+if wait == -1 and #pending == limit then wait = 0 end
+return {wait, claimed, deleted}
+`,
+);

@@ -1,0 +1,140 @@
+/**
+ * Partitioned topics: a topic with P partitions is P streams, spread over Redis Cluster slots.
+ *
+ * | key | holds |
+ * |---|---|
+ * | `sluice:{orders}:partitions` | the partition count, recorded once (absent: 1, the plain topic) |
+ * | `sluice:{orders#3}` | partition 3's stream (its dead letters, idempotency and lease keys share its tag) |
+ *
+ * Partition i's hash tag is `<topic>#<i>` — or `<topic>#<i>.<n>` for the smallest n that puts it in
+ * the i-th P-th of the slot space, so that the partitions of a topic spread evenly over a
+ * cluster's masters (which own contiguous slot ranges) instead of wherever CRC16 happens to fall.
+ * The choice depends only on the topic, i and P: every publisher and drain computes the same keys.
+ *
+ * A message goes to `fnv1a32(utf8(key)) mod P`: the same key always lands in the same partition,
+ * which keeps its messages in order. Without a key, its idempotency key decides (a retry must find
+ * the first attempt's record); without either, publishers spread messages round-robin.
+ */
+import calculateSlot from 'cluster-key-slot';
+import { type Driver, runScript } from './driver.js';
+import { InvalidOptionError, PartitionCountError, SluiceError } from './errors.js';
+import { KEY_PREFIX, type StreamKeys, streamKeys } from './keys.js';
+import { DECLARE_TOPIC } from './scripts.js';
+import { checkInteger } from './validate.js';
+
+/** The most partitions a topic may have. */
+export const MAX_PARTITIONS = 1_024;
+const SLOTS = 16_384;
+
+/** The layout of a topic every publisher and drain agrees on. */
+export interface TopicLayout {
+  readonly topic: string;
+  /** How many partitions the topic has (1: a plain topic, stream `sluice:{topic}`). */
+  readonly partitions: number;
+  /** The keys of partition `index` (0 ≤ index < partitions). */
+  keys(index: number): StreamKeys;
+}
+
+/** The key recording a topic's partition count. */
+export function partitionCountKey(topic: string): string {
+  return `${KEY_PREFIX}:{${topic}}:partitions`;
+}
+
+const tags = new Map<string, string>();
+
+/** The hash tag of partition `index` of a topic with `count` partitions (see the module comment). */
+export function partitionTag(topic: string, index: number, count: number): string {
+  const cacheKey = `${topic}\u0000${index}\u0000${count}`;
+  const cached = tags.get(cacheKey);
+  if (cached !== undefined) return cached;
+  let tag = `${topic}#${index}`;
+  for (let n = 1; Math.floor((calculateSlot(tag) * count) / SLOTS) !== index; n++)
+    tag = `${topic}#${index}.${n}`;
+  tags.set(cacheKey, tag);
+  return tag;
+}
+
+/** The keys of partition `index` of `topic` (a plain topic's keys when `count` is 1). */
+export function partitionKeys(topic: string, index: number, count: number): StreamKeys {
+  if (count === 1) return streamKeys({ topic });
+  return streamKeys({ stream: `${KEY_PREFIX}:{${partitionTag(topic, index, count)}}` });
+}
+
+const encoder = new TextEncoder();
+
+/** The partition of a message key: FNV-1a (32 bit) of its UTF-8 bytes, modulo the count. */
+export function partitionForKey(key: string, count: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of encoder.encode(key)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % count;
+}
+
+/** Checks a partition count given as an option. */
+export function checkPartitionCount(option: string, value: unknown): number {
+  const problem = checkInteger(option, value, 1, MAX_PARTITIONS);
+  if (problem) throw new InvalidOptionError(option, problem);
+  return value as number;
+}
+
+const layouts = new WeakMap<Driver, Map<string, Promise<TopicLayout>>>();
+
+/**
+ * The layout of `topic`, read from Redis once per driver (warm container) and remembered: a
+ * topic's partition count never changes in place. With `partitions`, the count is recorded if the
+ * topic has none yet, and a different recorded count is a {@link PartitionCountError}. Without it,
+ * the recorded count is used, or 1 when none is recorded (a plain topic).
+ */
+export function topicLayout(driver: Driver, topic: string, partitions?: number): Promise<TopicLayout> {
+  if (partitions !== undefined) checkPartitionCount('partitions', partitions);
+  let known = layouts.get(driver);
+  if (!known) {
+    known = new Map();
+    layouts.set(driver, known);
+  }
+  const cacheKey = `${topic}\u0000${partitions ?? ''}`;
+  const cached = known.get(cacheKey);
+  if (cached) return cached;
+  const lookup = readLayout(driver, topic, partitions);
+  known.set(cacheKey, lookup);
+  lookup.catch(() => known.delete(cacheKey));
+  return lookup;
+}
+
+/** Forgets what is remembered of a topic's layout (tests, and after a documented migration). */
+export function forgetLayouts(driver: Driver): void {
+  layouts.delete(driver);
+}
+
+async function readLayout(
+  driver: Driver,
+  topic: string,
+  requested: number | undefined,
+): Promise<TopicLayout> {
+  const plain = streamKeys({ topic });
+  const reply = await runScript(
+    driver,
+    DECLARE_TOPIC,
+    [partitionCountKey(topic), plain.stream],
+    [requested ?? 0],
+  );
+  const recorded = Number(reply);
+  if (!Number.isInteger(recorded))
+    throw new SluiceError(`Unexpected topic layout reply: ${JSON.stringify(reply)}`);
+  if (recorded === -1) {
+    throw new PartitionCountError(
+      topic,
+      1,
+      requested as number,
+      `topic ${JSON.stringify(topic)} already has a plain (unpartitioned) stream ${plain.stream}; ` +
+        `it cannot become ${requested} partitions in place: publish to a new topic and drain the old one out (see the README, "Partitions")`,
+    );
+  }
+  const partitions = recorded === 0 ? 1 : recorded;
+  if (requested !== undefined && partitions !== requested)
+    throw new PartitionCountError(topic, partitions, requested);
+  return {
+    topic,
+    partitions,
+    keys: (index) => partitionKeys(topic, index, partitions),
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * Partitioned topics over every driver: the recorded partition count, routing by key, batches
+ * grouped by partition, draining all or a share of the partitions, and ordered draining (leases,
+ * head-of-line waiting). Assertions go through the driver itself, so they hold on a cluster too.
+ */
+import { describe, expect, it } from 'vitest';
+import { drain } from '../../src/core/drain.js';
+import type { Driver } from '../../src/core/driver.js';
+import type { Message } from '../../src/core/envelope.js';
+import { PartitionCountError } from '../../src/core/errors.js';
+import { streamKeys } from '../../src/core/keys.js';
+import { partitionForKey, partitionKeys, topicLayout } from '../../src/core/partitions.js';
+import { publish, publishBatch } from '../../src/core/publish.js';
+import { LEASE } from '../../src/core/scripts.js';
+import { DRIVERS, randomTopic, testDrainOptions } from '../support/fixtures.js';
+
+/** One command on `key`, through the driver (routed to the key's node on a cluster). */
+function call(driver: Driver, key: string, command: string, ...args: (string | number)[]): Promise<unknown> {
+  return driver.eval('return redis.call(ARGV[1], KEYS[1], unpack(ARGV, 2))', [key], [command, ...args]);
+}
+
+async function xlen(driver: Driver, stream: string): Promise<number> {
+  return Number(await call(driver, stream, 'XLEN'));
+}
+
+describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
+  const driver = kind.create();
+
+  describe('the partition count', () => {
+    it('is recorded on first use and must match afterwards; an undeclared topic has 1', async () => {
+      const topic = randomTopic();
+      expect((await topicLayout(kind.create(), topic)).partitions).toBe(1);
+      expect((await topicLayout(driver, topic, 4)).partitions).toBe(4);
+      // Another container (a fresh driver) reads it, and may not ask for another count.
+      const other = kind.create();
+      expect((await topicLayout(other, topic)).partitions).toBe(4);
+      await expect(topicLayout(kind.create(), topic, 8)).rejects.toThrow(PartitionCountError);
+      await expect(topicLayout(kind.create(), topic, 8)).rejects.toThrow(
+        /has 4 partition\(s\) recorded in Redis, not 8/,
+      );
+    });
+
+    it('a topic with a plain stream cannot become partitioned in place', async () => {
+      const topic = randomTopic();
+      await publish(driver, topic, { data: 1 });
+      await expect(topicLayout(kind.create(), topic, 4)).rejects.toThrow(
+        /already has a plain \(unpartitioned\) stream/,
+      );
+      expect((await topicLayout(kind.create(), topic, 1)).partitions).toBe(1);
+    });
+
+    it('publishing or draining with a different count fails, naming both counts, and writes nothing', async () => {
+      const topic = randomTopic();
+      await topicLayout(driver, topic, 2);
+      const other = kind.create();
+      await expect(publish(other, topic, { data: 1 }, { partitions: 3 })).rejects.toThrow(
+        /2 partition\(s\).*not 3/,
+      );
+      const report = await drain(
+        other,
+        testDrainOptions(topic, 'g', () => {}, { partitions: 3 }),
+      );
+      expect(report).toMatchObject({
+        stoppedBy: 'error',
+        error: expect.stringMatching(/PartitionCountError: .*not 3/),
+      });
+      for (const i of [0, 1]) expect(await xlen(driver, partitionKeys(topic, i, 2).stream)).toBe(0);
+    });
+  });
+
+  describe('publishing', () => {
+    it('routes by key: the same key always lands in the same partition, in order', async () => {
+      const topic = randomTopic();
+      const results = [];
+      for (let n = 0; n < 12; n++)
+        results.push(await publish(driver, topic, { data: n, key: `k${n % 3}` }, { partitions: 4 }));
+      for (const key of ['k0', 'k1', 'k2']) {
+        const stream = partitionKeys(topic, partitionForKey(key, 4), 4).stream;
+        const entries = (await call(driver, stream, 'XRANGE', '-', '+')) as [string, string[]][];
+        const mine = entries
+          .filter(([, fields]) => fields.includes(key))
+          .map(([, fields]) => fields[fields.indexOf('data') + 1]);
+        expect(mine).toEqual(
+          [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].filter((n) => `k${n % 3}` === key).map(String),
+        );
+      }
+      // Ids are unique per partition: the partition is part of a message's name.
+      expect(results.map((r) => r.partition)).toEqual(results.map((_, n) => partitionForKey(`k${n % 3}`, 4)));
+      expect(new Set(results.map((r) => `${r.partition}/${r.id}`)).size).toBe(12);
+    });
+
+    it('spreads keyless messages over every partition, and a retried idempotency key finds its first id', async () => {
+      const topic = randomTopic();
+      for (let n = 0; n < 8; n++) await publish(driver, topic, { data: n }, { partitions: 4 });
+      for (let i = 0; i < 4; i++) expect(await xlen(driver, partitionKeys(topic, i, 4).stream)).toBe(2);
+
+      const first = await publish(driver, topic, { data: 'x', idempotencyKey: 'once' });
+      const again = await publish(kind.create(), topic, { data: 'x', idempotencyKey: 'once' });
+      expect(again).toEqual({ id: first.id, duplicate: true });
+    });
+
+    it('a batch is grouped by partition; results keep the batch order; keyless ones share one partition', async () => {
+      const topic = randomTopic();
+      await topicLayout(driver, topic, 4);
+      const messages = [
+        { data: 0, key: 'a' },
+        { data: 1 },
+        { data: 2, key: 'b' },
+        { data: 3 },
+        { data: 4, key: 'a', idempotencyKey: 'i4' },
+        { data: 5, idempotencyKey: 'i5' },
+      ];
+      const results = await publishBatch(driver, topic, messages);
+      expect(results).toHaveLength(6);
+      const partitionOfResult = results.map((r) => r.partition);
+      for (const [i, result] of results.entries()) {
+        const stream = partitionKeys(topic, result.partition as number, 4).stream;
+        const entry = (await call(driver, stream, 'XRANGE', result.id, result.id)) as [string, string[]][];
+        expect(entry[0]?.[1]).toContain(String(i)); // the data field: the message is where the result says
+      }
+      expect(partitionOfResult[0]).toBe(partitionForKey('a', 4));
+      expect(partitionOfResult[4]).toBe(partitionForKey('a', 4));
+      expect(partitionOfResult[2]).toBe(partitionForKey('b', 4));
+      expect(partitionOfResult[5]).toBe(partitionForKey('i5', 4));
+      expect(partitionOfResult[1]).toBe(partitionOfResult[3]);
+      // Again: all six are duplicates or new in the same places, none written twice.
+      const again = await publishBatch(
+        driver,
+        topic,
+        messages.filter((m) => m.idempotencyKey !== undefined),
+      );
+      expect(again).toEqual([results[4], results[5]].map((r) => ({ ...r, duplicate: true })));
+    });
+  });
+
+  describe('draining', () => {
+    it('one invocation drains every partition; the report adds them up and lists each', async () => {
+      const topic = randomTopic();
+      await topicLayout(driver, topic, 4);
+      await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+      ); // creates the groups at $
+      const published = await publishBatch(
+        driver,
+        topic,
+        Array.from({ length: 40 }, (_, n) => ({ data: n, key: `k${n}` })),
+      );
+      const seen: string[] = [];
+      const report = await drain(
+        driver,
+        testDrainOptions(topic, 'g', (m: Message) => void seen.push(m.id)),
+      );
+      expect(seen.sort()).toEqual(published.map((p) => p.id).sort());
+      expect(report).toMatchObject({
+        read: 40,
+        acked: 40,
+        stream: streamKeys({ topic }).stream,
+        lag: 0,
+        pending: 0,
+      });
+      expect(report.partitions?.map((p) => p.partition)).toEqual([0, 1, 2, 3]);
+      expect(report.partitions?.reduce((n, p) => n + p.acked, 0)).toBe(40);
+    });
+
+    it('assignedPartitions and maxPartitions choose a share; a partition that does not exist is an error', async () => {
+      const topic = randomTopic();
+      await topicLayout(driver, topic, 4);
+      const only = await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { assignedPartitions: [1, 3] }),
+      );
+      expect(only.partitions?.map((p) => p.partition)).toEqual([1, 3]);
+      const one = await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { maxPartitions: 1, idleExitMs: 0 }),
+      );
+      expect(one.partitions?.length).toBeGreaterThanOrEqual(1);
+      const wrong = await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { assignedPartitions: [4] }),
+      );
+      expect(wrong).toMatchObject({
+        stoppedBy: 'error',
+        error: expect.stringMatching(/has 4 partition\(s\).*names 4/),
+      });
+    });
+  });
+
+  describe('ordered draining', () => {
+    it('a failing message holds back the later ones of its partition until it succeeds; other partitions go on', async () => {
+      const topic = randomTopic();
+      await topicLayout(driver, topic, 2);
+      await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+      );
+      // Two keys in different partitions.
+      const [slow, fast] = ['a', 'b', 'c', 'd', 'e'].reduce<string[]>(
+        (found, key) =>
+          found.length < 2 && !found.some((k) => partitionForKey(k, 2) === partitionForKey(key, 2))
+            ? [...found, key]
+            : found,
+        [],
+      ) as [string, string];
+      for (let n = 0; n < 5; n++) {
+        await publish(driver, topic, { data: n, key: slow });
+        await publish(driver, topic, { data: n, key: fast });
+      }
+      const handled: string[] = [];
+      let failures = 0;
+      const handler = (m: Message<number>) => {
+        if (m.key === slow && m.data === 1 && failures < 2) {
+          failures++;
+          throw new Error('not yet');
+        }
+        handled.push(`${m.key}${m.data}`);
+      };
+      const report = await drain(
+        driver,
+        testDrainOptions(topic, 'g', handler, {
+          ordered: true,
+          visibilityTimeoutMs: 100,
+          maxRedeliveryDelayMs: 100,
+          idleExitMs: 1_000,
+          budgetMs: 5_000,
+        }),
+      );
+      expect(failures).toBe(2);
+      expect(handled.filter((h) => h.startsWith(slow))).toEqual([0, 1, 2, 3, 4].map((n) => `${slow}${n}`));
+      expect(handled.filter((h) => h.startsWith(fast))).toEqual([0, 1, 2, 3, 4].map((n) => `${fast}${n}`));
+      // The fast partition was not held back by the slow one.
+      expect(handled.indexOf(`${fast}4`)).toBeLessThan(handled.indexOf(`${slow}2`));
+      expect(report).toMatchObject({ acked: 10, failed: 2, pending: 0 });
+    });
+
+    it('one drain per partition at a time: concurrent ordered drains split the partitions or find them leased', async () => {
+      const topic = randomTopic();
+      await topicLayout(driver, topic, 4);
+      const handlerFor = (seen: Set<string>) => (m: Message) => void seen.add(m.stream);
+      const seen = [new Set<string>(), new Set<string>(), new Set<string>()];
+      const reports = await Promise.all(
+        seen.map((s) =>
+          drain(
+            kind.create(),
+            // No idle exit: each drain holds what it leased until its budget ends.
+            testDrainOptions(topic, 'g', handlerFor(s), {
+              ordered: true,
+              maxPartitions: 2,
+              idleExitMs: undefined,
+              budgetMs: 600,
+            }),
+          ),
+        ),
+      );
+      const served = reports.map((r) => (r.partitions ?? []).map((p) => p.partition));
+      const all = served.flat();
+      expect(new Set(all).size).toBe(all.length); // no partition served by two drains at once
+      expect(all.sort()).toEqual([0, 1, 2, 3]);
+      expect(reports.filter((r) => r.stoppedBy === 'leased')).toHaveLength(1);
+    });
+
+    it("a dead drain's lease keeps its partition until it expires; its pending messages then go first, in order", async () => {
+      const topic = randomTopic();
+      const group = 'g';
+      await drain(
+        driver,
+        testDrainOptions(topic, group, () => {}, { idleExitMs: 0 }),
+      );
+      const keys = streamKeys({ topic });
+      for (let n = 0; n < 4; n++) await publish(driver, topic, { data: n });
+      // A drain read two messages and died holding the lease (600 ms) and them.
+      await driver.readGroup({ stream: keys.stream, group, consumer: 'dead', count: 2 });
+      await driver
+        .evalSha(LEASE.sha1, [keys.lease(group)], ['hold', 'dead', 600])
+        .catch(() => driver.eval(LEASE.source, [keys.lease(group)], ['hold', 'dead', 600]));
+      const handled: number[] = [];
+      const options = testDrainOptions(topic, group, (m: Message<number>) => void handled.push(m.data), {
+        ordered: true,
+        visibilityTimeoutMs: 800,
+        maxRedeliveryDelayMs: 800,
+        idleExitMs: 2_000,
+      });
+      expect(await drain(driver, options)).toMatchObject({ stoppedBy: 'leased', read: 0 });
+      expect(handled).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 650)); // the lease's expiry: a clock, not an event
+      const report = await drain(driver, options);
+      // The dead drain's two wait out their visibility timeout before the two after them.
+      expect(handled).toEqual([0, 1, 2, 3]);
+      expect(report).toMatchObject({ reclaimed: 2, read: 2, acked: 4, pending: 0 });
+    });
+  });
+});
