@@ -15,6 +15,7 @@ import { publishCommand } from './commands/publish.js';
 import { replayCommand } from './commands/replay.js';
 import { statsCommand } from './commands/stats.js';
 import { tailCommand } from './commands/tail.js';
+import { topicCommand } from './commands/topic.js';
 import { describeFailure, EXIT, exitCodeOf } from './context.js';
 
 /** The same path from src/cli/ and from dist/cli/. */
@@ -43,6 +44,7 @@ Run \`sluice <command> --help\` for the options of each command.`,
   dlqCommand(program);
   replayCommand(program);
   tailCommand(program);
+  topicCommand(program);
   return program;
 }
 

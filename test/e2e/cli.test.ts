@@ -14,6 +14,7 @@ import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { DeadLetterPage, ReplayReport, TopicStats } from '../../src/core/ops.js';
+import { partitionCountKey, partitionKeys } from '../../src/core/partitions.js';
 import { publishBatch } from '../../src/core/publish.js';
 import { newDriver, randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
 
@@ -460,6 +461,32 @@ describe('tail', () => {
   });
 });
 
+describe('topic', () => {
+  it('create records the partition count, show lists the partition streams, another count exits 1', async () => {
+    const topic = randomTopic('cli');
+    const created = json<{ partitions: number; streams: string[] }>(
+      await sluice(['topic', 'create', topic, '--partitions', '4', '--json']),
+    );
+    expect(created.partitions).toBe(4);
+    expect(created.streams).toEqual([0, 1, 2, 3].map((i) => partitionKeys(topic, i, 4).stream));
+    const [shown, again, other, bad] = await sluiceAll([
+      ['topic', 'show', topic],
+      ['topic', 'create', topic, '-p', '4'],
+      ['topic', 'create', topic, '-p', '8'],
+      ['topic', 'create', topic, '-p', '0'],
+    ]);
+    expect(shown?.stdout).toContain(`${topic}: 4 partitions`);
+    expect(shown?.stdout).toContain(partitionKeys(topic, 3, 4).stream);
+    expect(again?.code).toBe(0);
+    expect(other).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('has 4 partition(s) recorded in Redis, not 8'),
+    });
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringContaining('--partitions') });
+    expect(await redis.get(partitionCountKey(topic))).toBe('4');
+  });
+});
+
 describe('exit codes and errors', () => {
   it('bad usage or input: 2, with the problem named on stderr', async () => {
     const cases: [string[], RegExp][] = [
@@ -516,6 +543,9 @@ describe('exit codes and errors', () => {
       ['dlq', 'purge'],
       ['replay'],
       ['tail'],
+      ['topic'],
+      ['topic', 'create'],
+      ['topic', 'show'],
     ];
     const runs = await sluiceAll(commands.map((c) => [...c, '--help']));
     runs.forEach((run, i) => {
