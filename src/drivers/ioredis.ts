@@ -8,10 +8,23 @@
  * const driver = ioredisDriver(process.env.REDIS_URL);
  * ```
  */
-import { Redis, type RedisOptions, ReplyError } from 'ioredis';
-import type { Driver, ReadArgs, ReadGroupArgs } from '../core/driver.js';
-import { describeError, InvalidOptionError, RedisUnavailableError, replyError } from '../core/errors.js';
-import { checkInteger } from '../core/validate.js';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Driver } from '../core/driver.js';
+import { InvalidOptionError, RedisUnavailableError } from '../core/errors.js';
+import {
+  type Call,
+  commandRunner,
+  commandTimeoutOf,
+  type Holdable,
+  streamOperations,
+} from './ioredis-commands.js';
+
+export {
+  IOREDIS_CLUSTER_DEFAULTS,
+  type IoredisClusterDriverOptions,
+  ioredisClusterDriver,
+} from './ioredis-cluster.js';
+export { DEFAULT_COMMAND_TIMEOUT_MS } from './ioredis-commands.js';
 
 /** Defaults that suit a function: fail a command fast when Redis is away instead of queueing it for long. */
 export const IOREDIS_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
@@ -24,21 +37,11 @@ export const IOREDIS_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
   autoResendUnfulfilledCommands: false,
 });
 
-/** How long a command may go unanswered (plus its BLOCK time) before the connection is presumed dead. */
-export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
-
-function normalise(error: unknown): Error {
-  // instanceof, not `name`: redis-errors derives `name` from the constructor, which minifiers rename.
-  if (error instanceof (ReplyError as ErrorConstructor) && error instanceof Error) {
-    return replyError(error.message.split(' ', 1)[0] ?? '', error.message, error);
-  }
-  return new RedisUnavailableError(`Redis is unavailable: ${describeError(error)}`, { cause: error });
-}
-
 export interface IoredisDriverOptions {
   /**
-   * Longest wait for a command's answer, beyond its BLOCK time. Past it the command fails and the
-   * driver drops the connection and opens a new one: a stalled or black-holed socket is not reused.
+   * Longest wait for a command's answer, beyond its BLOCK (or WAIT) time. Past it the command fails
+   * and the driver drops the connection and opens a new one: a stalled or black-holed socket is not
+   * reused.
    * @default 5000
    */
   readonly commandTimeoutMs?: number;
@@ -71,98 +74,52 @@ export function ioredisDriver(
     // Connection errors surface on the commands that fail; without a listener ioredis prints them as unhandled.
     client.on('error', () => {});
   }
+  const commandTimeoutMs = commandTimeoutOf(options.commandTimeoutMs);
 
-  // The socket holds the process open only while a command is under way, so a local script ends
-  // by itself when its work is done (a Lambda container is frozen between invocations anyway).
-  let inFlight = 0;
-  const socket = () => (client as unknown as { stream?: { ref?(): void; unref?(): void } }).stream;
-  if (owned) client.on('connect', () => inFlight === 0 && socket()?.unref?.());
-
-  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const problem = checkInteger('commandTimeoutMs', commandTimeoutMs, 1);
-  if (problem) throw new InvalidOptionError('commandTimeoutMs', problem);
-
+  const socket = () => (client as unknown as { stream?: Holdable }).stream;
+  const runner = commandRunner(
+    {
+      owned,
+      sockets: () => [socket()],
+      reset: () =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(fallback);
+            resolve();
+          };
+          const fallback = setTimeout(done, 1_000);
+          client.once('close', done);
+          client.disconnect(true);
+        }),
+    },
+    commandTimeoutMs,
+  );
+  if (owned) client.on('connect', () => runner.idle && socket()?.unref?.());
   // ioredis drops the commands it had sent when a connection closes, without failing them (we turn
   // its resending off): fail them here, at once, instead of at their timeout.
-  const dropped = new Set<(error: Error) => void>();
-  client.on('close', () => {
-    for (const fail of dropped)
-      fail(new RedisUnavailableError('the connection to Redis closed before it answered'));
-  });
-  // After a timeout the connection is dropped and reopened; commands wait for the old one to be
-  // gone, or its closing would fail them too.
-  let resetting: Promise<void> | undefined;
-  const reset = () => {
-    if (!owned || resetting) return;
-    resetting = new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(fallback);
-        resetting = undefined;
-        resolve();
-      };
-      const fallback = setTimeout(done, 1_000);
-      client.once('close', done);
-    });
-    client.disconnect(true);
-  };
+  client.on('close', () =>
+    runner.failInFlight(new RedisUnavailableError('the connection to Redis closed before it answered')),
+  );
 
-  const call = async (command: string, args: (string | number)[], blockMs = 0): Promise<unknown> => {
-    if (resetting) await resetting;
-    if (inFlight++ === 0) socket()?.ref?.();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let fail: (error: Error) => void = () => {};
-    const interrupted = new Promise<never>((_resolve, reject) => {
-      fail = reject;
-      dropped.add(fail);
-      timer = setTimeout(() => {
-        reject(new RedisUnavailableError(`Redis did not answer ${command} within ${commandTimeoutMs} ms`));
-        // The socket may be dead without knowing it (a black-holed network): start afresh.
-        reset();
-      }, commandTimeoutMs + blockMs);
-    });
-    try {
-      return await Promise.race([client.call(command, ...args), interrupted]);
-    } catch (error) {
-      throw error instanceof RedisUnavailableError ? error : normalise(error);
-    } finally {
-      clearTimeout(timer);
-      dropped.delete(fail);
-      if (--inFlight === 0 && owned) socket()?.unref?.();
-    }
-  };
+  const call: Call = (command, args, waitMs) =>
+    runner.run(command, () => client.call(command, ...args), waitMs);
 
   return {
     name: 'ioredis',
     capabilities: { blocking: true },
-    createGroup: (stream, group, startId) => call('XGROUP', ['CREATE', stream, group, startId, 'MKSTREAM']),
-    readGroup: ({ stream, group, consumer, count, blockMs }: ReadGroupArgs) =>
-      call(
-        'XREADGROUP',
-        blockMs === undefined
-          ? ['GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']
-          : ['GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>'],
-        blockMs,
-      ),
-    read: ({ stream, afterId, count, blockMs }: ReadArgs) =>
-      call(
-        'XREAD',
-        blockMs === undefined
-          ? ['COUNT', count, 'STREAMS', stream, afterId]
-          : ['COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, afterId],
-        blockMs,
-      ),
-    ack: (stream, group, ids) => call('XACK', [stream, group, ...ids]),
-    add: (stream, fields) => call('XADD', [stream, '*', ...fields]),
-    evalSha: (sha1, keys, args) => call('EVALSHA', [sha1, keys.length, ...keys, ...args]),
-    eval: (source, keys, args) => call('EVAL', [source, keys.length, ...keys, ...args]),
+    ...streamOperations(call),
+    // WAIT counts the writes of its own connection: this driver has one.
+    waitForReplicas: (_key, replicas, timeoutMs) => call('WAIT', [replicas, timeoutMs], timeoutMs),
     async close() {
       if (!owned || client.status === 'end') return;
-      socket()?.ref?.(); // hold the process open until QUIT is answered
-      try {
-        await client.quit();
-      } catch {
-        client.disconnect();
-      }
+      // Hold the process open until QUIT is answered.
+      await runner.holding(async () => {
+        try {
+          await client.quit();
+        } catch {
+          client.disconnect();
+        }
+      });
     },
   };
 }

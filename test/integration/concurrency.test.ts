@@ -7,13 +7,13 @@ import { silentLogger } from '../../src/core/logger.js';
 import { publishBatch } from '../../src/core/publish.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
-import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, randomTopic } from '../support/fixtures.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
 
-const redis = rawClient();
-
 describe.each(DRIVERS)('overlapping cycles over $name', (kind) => {
+  const redis = kind.redis();
+
   const newDriver = () => kind.create();
 
   it('5 overlapping cycles on one group process every message, none twice inside the visibility timeout', async () => {

@@ -6,33 +6,33 @@ import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { fieldsToRecord } from '../../src/core/replies.js';
-import { DRIVERS, lambdaContext, randomTopic, rawClient, testDrainOptions } from '../support/fixtures.js';
-
-const redis = rawClient();
-
-/** A topic with its group already created at `$`, so what is published next is delivered. */
-async function arrange(group = 'g') {
-  const topic = randomTopic();
-  const keys = streamKeys({ topic });
-  await redis.xgroup('CREATE', keys.stream, group, '$', 'MKSTREAM');
-  return { topic, group, keys };
-}
+import { DRIVERS, lambdaContext, randomTopic, testDrainOptions } from '../support/fixtures.js';
 
 const options = testDrainOptions;
 
-/** Makes every pending entry look idle for a minute (as if the visibility timeout had passed), keeping its owner and count. */
-async function agePending(stream: string, group: string): Promise<void> {
-  const pending = (await redis.xpending(stream, group, '-', '+', 1000)) as [string, string][];
-  for (const [id, owner] of pending)
-    await redis.xclaim(stream, group, owner, 0, id, 'IDLE', 60_000, 'JUSTID');
-}
-
-async function pendingCount(stream: string, group: string): Promise<number> {
-  const summary = (await redis.xpending(stream, group)) as [number, ...unknown[]];
-  return summary[0];
-}
-
 describe.each(DRIVERS)('drain over $name', (kind) => {
+  const redis = kind.redis();
+
+  /** A topic with its group already created at `$`, so what is published next is delivered. */
+  async function arrange(group = 'g') {
+    const topic = randomTopic();
+    const keys = streamKeys({ topic });
+    await redis.xgroup('CREATE', keys.stream, group, '$', 'MKSTREAM');
+    return { topic, group, keys };
+  }
+
+  /** Makes every pending entry look idle for a minute (as if the visibility timeout had passed), keeping its owner and count. */
+  async function agePending(stream: string, group: string): Promise<void> {
+    const pending = (await redis.xpending(stream, group, '-', '+', 1000)) as [string, string][];
+    for (const [id, owner] of pending)
+      await redis.xclaim(stream, group, owner, 0, id, 'IDLE', 60_000, 'JUSTID');
+  }
+
+  async function pendingCount(stream: string, group: string): Promise<number> {
+    const summary = (await redis.xpending(stream, group)) as [number, ...unknown[]];
+    return summary[0];
+  }
+
   const driver = kind.create();
 
   it('round trip: publishes, hands each message to the handler once, acknowledges it', async () => {

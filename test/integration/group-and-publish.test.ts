@@ -5,11 +5,11 @@ import { ensureGroup } from '../../src/core/group.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
-
-const redis = rawClient();
+import { DRIVERS, randomTopic } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('over $name', (kind) => {
+  const redis = kind.redis();
+
   const driver = kind.create();
   const newDriver = () => kind.create();
 

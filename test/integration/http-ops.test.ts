@@ -12,9 +12,8 @@ import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, randomTopic } from '../support/fixtures.js';
 
-const redis = rawClient();
 const token = 'admin-token-0123456789';
 
 interface Call {
@@ -42,18 +41,20 @@ function event(call: Call): APIGatewayProxyEventV2 {
   };
 }
 
-/** Redis's view of one group (XINFO GROUPS) as a record. */
-async function groupInfo(stream: string, group: string): Promise<Record<string, unknown>> {
-  const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-  for (const row of groups) {
-    const record: Record<string, unknown> = {};
-    for (let i = 0; i < row.length; i += 2) record[row[i] as string] = row[i + 1];
-    if (record.name === group) return record;
-  }
-  throw new Error(`no group ${group}`);
-}
-
 describe.each(DRIVERS)('ops endpoint (Lambda, HTTP API v2) over $name', (kind) => {
+  const redis = kind.redis();
+
+  /** Redis's view of one group (XINFO GROUPS) as a record. */
+  async function groupInfo(stream: string, group: string): Promise<Record<string, unknown>> {
+    const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+    for (const row of groups) {
+      const record: Record<string, unknown> = {};
+      for (let i = 0; i < row.length; i += 2) record[row[i] as string] = row[i + 1];
+      if (record.name === group) return record;
+    }
+    throw new Error(`no group ${group}`);
+  }
+
   const driver = kind.create();
   /** A topic in the allow-list that nothing was ever published to. */
   const quiet = randomTopic('quiet');

@@ -5,12 +5,13 @@ import { AlreadyRunningError, idempotent } from '../../src/core/idempotent.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publish } from '../../src/core/publish.js';
-import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, randomTopic } from '../support/fixtures.js';
 
-const redis = rawClient();
 const context = { signal: new AbortController().signal, deadline: Date.now() + 60_000 };
 
 describe.each(DRIVERS)('idempotent() over $name', (kind) => {
+  const redis = kind.redis();
+
   const driver = kind.create();
 
   function message(stream: string, id = `${Date.now()}-0`): Message {

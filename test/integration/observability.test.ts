@@ -5,12 +5,13 @@ import type { Message } from '../../src/core/envelope.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publish } from '../../src/core/publish.js';
-import { DRIVERS, lambdaContext, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, lambdaContext, randomTopic } from '../support/fixtures.js';
 
-const redis = rawClient();
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 describe.each(DRIVERS)('observability over $name', (kind) => {
+  const redis = kind.redis();
+
   const driver = kind.create();
 
   async function arrange() {

@@ -17,9 +17,7 @@ import {
 } from '../../src/core/ops.js';
 import type { DrainOptions } from '../../src/core/options.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
-
-const redis = rawClient();
+import { DRIVERS, randomTopic } from '../support/fixtures.js';
 
 function drainOptions<T>(topic: string, group: string, handler: DrainOptions<T>['handler']) {
   return {
@@ -34,18 +32,20 @@ function drainOptions<T>(topic: string, group: string, handler: DrainOptions<T>[
   };
 }
 
-/** Redis's view of one group (XINFO GROUPS) as a record. */
-async function groupInfo(stream: string, group: string): Promise<Record<string, unknown>> {
-  const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-  for (const row of groups) {
-    const record: Record<string, unknown> = {};
-    for (let i = 0; i < row.length; i += 2) record[row[i] as string] = row[i + 1];
-    if (record.name === group) return record;
-  }
-  throw new Error(`no group ${group}`);
-}
-
 describe.each(DRIVERS)('over $name', (kind) => {
+  const redis = kind.redis();
+
+  /** Redis's view of one group (XINFO GROUPS) as a record. */
+  async function groupInfo(stream: string, group: string): Promise<Record<string, unknown>> {
+    const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+    for (const row of groups) {
+      const record: Record<string, unknown> = {};
+      for (let i = 0; i < row.length; i += 2) record[row[i] as string] = row[i + 1];
+      if (record.name === group) return record;
+    }
+    throw new Error(`no group ${group}`);
+  }
+
   const driver = kind.create();
 
   /**

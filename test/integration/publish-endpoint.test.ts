@@ -2,9 +2,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, randomTopic } from '../support/fixtures.js';
 
-const redis = rawClient();
 const token = 'test-token-0123456789';
 const topic = randomTopic();
 const other = randomTopic();
@@ -33,6 +32,8 @@ function event(overrides: {
 }
 
 describe.each(DRIVERS)('publish endpoint (Lambda, HTTP API v2) over $name', (kind) => {
+  const redis = kind.redis();
+
   const handler = lambdaPublishHandler({
     driver: kind.create(),
     topics: [topic, other],

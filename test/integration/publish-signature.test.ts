@@ -8,9 +8,8 @@ import type { PublishEndpointOptions } from '../../src/core/http-publish.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { computeSignature, signatureKey, signBody, verifySignature } from '../../src/core/signature.js';
 import { signBody as exportedSignBody } from '../../src/index.js';
-import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, keysOf, randomTopic } from '../support/fixtures.js';
 
-const redis = rawClient();
 const secret = 'signing-secret-current-0123456789';
 const oldSecret = 'signing-secret-previous-0123456789';
 const token = 'bearer-token-0123456789';
@@ -36,12 +35,14 @@ function event(
   };
 }
 
-/** Keys of a topic (stream, idempotency and signature keys). */
-async function keysOf(topic: string): Promise<string[]> {
-  return (await redis.keys(`sluice:{${topic}}*`)).sort();
-}
-
 describe.each(DRIVERS)('publish endpoint, HMAC body signatures, over $name', (kind) => {
+  const redis = kind.redis();
+
+  /** Keys of a topic (stream, idempotency and signature keys). */
+  async function topicKeys(topic: string): Promise<string[]> {
+    return (await keysOf(redis, `sluice:{${topic}}*`)).sort();
+  }
+
   const driver = kind.create();
   const T0 = BASE_T0 + DRIVERS.indexOf(kind) * 100_000 + Math.floor(Math.random() * 50_000);
 
@@ -80,14 +81,14 @@ describe.each(DRIVERS)('publish endpoint, HMAC body signatures, over $name', (ki
     expect(first.status).toBe(202);
     expect(first.body.ids).toHaveLength(1);
     const length = await redis.xlen(`sluice:{${topic}}`);
-    const keys = await keysOf(topic);
+    const keys = await topicKeys(topic);
 
     const replay = await call(topic, body, { 'Sluice-Signature': signature });
     expect(replay.status).toBe(401);
     expect(replay.body.error).toMatch(/already used/);
     expect(replay.headers['www-authenticate']).toBe('Sluice-Signature');
     expect(await redis.xlen(`sluice:{${topic}}`)).toBe(length);
-    expect(await keysOf(topic)).toEqual(keys);
+    expect(await topicKeys(topic)).toEqual(keys);
   });
 
   it('keeps one replay key for every topic, for the window and a window more', async () => {
@@ -208,8 +209,8 @@ describe.each(DRIVERS)('publish endpoint, HMAC body signatures, over $name', (ki
       'sluice-signature': signBody(secret, unknown, T0),
     });
     expect(elsewhere.status).toBe(404);
-    expect(await keysOf(topic)).toEqual([]);
-    expect(await keysOf('not-allowed')).toEqual([]);
+    expect(await topicKeys(topic)).toEqual([]);
+    expect(await topicKeys('not-allowed')).toEqual([]);
     // …so the same signed request, once it is publishable, is not a replay.
     const ok = JSON.stringify({ data: 'fine' });
     const signature = signBody(secret, ok, T0);
@@ -236,7 +237,7 @@ describe.each(DRIVERS)('publish endpoint, HMAC body signatures, over $name', (ki
     const signature = signBody(secret, body, T0);
     const first = await call(topic, body, { 'sluice-signature': signature });
     expect(first.status).toBe(503);
-    expect(await keysOf(topic)).toEqual([]);
+    expect(await topicKeys(topic)).toEqual([]);
     const retry = await call(topic, body, { 'sluice-signature': signature });
     expect(retry.status).toBe(202);
     expect(await redis.xlen(`sluice:{${topic}}`)).toBe(1);
@@ -275,7 +276,7 @@ describe.each(DRIVERS)('publish endpoint, HMAC body signatures, over $name', (ki
     const res = await call(topic, JSON.stringify({ data: 1 }), headers);
     expect(res.status).toBe(401);
     expect(res.body.error).toMatch(message);
-    expect(await keysOf(topic)).toEqual([]);
+    expect(await topicKeys(topic)).toEqual([]);
   });
 
   it('with signing secrets but no token, a bearer token is no way in', async () => {

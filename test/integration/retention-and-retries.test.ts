@@ -5,11 +5,11 @@ import { streamKeys } from '../../src/core/keys.js';
 import type { Logger } from '../../src/core/logger.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, randomTopic, rawClient, testDrainOptions } from '../support/fixtures.js';
-
-const redis = rawClient();
+import { DRIVERS, randomTopic, testDrainOptions } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('over $name', (kind) => {
+  const redis = kind.redis();
+
   const driver = kind.create();
 
   const options = testDrainOptions;

@@ -1,15 +1,23 @@
-/** Test fixtures: drivers on the run's redis-server, random topic names, a raw client for assertions, cleanup. */
+/**
+ * Test fixtures: drivers on the run's redis-server and Redis Cluster, random topic names, raw
+ * clients for assertions, cleanup.
+ */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 import type { Driver } from '../../src/core/driver.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { DrainOptions } from '../../src/core/options.js';
-import { ioredisDriver } from '../../src/drivers/ioredis.js';
+import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
+}
+
+/** Seed nodes (`host:port`) of the run's Redis Cluster. */
+export function clusterNodes(): readonly string[] {
+  return inject('clusterNodes');
 }
 
 /** A topic name no other test uses. */
@@ -29,27 +37,66 @@ export function newDriver(url = redisUrl()): Driver {
   return driver;
 }
 
+/** A cluster driver on the run's Redis Cluster (or the cluster of `nodes`), closed after the file's tests. */
+export function newClusterDriver(nodes = clusterNodes()): Driver {
+  const driver = ioredisClusterDriver(nodes);
+  closers.push(() => driver.close());
+  return driver;
+}
+
 /** A driver over the local Upstash REST server in front of the test redis-server (or the server at `url`). */
 export function newRestDriver(url = inject('restUrl'), token = inject('restToken')): Driver {
   return upstashDriver({ url, token, requestTimeoutMs: 5_000 });
 }
 
+/** A plain ioredis client for arranging and asserting Redis state: one node, or a cluster. */
+export type RawClient = Redis | Cluster;
+
 /** One entry per driver: the conformance suite runs every test over each (`describe.each(DRIVERS)`). */
 export interface DriverKind {
-  readonly name: 'ioredis' | 'upstash';
+  readonly name: 'ioredis' | 'ioredis-cluster' | 'upstash';
   /** A fresh driver (its own connection where the driver has connections). */
   create(): Driver;
   /** A driver whose Redis cannot be reached. */
   unreachable(): Driver;
+  /**
+   * A raw client on the Redis this kind's drivers use, for arranging and asserting: one per test
+   * file, closed after its tests. On the cluster it is an ioredis `Cluster`: send it commands on
+   * keys (all keys of one topic share a slot), not keyless ones (KEYS, SCAN, INFO).
+   */
+  redis(): RawClient;
 }
 
+/** `make()` once per test file, on first use. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
+}
+
+const singleNodeClient = once(() => rawClient());
+
 export const DRIVERS: readonly DriverKind[] = [
-  { name: 'ioredis', create: () => newDriver(), unreachable: () => newDriver('redis://127.0.0.1:1') },
+  {
+    name: 'ioredis',
+    create: () => newDriver(),
+    unreachable: () => newDriver('redis://127.0.0.1:1'),
+    redis: singleNodeClient,
+  },
   {
     name: 'upstash',
     create: () => newRestDriver(),
     unreachable: () =>
       upstashDriver({ url: 'http://127.0.0.1:1', token: 'x', config: { retry: { retries: 0 } } }),
+    redis: singleNodeClient,
+  },
+  {
+    name: 'ioredis-cluster',
+    create: () => newClusterDriver(),
+    unreachable: () => newClusterDriver(['127.0.0.1:1']),
+    redis: once(() => rawClusterClient()),
   },
 ];
 
@@ -61,9 +108,34 @@ export function rawClient(url = redisUrl()): Redis {
   return client;
 }
 
-/** Deletes every key of a topic (stream, dead letters, idempotency keys). */
-export async function dropTopic(client: Redis, topic: string): Promise<void> {
-  const keys = await client.keys(`sluice:{${topic}}*`);
+/** A plain ioredis Cluster client on the run's Redis Cluster (or `nodes`), closed after the file's tests. */
+export function rawClusterClient(nodes = clusterNodes()): Cluster {
+  const client = new Cluster(
+    nodes.map((node) => {
+      const [host, port] = node.split(':');
+      return { host, port: Number(port) };
+    }),
+    { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 1 } },
+  );
+  client.on('error', () => {});
+  closers.push(() => client.quit().catch(() => client.disconnect()));
+  return client;
+}
+
+/**
+ * The keys matching `pattern`, from every master of a cluster (KEYS sees one node only), or from
+ * the one server.
+ */
+export async function keysOf(client: RawClient, pattern: string): Promise<string[]> {
+  if (!(client instanceof Cluster)) return client.keys(pattern);
+  if (client.status === 'wait') await client.connect();
+  const found = await Promise.all(client.nodes('master').map((node) => node.keys(pattern)));
+  return found.flat();
+}
+
+/** Deletes every key of a topic (stream, dead letters, idempotency keys: one slot on a cluster). */
+export async function dropTopic(client: RawClient, topic: string): Promise<void> {
+  const keys = await keysOf(client, `sluice:{${topic}}*`);
   if (keys.length > 0) await client.del(...keys);
 }
 

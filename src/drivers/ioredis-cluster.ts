@@ -1,0 +1,215 @@
+/**
+ * The ioredis driver for Redis Cluster. Every command sluice sends names keys of one slot only (a
+ * topic's keys share a `{hash tag}`), so each goes to the master of that slot; EVAL and EVALSHA
+ * are routed by their first key. Redirections (MOVED, ASK) and the slot map after a failover are
+ * ioredis's job; this driver adds what the single-node one gives: errors normalised, commands that
+ * break mid-flight failed and never sent again, a command timeout, sockets that let a local process
+ * exit when idle.
+ *
+ * @example
+ * ```ts
+ * import { ioredisClusterDriver } from 'sluice/ioredis';
+ * // At module scope: the connections are created once per warm container and reused.
+ * const driver = ioredisClusterDriver(['10.0.0.1:6379', '10.0.0.2:6379', '10.0.0.3:6379']);
+ * ```
+ */
+import { Cluster, type ClusterOptions, Command, type Redis, type RedisOptions } from 'ioredis';
+import { parseClusterNodes } from '../core/cluster-nodes.js';
+import type { Driver } from '../core/driver.js';
+import { InvalidOptionError, RedisUnavailableError } from '../core/errors.js';
+import {
+  type Call,
+  commandRunner,
+  commandTimeoutOf,
+  type Holdable,
+  streamOperations,
+} from './ioredis-commands.js';
+
+/** Options of each node connection. */
+const NODE_DEFAULTS: Readonly<RedisOptions> = Object.freeze({
+  connectTimeout: 5_000,
+  maxRetriesPerRequest: 1,
+  enableAutoPipelining: false,
+  // A command whose connection broke failed: never sent again (a repeated XADD would publish twice).
+  autoResendUnfulfilledCommands: false,
+});
+
+/**
+ * Defaults that suit short-lived functions and a failover of a few seconds: during a failover
+ * commands fail fast as unavailable (the cycle ends with `error`, nothing is lost, the next cycle
+ * goes on) instead of waiting for the cluster to heal.
+ */
+export const IOREDIS_CLUSTER_DEFAULTS: Readonly<ClusterOptions> = Object.freeze({
+  /** Connect on the first command, not when the module loads. */
+  lazyConnect: true,
+  /** Every command to the slot's master: a replica may not have the latest writes (nor take them). */
+  scaleReads: 'master',
+  /** Redirections (MOVED, ASK, retries after CLUSTERDOWN / TRYAGAIN) one command may follow. */
+  maxRedirections: 16,
+  retryDelayOnMoved: 0,
+  /**
+   * Never: a command whose node connection closed may have run, and sending it again could publish
+   * twice. It fails as unavailable; the slot map is refreshed by the next MOVED.
+   */
+  retryDelayOnFailover: 0,
+  /**
+   * CLUSTERDOWN and TRYAGAIN mean the command did not run: retried after this, up to
+   * `maxRedirections` times (1.6 s in all), well inside the command timeout.
+   */
+  retryDelayOnClusterDown: 100,
+  retryDelayOnTryAgain: 100,
+  /** Longest wait for CLUSTER SLOTS from one node. */
+  slotsRefreshTimeout: 1_000,
+  /**
+   * No reconnection in the background (no timer keeps a local process alive): when no node could
+   * be reached, the queued commands fail and the next command connects again.
+   */
+  clusterRetryStrategy: () => null,
+  enableOfflineQueue: true,
+  enableAutoPipelining: false,
+  redisOptions: NODE_DEFAULTS,
+});
+
+export interface IoredisClusterDriverOptions {
+  /**
+   * Longest wait for a command's answer, beyond its BLOCK (or WAIT) time, redirections included.
+   * Past it the command fails and the driver drops its connections (the next command opens new
+   * ones and reloads the slot map).
+   * @default 5000
+   */
+  readonly commandTimeoutMs?: number;
+  /**
+   * Extra ioredis `Cluster` options, merged over {@link IOREDIS_CLUSTER_DEFAULTS} (`redisOptions`
+   * merged over its `redisOptions`).
+   */
+  readonly clusterOptions?: ClusterOptions;
+}
+
+function clusterFrom(nodes: readonly string[], options: IoredisClusterDriverOptions): Cluster {
+  if (!Array.isArray(nodes)) {
+    throw new InvalidOptionError(
+      'nodes',
+      'ioredisClusterDriver needs a list of host:port (or redis:// URLs) or an ioredis Cluster',
+    );
+  }
+  const seeds = parseClusterNodes(nodes);
+  if (typeof seeds === 'string') throw new InvalidOptionError('nodes', `ioredisClusterDriver: ${seeds}`);
+  const { redisOptions, ...clusterOptions } = options.clusterOptions ?? {};
+  return new Cluster(
+    seeds.nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      ...IOREDIS_CLUSTER_DEFAULTS,
+      // With TLS, connect to nodes by the names they have (certificates name hosts, not addresses).
+      ...(seeds.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+      ...clusterOptions,
+      redisOptions: {
+        ...NODE_DEFAULTS,
+        ...(seeds.username === undefined ? {} : { username: seeds.username }),
+        ...(seeds.password === undefined ? {} : { password: seeds.password }),
+        ...(seeds.tls ? { tls: {} } : {}),
+        ...redisOptions,
+      },
+    },
+  );
+}
+
+/**
+ * A driver over an ioredis `Cluster`. Give it seed nodes — `host:port` or `redis://` / `rediss://`
+ * URLs; the driver owns and closes the connections — or an existing `Cluster` (you own it and its
+ * options; `close()` leaves it open).
+ */
+export function ioredisClusterDriver(
+  target: readonly string[] | Cluster,
+  options: IoredisClusterDriverOptions = {},
+): Driver {
+  const owned = !(target instanceof Cluster);
+  const cluster = target instanceof Cluster ? target : clusterFrom(target, options);
+  const commandTimeoutMs = commandTimeoutOf(options.commandTimeoutMs);
+  let closed = false;
+  if (owned) {
+    // Failures surface on the commands that fail; without a listener ioredis prints them as unhandled.
+    cluster.on('error', () => {});
+    cluster.on('node error', () => {});
+  }
+
+  const socketOf = (node: Redis) => (node as unknown as { stream?: Holdable }).stream;
+  const runner = commandRunner(
+    {
+      owned,
+      sockets: () => cluster.nodes('all').map(socketOf),
+      // All node connections are dropped; the next command connects again and reloads the slot map.
+      reset: () =>
+        new Promise<void>((resolve) => {
+          if (cluster.status === 'end' || cluster.status === 'wait') return resolve();
+          const done = () => {
+            clearTimeout(fallback);
+            resolve();
+          };
+          const fallback = setTimeout(done, 1_000);
+          cluster.once('end', done);
+          cluster.disconnect();
+        }),
+      beforeCommand: () => {
+        // The cluster ends when no node could be reached (it does not retry in the background).
+        if (owned && !closed && cluster.status === 'end') cluster.connect().catch(() => {});
+      },
+    },
+    commandTimeoutMs,
+  );
+  // A node connection opened while nothing is under way (late after a timeout) must not hold the process.
+  if (owned) {
+    cluster.on('+node', (node: Redis) => node.on('connect', () => runner.idle && socketOf(node)?.unref?.()));
+  }
+
+  const call: Call = (command, args, waitMs) =>
+    runner.run(command, () => cluster.call(command, ...args), waitMs);
+
+  /** The connection to the master that serves `key`'s slot, as the cluster routes that key's commands. */
+  const masterConnection = (key: string): Redis | undefined => {
+    const slot = new Command('exists', [key], { keyPrefix: cluster.options.keyPrefix }).getSlot();
+    const nodeKey = cluster.slots[slot]?.[0];
+    if (nodeKey === undefined) return undefined;
+    return cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === nodeKey);
+  };
+
+  return {
+    name: 'ioredis-cluster',
+    capabilities: { blocking: true },
+    ...streamOperations(call),
+    waitForReplicas: (key, replicas, timeoutMs) =>
+      runner.run(
+        'WAIT',
+        async () => {
+          // WAIT counts the writes of its own connection: send it on the connection that carried
+          // the key's writes. Unknown yet (no slot map, or a node dropped): route a read of the key
+          // first, which connects and follows any MOVED.
+          let node = masterConnection(key);
+          if (node === undefined) {
+            await cluster.call('EXISTS', key);
+            node = masterConnection(key);
+          }
+          if (node === undefined) {
+            throw new RedisUnavailableError(`no connection to the master of ${JSON.stringify(key)}'s slot`);
+          }
+          return node.call('WAIT', replicas, timeoutMs);
+        },
+        timeoutMs,
+      ),
+    async close() {
+      if (!owned || closed) return;
+      closed = true;
+      if (cluster.status === 'end' || cluster.status === 'wait') {
+        cluster.disconnect();
+        return;
+      }
+      // Hold the process open until every node answered QUIT.
+      await runner.holding(async () => {
+        try {
+          await cluster.quit();
+        } catch {
+          cluster.disconnect();
+        }
+      });
+    },
+  };
+}
