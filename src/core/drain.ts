@@ -7,6 +7,7 @@ import { consumerName, deadlineOf, type StopReason } from './cycle.js';
 import { type DrainReport, drainStream, type PartitionReport } from './drain-stream.js';
 import { type Driver, withCapabilities } from './driver.js';
 import { describeError, InvalidOptionError, RedisUnavailableError } from './errors.js';
+import { ensureGroup } from './group.js';
 import { streamKeys } from './keys.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import { type TopicLayout, topicLayout } from './partitions.js';
@@ -82,6 +83,16 @@ async function drainTopic<T>(
   if (layout.partitions === 1 && o.assignedPartitions === undefined) {
     return drainStream(driver, o, { keys: layout.keys(0), consumer, deadline });
   }
+  // The group starts on every partition at once: created lazily, on a partition this drain serves
+  // later, it would start after what was published there meanwhile. Remembered per container.
+  await beforeDeadline(
+    Promise.all(
+      Array.from({ length: layout.partitions }, (_, i) =>
+        ensureGroup(driver, layout.keys(i).stream, o.group, o.startId),
+      ),
+    ),
+    deadline,
+  );
   // Start at a random partition so that concurrent drains limited by maxPartitions spread out.
   const offset = Math.floor(Math.random() * assigned.length);
   const candidates = assigned.map((_, i) => assigned[(offset + i) % assigned.length] as number);
