@@ -1,7 +1,7 @@
 /**
  * Hostile input at the publish endpoint, property-based (fast-check): random and malicious bodies,
  * headers, methods, credentials and topic names, sent through the Lambda handler (API Gateway v2
- * event) and the Vercel handler (Web Request), over both drivers, against the run's redis-server.
+ * event) and the Vercel handler (Web Request), over every driver, against the run's redis-server and Redis Cluster.
  *
  * Properties, for every request:
  * - the status is 2xx or 4xx, never 5xx; the body is JSON, with an `error` string on a 4xx;
@@ -24,9 +24,8 @@ import { vercelPublishHandler } from '../../src/adapters/vercel.js';
 import type { PublishEndpointOptions } from '../../src/core/http-publish.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { signBody } from '../../src/core/signature.js';
-import { DRIVERS, dropTopic, rawClient } from '../support/fixtures.js';
+import { DRIVERS, dropTopic, keysOf, type RawClient } from '../support/fixtures.js';
 
-const redis = rawClient();
 const token = 'hostile-token-0123456789';
 const secret = 'hostile-secret-0123456789';
 /** In every generated topic name, so that a SCAN finds any key one of them could have made. */
@@ -553,27 +552,19 @@ interface TopicState {
   readonly keys: readonly string[];
 }
 
-async function stateOf(topics: readonly string[]): Promise<Record<string, TopicState>> {
-  const pipeline = redis.pipeline();
-  for (const topic of topics) {
-    pipeline.xlen(`sluice:{${topic}}`);
-    pipeline.xrevrange(`sluice:{${topic}}`, '+', '-', 'COUNT', 1);
-    pipeline.keys(`sluice:{${topic}}*`);
-  }
-  const replies = (await pipeline.exec()) ?? [];
-  const state: Record<string, TopicState> = {};
-  topics.forEach((topic, i) => {
-    const [length, last, keys] = replies.slice(i * 3, i * 3 + 3).map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
-    state[topic] = {
-      length: length as number,
-      last: (last as [string, string[]][])[0]?.[0],
-      keys: (keys as string[]).sort(),
-    };
-  });
-  return state;
+async function stateOf(redis: RawClient, topics: readonly string[]): Promise<Record<string, TopicState>> {
+  // One topic at a time: on a cluster, each topic's keys live in a slot of their own.
+  const states = await Promise.all(
+    topics.map(async (topic): Promise<TopicState> => {
+      const [length, last, keys] = await Promise.all([
+        redis.xlen(`sluice:{${topic}}`),
+        redis.xrevrange(`sluice:{${topic}}`, '+', '-', 'COUNT', 1),
+        keysOf(redis, `sluice:{${topic}}*`),
+      ]);
+      return { length, last: last[0]?.[0], keys: keys.sort() };
+    }),
+  );
+  return Object.fromEntries(topics.map((topic, i) => [topic, states[i] as TopicState]));
 }
 
 function idParts(id: string): [number, number] {
@@ -596,6 +587,7 @@ function sentMessages(received: string): { data: unknown; key?: unknown }[] {
 
 /** Asserts every property of one exchange. */
 async function check(
+  redis: RawClient,
   a: Attempt,
   outcome: Outcome,
   allowed: readonly string[],
@@ -675,6 +667,7 @@ async function check(
 const allowedOf = (driver: string) => [`${marker}-a-${driver}`, `${marker}-b-${driver}`];
 
 describe.each(DRIVERS)('hostile input at the publish endpoint over $name', (kind) => {
+  const redis = kind.redis();
   const allowed = allowedOf(kind.name);
   const driver = kind.create();
   const options = {
@@ -690,10 +683,10 @@ describe.each(DRIVERS)('hostile input at the publish endpoint over $name', (kind
   const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort();
 
   async function exchange(a: Attempt, via = send): Promise<void> {
-    const before = await stateOf(allowed);
+    const before = await stateOf(redis, allowed);
     const outcome = await via(a);
-    const after = await stateOf(allowed);
-    await check(a, outcome, allowed, before, after);
+    const after = await stateOf(redis, allowed);
+    await check(redis, a, outcome, allowed, before, after);
   }
 
   it('any request: 2xx or 4xx, JSON, a refusal writes nothing, a success writes exactly its ids', async () => {
@@ -744,10 +737,10 @@ describe.each(DRIVERS)('hostile input at the publish endpoint over $name', (kind
           extraHeaders: [],
           body: text,
         };
-        const before = await stateOf(allowed);
+        const before = await stateOf(redis, allowed);
         const outcome = await send(a);
-        const after = await stateOf(allowed);
-        await check(a, outcome, allowed, before, after);
+        const after = await stateOf(redis, allowed);
+        await check(redis, a, outcome, allowed, before, after);
         if (poisoned) expect(outcome.status, outcome.text).toBeGreaterThanOrEqual(400);
         else expect(outcome.status, outcome.text).toBe(202);
       }),
@@ -800,9 +793,9 @@ describe.each(DRIVERS)('hostile input at the publish endpoint over $name', (kind
               body: JSON.stringify(via === 'body' ? { data, idempotencyKey } : { data }),
               base64: false,
             };
-            const before = await stateOf(allowed);
+            const before = await stateOf(redis, allowed);
             const outcome = await send(a);
-            await check(a, outcome, allowed, before, await stateOf(allowed));
+            await check(redis, a, outcome, allowed, before, await stateOf(redis, allowed));
             return outcome;
           };
           const first = await publishWith(`${prefix}${one}`, 'first');
@@ -849,13 +842,7 @@ describe.each(DRIVERS)('hostile input at the publish endpoint over $name', (kind
   }, 60_000);
 
   it('afterwards: no key holds a generated topic name but the allowed topics’ own; no prototype pollution', async () => {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `*${marker}*`, 'COUNT', 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
+    const found = await keysOf(redis, `*${marker}*`);
     expect(found.length).toBeGreaterThan(0);
     // Either driver's allowed topics: the other block's keys may still be there.
     const topics = DRIVERS.flatMap((d) => allowedOf(d.name));

@@ -18,9 +18,8 @@ import { publishBatch } from '../../src/core/publish.js';
 import { parseReadGroup, parseReclaim } from '../../src/core/replies.js';
 import { RECLAIM } from '../../src/core/scripts.js';
 import { groupState, scaled } from '../support/fault-kit.js';
-import { DRIVERS, rawClient } from '../support/fixtures.js';
+import { DRIVERS, dropTopic } from '../support/fixtures.js';
 
-const redis = rawClient();
 const INVOCATIONS = 10;
 const VISIBILITY_MS = 2_000;
 const HANDLER_TIMEOUT_MS = 150;
@@ -104,16 +103,14 @@ function recording(
 }
 
 describe.each(DRIVERS)('10 overlapping invocations over $name', (kind) => {
+  const redis = kind.redis();
   it('share the work: every message handled; never two handlers at once, nor a redelivery, inside the visibility timeout; again only after a failure, a timeout or an overlong hold', async () => {
     const started = Date.now();
     const MESSAGES = scaled(1_500, 200);
     const topic = `overlap-${randomUUID().slice(0, 8)}`;
     const group = 'g';
     const { stream } = streamKeys({ topic });
-    const cleanup = async () => {
-      const keys = await redis.keys(`sluice:{${topic}}*`);
-      if (keys.length > 0) await redis.del(...keys);
-    };
+    const cleanup = () => dropTopic(redis, topic);
     try {
       await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
       const publisher = kind.create();

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { DrainChildConfig } from './drain-child.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -179,7 +179,7 @@ export interface GroupState {
 }
 
 /** The group's last-delivered id, lag and whole pending list, read in one atomic step. */
-export async function groupState(redis: Redis, stream: string, group: string): Promise<GroupState> {
+export async function groupState(redis: Redis | Cluster, stream: string, group: string): Promise<GroupState> {
   const replies = await redis
     .multi()
     .xinfo('GROUPS', stream)
