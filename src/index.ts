@@ -78,6 +78,7 @@ export {
   type PurgeReport,
   parseDeadLetter,
   parseReplayFrom,
+  partitionedTopicStats,
   purgeDeadLetters,
   type RedriveOptions,
   type RedriveOutcome,

@@ -139,6 +139,11 @@ export function targetOptions(command: Command): Command {
     .option(
       '--stream <key>',
       'a stream key used as it is, instead of a topic (e.g. one another service writes)',
+    )
+    .option(
+      '-p, --partition <index>',
+      'one partition of a partitioned topic (from 0; see `sluice topic show`)',
+      wholeNumber(0, 1_023),
     );
 }
 
@@ -147,14 +152,19 @@ export function groupOption(command: Command, description = 'the consumer group'
   return command.addOption(new Option('-g, --group <name>', description).env('SLUICE_GROUP'));
 }
 
-/** A topic or a stream key, as every operation takes it. */
-export type Target = { readonly topic: string } | { readonly stream: string };
+/** A topic (or one partition of it) or a stream key, as every operation takes it. */
+export type Target = { readonly topic: string; readonly partition?: number } | { readonly stream: string };
 
 export function targetOf(command: Command): Target {
-  const { topic, stream } = command.opts<{ topic?: string; stream?: string }>();
+  const { topic, stream, partition } = command.opts<{
+    topic?: string;
+    stream?: string;
+    partition?: number;
+  }>();
   if (stream !== undefined) {
     if (topic !== undefined && command.getOptionValueSource('topic') !== 'env')
       throw new UsageError('give --topic or --stream, not both');
+    if (partition !== undefined) throw new UsageError('--partition goes with --topic, not --stream');
     if (stream === '') throw new UsageError('--stream must not be empty');
     return { stream };
   }
@@ -162,7 +172,7 @@ export function targetOf(command: Command): Target {
     throw new UsageError('missing --topic <name> (or --stream <key>, or SLUICE_TOPIC)');
   if (!isTopicName(topic))
     throw new UsageError(`--topic must match ${TOPIC_PATTERN}, got ${JSON.stringify(topic)}`);
-  return { topic };
+  return partition === undefined ? { topic } : { topic, partition };
 }
 
 export function groupOf(command: Command): string {

@@ -222,8 +222,16 @@ const SCRIPT = String.raw`
     const t = Date.parse(iso || '');
     return Number.isNaN(t) ? '—' : duration(Math.max(0, Date.now() - t)) + ' ago';
   }
-  const path = (topic, group, action) =>
-    '/topics/' + encodeURIComponent(topic) + '/groups/' + encodeURIComponent(group) + '/' + action;
+  // A partition of a partitioned topic is shown as "orders [3]" (topic names hold no spaces or brackets).
+  const label = (stats) =>
+    (stats.topic === null ? stats.stream : stats.topic) + (stats.partition === undefined ? '' : ' [' + stats.partition + ']');
+  const path = (shown, group, action) => {
+    const m = /^(.*) \[(\d+)\]$/.exec(shown);
+    const topic = m ? m[1] : shown;
+    return '/topics/' + encodeURIComponent(topic) + '/groups/' + encodeURIComponent(group) + '/' + action +
+      (m ? '?partition=' + m[2] : '');
+  };
+  const withQuery = (url, query) => url + (url.includes('?') ? '&' : '?') + query;
 
   async function api(route, init) {
     const token = sessionStorage.getItem(TOKEN_KEY);
@@ -351,7 +359,7 @@ const SCRIPT = String.raw`
     const seenCards = new Set();
     let groups = 0, lag = 0, pending = 0, dead = 0, oldest = null, lagKnown = true;
     data.topics.forEach((stats, index) => {
-      const name = stats.topic === null ? stats.stream : stats.topic;
+      const name = label(stats);
       seenTopics.add(name);
       const section = topicSection(name, index);
       section.update(stats);
@@ -515,7 +523,7 @@ const SCRIPT = String.raw`
     if (card.loading) return;
     card.loading = true;
     try {
-      const page = await api(path(topic, group, 'dead-letters') + '?count=' + PAGE);
+      const page = await api(withQuery(path(topic, group, 'dead-letters'), 'count=' + PAGE));
       card.shown = total;
       card.fetchedAt = Date.now();
       into.replaceChildren(deadLetterTable(topic, group, page));

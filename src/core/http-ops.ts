@@ -31,7 +31,14 @@ import { GroupNotFoundError, InvalidOptionError } from './errors.js';
 import { failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
-import { listDeadLetters, purgeDeadLetters, redrive, topicStats } from './ops.js';
+import {
+  listDeadLetters,
+  type OpsTarget,
+  partitionedTopicStats,
+  purgeDeadLetters,
+  redrive,
+  topicStats,
+} from './ops.js';
 import { checkInteger, describeGot } from './validate.js';
 
 export interface OpsRequest {
@@ -268,6 +275,15 @@ export function createOpsEndpoint(
     return value as string[];
   }
 
+  /** `?partition=<index>`: one partition of a partitioned topic. */
+  function partitionOf(query: URLSearchParams): number | undefined {
+    const text = single(query, 'partition');
+    if (text === undefined) return undefined;
+    if (!/^\d{1,4}$/.test(text))
+      throw new Refusal(400, `\`partition\` must be a partition index, got ${quoted(text)}`);
+    return Number(text);
+  }
+
   function flag(value: unknown, name: string): boolean {
     if (value === undefined) return false;
     if (typeof value !== 'boolean') throw new Refusal(400, `\`${name}\` must be true or false`);
@@ -278,28 +294,28 @@ export function createOpsEndpoint(
    * 404 unless the topic has the group, or still holds dead letters of it (a group deleted since:
    * its dead letters can still be listed and purged). `deadLetters` is how many there are.
    */
-  async function requireGroup(topic: string, group: string, deadLetters: number): Promise<void> {
+  async function requireGroup(topic: OpsTarget, group: string, deadLetters: number): Promise<void> {
     if (deadLetters > 0) return;
     const stats = await topicStats(driver, topic);
     if (!stats.groups.some((g) => g.name === group))
       throw new Refusal(404, new GroupNotFoundError(stats.stream, group).message);
   }
 
-  async function remaining(topic: string, group: string): Promise<number> {
+  async function remaining(topic: OpsTarget, group: string): Promise<number> {
     return (await listDeadLetters(driver, topic, group, { count: 1 })).total;
   }
 
   async function stats(query: URLSearchParams): Promise<OpsResponse> {
     const asked = single(query, 'topic');
     const list = asked === undefined ? [...topics] : [knownTopic(asked)];
-    const all = await Promise.all(list.map((topic) => topicStats(driver, topic)));
+    const all = (await Promise.all(list.map((topic) => partitionedTopicStats(driver, topic)))).flat();
     return json(200, {
       measuredAt: Math.max(0, ...all.map((s) => s.measuredAt)),
       topics: all,
     });
   }
 
-  async function deadLetters(topic: string, group: string, query: URLSearchParams): Promise<OpsResponse> {
+  async function deadLetters(topic: OpsTarget, group: string, query: URLSearchParams): Promise<OpsResponse> {
     const countText = single(query, 'count');
     const count =
       countText === undefined ? Math.min(DEFAULT_PAGE_SIZE, settings.maxPageSize) : Number(countText);
@@ -318,7 +334,7 @@ export function createOpsEndpoint(
     return json(200, page);
   }
 
-  async function redriveRoute(topic: string, group: string, request: OpsRequest): Promise<OpsResponse> {
+  async function redriveRoute(topic: OpsTarget, group: string, request: OpsRequest): Promise<OpsResponse> {
     const body = readBody(request, ['ids', 'limit', 'dryRun']);
     const chosen = ids(body.ids, settings.maxRedrive);
     if (body.limit !== undefined && checkInteger('limit', body.limit, 1, settings.maxRedrive) !== undefined) {
@@ -339,7 +355,7 @@ export function createOpsEndpoint(
     return json(200, { ...report, remaining: await remaining(topic, group) });
   }
 
-  async function purgeRoute(topic: string, group: string, request: OpsRequest): Promise<OpsResponse> {
+  async function purgeRoute(topic: OpsTarget, group: string, request: OpsRequest): Promise<OpsResponse> {
     const body = readBody(request, ['ids', 'all', 'dryRun']);
     const chosen = ids(body.ids, settings.maxRedrive);
     const all = flag(body.all, 'all');
@@ -372,7 +388,9 @@ export function createOpsEndpoint(
       authenticate(request);
       const query = new URLSearchParams(request.query ?? '');
       if (target.kind === 'stats') return await stats(query);
-      const topic = knownTopic(target.topic);
+      const partition = partitionOf(query);
+      const topic: OpsTarget =
+        partition === undefined ? knownTopic(target.topic) : { topic: knownTopic(target.topic), partition };
       if (!isTopicName(target.group))
         throw new Refusal(400, `a group name matches ${TOPIC_PATTERN}, got ${quoted(target.group)}`);
       if (target.kind === 'dead-letters') return await deadLetters(topic, target.group, query);

@@ -14,6 +14,7 @@ import { decodeMessage, idTime, type Message } from './envelope.js';
 import { GroupNotFoundError, InvalidOptionError, RedisReplyError, SluiceError } from './errors.js';
 import { isTopicName, type StreamKeys, streamKeys, TOPIC_PATTERN } from './keys.js';
 import { LAST_ID, PURGE, RANGE, REDRIVE, REPLAY, STATS } from './ops-scripts.js';
+import { topicLayout } from './partitions.js';
 import {
   fieldsToRecord,
   parseEntries,
@@ -25,8 +26,14 @@ import {
 import { sleep } from './signals.js';
 import { checkInteger, describeGot } from './validate.js';
 
-/** A topic name, `{ topic }`, or `{ stream }` for a stream key used as it is. */
-export type OpsTarget = string | { readonly topic: string } | { readonly stream: string };
+/**
+ * A topic name, `{ topic }` — with `partition` for one partition of a partitioned topic — or
+ * `{ stream }` for a stream key used as it is.
+ */
+export type OpsTarget =
+  | string
+  | { readonly topic: string; readonly partition?: number | undefined }
+  | { readonly stream: string };
 
 export const OPS_DEFAULTS = Object.freeze({
   /** Dead letters per page of `listDeadLetters`. */
@@ -52,7 +59,34 @@ const MAX_SEQ = 18_446_744_073_709_551_615n;
 const STREAM_ID = /^(\d{1,20})(?:-(\d{1,20}))?$/;
 
 function keysOf(target: OpsTarget): StreamKeys {
-  return streamKeys(typeof target === 'string' ? { topic: target } : target);
+  if (typeof target === 'string') return streamKeys({ topic: target });
+  return streamKeys('stream' in target ? { stream: target.stream } : { topic: target.topic });
+}
+
+/**
+ * The keys of the stream an operation works on. A partitioned topic's operations work on one
+ * partition at a time: `partition` must name it (and must not be given for a plain topic, but 0).
+ */
+async function targetKeys(driver: Driver, target: OpsTarget): Promise<StreamKeys> {
+  const plain = keysOf(target); // validates the name before anything is sent
+  const topic = topicOf(target);
+  if (topic === null) return plain;
+  const partition = typeof target === 'object' && 'topic' in target ? target.partition : undefined;
+  const layout = await topicLayout(driver, topic);
+  if (partition === undefined) {
+    if (layout.partitions === 1) return plain;
+    throw new InvalidOptionError(
+      'partition',
+      `topic ${JSON.stringify(topic)} has ${layout.partitions} partitions: name one (\`partition\`, 0 to ${layout.partitions - 1})`,
+    );
+  }
+  const problem = checkInteger('partition', partition, 0, layout.partitions - 1);
+  if (problem)
+    throw new InvalidOptionError(
+      'partition',
+      `${problem} (topic ${JSON.stringify(topic)} has ${layout.partitions})`,
+    );
+  return layout.keys(partition);
 }
 
 function topicOf(target: OpsTarget): string | null {
@@ -171,6 +205,8 @@ export interface TopicStats {
   readonly groups: readonly GroupStats[];
   /** Redis's clock when measured (ms since the epoch): ages are relative to it. */
   readonly measuredAt: number;
+  /** The partition, for one partition of a partitioned topic (see {@link partitionedTopicStats}). */
+  readonly partition?: number;
 }
 
 /**
@@ -184,13 +220,36 @@ export interface TopicStats {
  * ```
  */
 export async function topicStats(driver: Driver, target: OpsTarget): Promise<TopicStats> {
-  const keys = keysOf(target);
+  const keys = await targetKeys(driver, target);
   const prefix = keys.deadLetters('');
   const reply = rows(
     await runScript(driver, STATS, [keys.stream], [prefix, OPS_DEFAULTS.countLimit]),
     'stats',
   );
   return parseStats(topicOf(target), keys.stream, reply);
+}
+
+/**
+ * {@link topicStats} for every stream of a target: one per partition of a partitioned topic (each
+ * with its `partition`), else the one stream. One round trip per stream, side by side.
+ *
+ * @example
+ * ```ts
+ * for (const s of await partitionedTopicStats(driver, 'orders')) console.log(s.partition, s.length);
+ * ```
+ */
+export async function partitionedTopicStats(driver: Driver, target: OpsTarget): Promise<TopicStats[]> {
+  const topic = topicOf(target);
+  if (topic === null) return [await topicStats(driver, target)];
+  keysOf(target); // validates the name before anything is sent
+  const layout = await topicLayout(driver, topic);
+  if (layout.partitions === 1) return [await topicStats(driver, target)];
+  return Promise.all(
+    Array.from({ length: layout.partitions }, async (_, partition) => {
+      const stats = await topicStats(driver, { stream: layout.keys(partition).stream });
+      return { ...stats, topic, partition };
+    }),
+  );
 }
 
 function parseStats(topic: string | null, stream: string, reply: unknown[]): TopicStats {
@@ -347,7 +406,7 @@ export async function listDeadLetters(
   group: string,
   options: ListDeadLettersOptions = {},
 ): Promise<DeadLetterPage> {
-  const keys = keysOf(target);
+  const keys = await targetKeys(driver, target);
   checkGroup(group);
   const count = integer('count', options.count, OPS_DEFAULTS.listCount, 1, 10_000);
   const stream = keys.deadLetters(group);
@@ -370,7 +429,7 @@ export async function showDeadLetter(
   group: string,
   id: string,
 ): Promise<DeadLetter | undefined> {
-  const keys = keysOf(target);
+  const keys = await targetKeys(driver, target);
   checkGroup(group);
   const exact = streamId('id', id);
   const { entries } = await range(driver, keys.deadLetters(group), exact, exact, 1);
@@ -458,7 +517,7 @@ export async function redrive(
   group: string,
   options: RedriveOptions = {},
 ): Promise<RedriveReport> {
-  const keys = keysOf(target);
+  const keys = await targetKeys(driver, target);
   checkGroup(group);
   const dryRun = options.dryRun === true;
   const limit = integer('limit', options.limit, Number.MAX_SAFE_INTEGER, 1);
@@ -574,7 +633,7 @@ export async function purgeDeadLetters(
   group: string,
   options: PurgeOptions,
 ): Promise<PurgeReport> {
-  const keys = keysOf(target);
+  const keys = await targetKeys(driver, target);
   checkGroup(group);
   const all = options?.all === true;
   const ids = options?.ids?.map((id) => streamId('ids', id));
@@ -681,7 +740,7 @@ export async function replay(
   from: ReplayFrom,
   options: ReplayOptions = {},
 ): Promise<ReplayReport> {
-  const keys = keysOf(target);
+  const keys = await targetKeys(driver, target);
   checkGroup(group);
   const start = replayStart(from);
   const dryRun = options.dryRun === true;
@@ -745,7 +804,7 @@ export async function* tail(
   target: OpsTarget,
   options: TailOptions = {},
 ): AsyncGenerator<Message, void, undefined> {
-  const keys = keysOf(target);
+  const keys = await targetKeys(driver, target);
   const batchSize = integer('batchSize', options.batchSize, OPS_DEFAULTS.tailBatchSize, 1, 10_000);
   const blockMs = integer('blockMs', options.blockMs, OPS_DEFAULTS.tailBlockMs, 1);
   const maxPollDelayMs = integer(

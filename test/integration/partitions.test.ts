@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/core/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import type { Message } from '../../src/core/envelope.js';
-import { PartitionCountError } from '../../src/core/errors.js';
+import { PartitionCountError, PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
+import { listDeadLetters, partitionedTopicStats, redrive } from '../../src/core/ops.js';
 import { partitionForKey, partitionKeys, topicLayout } from '../../src/core/partitions.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { LEASE } from '../../src/core/scripts.js';
@@ -329,6 +330,44 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       // The dead drain's two wait out their visibility timeout before the two after them.
       expect(handled).toEqual([0, 1, 2, 3]);
       expect(report).toMatchObject({ reclaimed: 2, read: 2, acked: 4, pending: 0 });
+    });
+  });
+
+  describe('operations', () => {
+    it('stats per partition; dead-letter tools take the partition, and refuse a partitioned topic without one', async () => {
+      const topic = randomTopic();
+      await topicLayout(driver, topic, 3);
+      await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+      );
+      const key = 'poison';
+      const partition = partitionForKey(key, 3);
+      await publish(driver, topic, { data: 'bad', key });
+      await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {
+          throw new PermanentError('no');
+        }),
+      );
+      const stats = await partitionedTopicStats(driver, topic);
+      expect(stats.map((s) => s.partition)).toEqual([0, 1, 2]);
+      expect(stats.map((s) => s.groups[0]?.deadLetters)).toEqual(
+        [0, 1, 2].map((i) => (i === partition ? 1 : 0)),
+      );
+
+      await expect(listDeadLetters(driver, topic, 'g')).rejects.toThrow(/has 3 partitions: name one/);
+      await expect(listDeadLetters(driver, { topic, partition: 3 }, 'g')).rejects.toThrow(/`partition`/);
+      const page = await listDeadLetters(driver, { topic, partition }, 'g');
+      expect(page.deadLetters.map((d) => d.reason)).toEqual(['permanent']);
+      const redriven = await redrive(driver, { topic, partition }, 'g');
+      expect(redriven.redriven).toBe(1);
+      const seen: unknown[] = [];
+      await drain(
+        driver,
+        testDrainOptions(topic, 'g', (m: Message) => void seen.push(m.data)),
+      );
+      expect(seen).toEqual(['bad']);
     });
   });
 });

@@ -40,6 +40,7 @@ interface DrainFlags {
   retentionMs?: number;
   maxLength?: number;
   verbose?: boolean;
+  ordered?: boolean;
 }
 
 /** `--flag <n>`, defaulting to the environment variable the functions read. */
@@ -103,6 +104,10 @@ export function drainCommand(program: Command): void {
       ).default(CLI_IDLE_EXIT_MS),
     )
     .option('--no-idle-exit', 'run until the budget even when the stream is idle')
+    .option(
+      '--ordered',
+      'ordered draining: one drain per partition at a time (a lease), no message before an earlier one of its partition is done',
+    )
     .addOption(
       new Option(
         '--start-id <id>',
@@ -146,8 +151,14 @@ Example:
           throw error;
         }
       };
+      // --partition drains that one partition of a partitioned topic (all of them without it).
+      const place =
+        'topic' in target && target.partition !== undefined
+          ? { topic: target.topic, assignedPartitions: [target.partition] }
+          : target;
       const options: DrainOptions = {
-        ...target,
+        ...place,
+        ordered: flags.ordered,
         group,
         handler: counting,
         logger,

@@ -46,6 +46,10 @@ Examples:
     )
     .action(async (data: string | undefined, flags: PublishFlags, cmd: Command) => {
       const target = targetOf(cmd);
+      if ('partition' in target && target.partition !== undefined)
+        throw new UsageError(
+          'publish routes by --key on a partitioned topic: --partition is not for publish',
+        );
       const input = await readInput(data, flags.file);
       const messages = flags.batch ? parseLines(input, flags) : [single(input, flags)];
       const results: PublishResult[] = await withDriver(cmd, async (driver) => {

@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { isTopicName, TOPIC_PATTERN } from '../../core/keys.js';
-import { type TopicStats, topicStats } from '../../core/ops.js';
+import { partitionedTopicStats, type TopicStats } from '../../core/ops.js';
 import { sleep } from '../../core/signals.js';
 import { interruptSignal, type Target, UsageError, withDriver } from '../context.js';
 import { formatDuration, print, printJson, table } from '../terminal.js';
@@ -38,6 +38,7 @@ export function statsCommand(program: Command): void {
     .addHelpText(
       'after',
       `
+A partitioned topic has a row per partition and group: orders[3] is partition 3.
 Columns: LAG = entries the group has not read yet ("?" when Redis cannot tell), PENDING = read and
 not acknowledged, OLDEST = age of the oldest pending message, DEAD = its dead letters.
 
@@ -49,7 +50,8 @@ Examples:
     .action(async (flags: StatsFlags, cmd: Command) => {
       const targets = targetsOf(flags);
       await withDriver(cmd, async (driver) => {
-        const measure = () => Promise.all(targets.map((target) => topicStats(driver, target)));
+        const measure = async () =>
+          (await Promise.all(targets.map((target) => partitionedTopicStats(driver, target)))).flat();
         if (flags.watch === undefined) {
           const stats = await measure();
           if (flags.json) printJson(stats);
@@ -109,7 +111,7 @@ function targetsOf(flags: StatsFlags): Target[] {
 export function statsTable(all: readonly TopicStats[]): string {
   const rows: string[][] = [];
   for (const s of all) {
-    const name = s.topic ?? s.stream;
+    const name = s.partition === undefined ? (s.topic ?? s.stream) : `${s.topic}[${s.partition}]`;
     if (!s.exists) {
       rows.push([name, '(no stream)', '0', '-', '-', '-', '-', '-']);
       continue;
