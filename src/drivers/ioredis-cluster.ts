@@ -113,6 +113,29 @@ function clusterFrom(nodes: readonly string[], options: IoredisClusterDriverOpti
   );
 }
 
+/** Whether `node`'s connection opens (or is open): false when it fails, or is closing or closed. */
+function opened(node: Redis): Promise<boolean> {
+  if (node.status === 'ready') return Promise.resolve(true);
+  if (node.status === 'wait') {
+    return node.connect().then(
+      () => true,
+      () => false,
+    );
+  }
+  if (node.status !== 'connecting' && node.status !== 'connect') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const settle = (outcome: boolean) => () => {
+      node.off('ready', ready);
+      node.off('close', closed);
+      resolve(outcome);
+    };
+    const ready = settle(true);
+    const closed = settle(false);
+    node.once('ready', ready);
+    node.once('close', closed);
+  });
+}
+
 /**
  * A driver over an ioredis `Cluster`. Give it seed nodes — `host:port` or `redis://` / `rediss://`
  * URLs; the driver owns and closes the connections — or an existing `Cluster` (you own it and its
@@ -161,9 +184,6 @@ export function ioredisClusterDriver(
     cluster.on('+node', (node: Redis) => node.on('connect', () => runner.idle && socketOf(node)?.unref?.()));
   }
 
-  const call: Call = (command, args, waitMs) =>
-    runner.run(command, () => cluster.call(command, ...args), waitMs);
-
   /** The connection to the master that serves `key`'s slot, as the cluster routes that key's commands. */
   const masterConnection = (key: string): Redis | undefined => {
     const slot = new Command('exists', [key], { keyPrefix: cluster.options.keyPrefix }).getSlot();
@@ -171,6 +191,29 @@ export function ioredisClusterDriver(
     if (nodeKey === undefined) return undefined;
     return cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === nodeKey);
   };
+
+  /**
+   * Opens the connection that `key`'s command will take before the command is sent. When it cannot
+   * be opened (the master died and the slot map still names it, as after a failover) the driver
+   * reloads the slot map first, so that the command goes where the slot is served now instead of
+   * into a dead connection. Nothing is sent twice: once sent, a command whose connection breaks fails.
+   */
+  const connectRoute = async (key: string): Promise<void> => {
+    if (cluster.status !== 'ready') return; // ioredis holds commands until the slot map is loaded
+    const node = masterConnection(key);
+    if (node === undefined || node.status === 'ready' || (await opened(node))) return;
+    await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+  };
+
+  const call: Call = (command, args, key, waitMs) =>
+    runner.run(
+      command,
+      async () => {
+        await connectRoute(key);
+        return cluster.call(command, ...args);
+      },
+      waitMs,
+    );
 
   return {
     name: 'ioredis-cluster',

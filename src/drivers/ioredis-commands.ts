@@ -126,21 +126,31 @@ export function commandRunner(link: Link, commandTimeoutMs: number): Runner {
   };
 }
 
-/** Sends one command with its arguments; `waitMs` is how long the server may hold it (BLOCK). */
-export type Call = (command: string, args: (string | number)[], waitMs?: number) => Promise<unknown>;
+/**
+ * Sends one command with its arguments. `key` is the key it is routed by (a cluster sends it to the
+ * master of that key's slot); `waitMs` how long the server may hold it (BLOCK).
+ */
+export type Call = (
+  command: string,
+  args: (string | number)[],
+  key: string,
+  waitMs?: number,
+) => Promise<unknown>;
 
 /** The driver operations every ioredis driver sends the same way. */
 export function streamOperations(
   call: Call,
 ): Pick<Driver, 'createGroup' | 'readGroup' | 'read' | 'ack' | 'add' | 'evalSha' | 'eval'> {
   return {
-    createGroup: (stream, group, startId) => call('XGROUP', ['CREATE', stream, group, startId, 'MKSTREAM']),
+    createGroup: (stream, group, startId) =>
+      call('XGROUP', ['CREATE', stream, group, startId, 'MKSTREAM'], stream),
     readGroup: ({ stream, group, consumer, count, blockMs }: ReadGroupArgs) =>
       call(
         'XREADGROUP',
         blockMs === undefined
           ? ['GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']
           : ['GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>'],
+        stream,
         blockMs,
       ),
     read: ({ stream, afterId, count, blockMs }: ReadArgs) =>
@@ -149,12 +159,13 @@ export function streamOperations(
         blockMs === undefined
           ? ['COUNT', count, 'STREAMS', stream, afterId]
           : ['COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, afterId],
+        stream,
         blockMs,
       ),
-    ack: (stream, group, ids) => call('XACK', [stream, group, ...ids]),
-    add: (stream, fields) => call('XADD', [stream, '*', ...fields]),
-    // Keys first: a cluster client routes EVAL/EVALSHA by their first key.
-    evalSha: (sha1, keys, args) => call('EVALSHA', [sha1, keys.length, ...keys, ...args]),
-    eval: (source, keys, args) => call('EVAL', [source, keys.length, ...keys, ...args]),
+    ack: (stream, group, ids) => call('XACK', [stream, group, ...ids], stream),
+    add: (stream, fields) => call('XADD', [stream, '*', ...fields], stream),
+    // A cluster client routes EVAL/EVALSHA by their first key (every key of a script shares its slot).
+    evalSha: (sha1, keys, args) => call('EVALSHA', [sha1, keys.length, ...keys, ...args], keys[0] ?? ''),
+    eval: (source, keys, args) => call('EVAL', [source, keys.length, ...keys, ...args], keys[0] ?? ''),
   };
 }

@@ -101,7 +101,7 @@ export function ioredisDriver(
     runner.failInFlight(new RedisUnavailableError('the connection to Redis closed before it answered')),
   );
 
-  const call: Call = (command, args, waitMs) =>
+  const call: Call = (command, args, _key, waitMs) =>
     runner.run(command, () => client.call(command, ...args), waitMs);
 
   return {
@@ -109,7 +109,7 @@ export function ioredisDriver(
     capabilities: { blocking: true },
     ...streamOperations(call),
     // WAIT counts the writes of its own connection: this driver has one.
-    waitForReplicas: (_key, replicas, timeoutMs) => call('WAIT', [replicas, timeoutMs], timeoutMs),
+    waitForReplicas: (key, replicas, timeoutMs) => call('WAIT', [replicas, timeoutMs], key, timeoutMs),
     async close() {
       if (!owned || client.status === 'end') return;
       // Hold the process open until QUIT is answered.

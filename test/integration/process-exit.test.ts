@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { randomTopic, redisUrl } from '../support/fixtures.js';
+import { clusterNodes, randomTopic, redisUrl } from '../support/fixtures.js';
 
-it('a local script that publishes and drains exits by itself: the idle connection does not hold it open', async () => {
+/** Runs test/support/publish-and-exit.ts against `target`; resolves with its exit and its output. */
+async function publishAndExit(target: string) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/support/publish-and-exit.ts', redisUrl(), randomTopic()],
+    ['--import', 'tsx', 'test/support/publish-and-exit.ts', target, randomTopic()],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -19,7 +20,19 @@ it('a local script that publishes and drains exits by itself: the idle connectio
     child.once('exit', (c, s) => resolve([c, s])),
   );
   clearTimeout(timer);
+  return { code, signal, output };
+}
+
+it('a local script that publishes and drains exits by itself: the idle connection does not hold it open', async () => {
+  const { code, signal, output } = await publishAndExit(redisUrl());
   expect(signal).toBeNull(); // not killed by the timer: it exited on its own
+  expect(code).toBe(0);
+  expect(JSON.parse(output)).toMatchObject({ acked: 1 });
+});
+
+it('the same over the cluster driver: no node connection holds it open', async () => {
+  const { code, signal, output } = await publishAndExit(clusterNodes().join(','));
+  expect(signal).toBeNull();
   expect(code).toBe(0);
   expect(JSON.parse(output)).toMatchObject({ acked: 1 });
 });

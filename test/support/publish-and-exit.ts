@@ -1,11 +1,17 @@
-/** Child process: publish one message and a drain cycle, then simply end — no close(). The process must exit by itself. */
+/**
+ * Child process: publish one message and a drain cycle, then simply end — no close(). The process
+ * must exit by itself. The first argument is a redis:// URL, or a cluster's seed nodes
+ * (`host:port,host:port`).
+ */
 import { drain } from '../../src/core/drain.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publish } from '../../src/core/publish.js';
-import { ioredisDriver } from '../../src/drivers/ioredis.js';
+import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 
-const [url, topic] = process.argv.slice(2) as [string, string];
-const driver = ioredisDriver(url);
+const [target, topic] = process.argv.slice(2) as [string, string];
+const driver = target.startsWith('redis://')
+  ? ioredisDriver(target)
+  : ioredisClusterDriver(target.split(','));
 const { id } = await publish(driver, topic, { data: 'bye' });
 const report = await drain(driver, {
   topic,

@@ -54,6 +54,8 @@ export interface RedisCluster {
   readonly seeds: readonly string[];
   /** The node that serves `keyOrSlot` as master now (asked of a live node). */
   masterFor(keyOrSlot: string | number): Promise<ClusterNode>;
+  /** The nodes that serve slots now, in slot order. */
+  masters(): Promise<ClusterNode[]>;
   /** kill -9 the master of a key, a slot, or the node on a port; resolves with it once it is gone. */
   killMaster(target: string | number): Promise<ClusterNode>;
   /**
@@ -308,6 +310,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     nodes,
     seeds: nodes.map((n) => `${n.host}:${n.port}`),
     masterFor,
+    async masters() {
+      const ports = (await currentMap()).map((line) => Number(line.split(':')[1]));
+      return [...new Set(ports)].map(byPort);
+    },
     waitUntilStable,
     async killMaster(target) {
       const node =
