@@ -28,7 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ioredisDriver } from '../src/drivers/ioredis.js';
 import { upstashDriver } from '../src/drivers/upstash.js';
-import { ConfigurationError, type Driver, ensureGroup, loadConfig, streamKeys } from '../src/index.js';
+import { ConfigurationError, type Driver, ensureGroup, loadConfig, topicLayout } from '../src/index.js';
 import {
   freePort,
   hasRedisServer,
@@ -329,8 +329,18 @@ async function main(): Promise<void> {
     ? upstashDriver({ url: restUrl ?? '', token: restToken ?? '', requestTimeoutMs: 10_000 })
     : ioredisDriver(redisUrl ?? '');
   try {
-    const created = await ensureGroup(driver, streamKeys({ topic: config.topic }).stream, config.group);
-    if (created) console.log(`sluice: created consumer group ${config.group} on topic ${config.topic}`);
+    // On a partitioned topic (SLUICE_PARTITIONS), the count is recorded first and the group
+    // created on every partition.
+    const layout = await topicLayout(driver, config.topic, config.drain.partitions);
+    const created = await Promise.all(
+      Array.from({ length: layout.partitions }, (_, i) =>
+        ensureGroup(driver, layout.keys(i).stream, config.group),
+      ),
+    );
+    if (created.some(Boolean)) {
+      const where = layout.partitions === 1 ? '' : ` (${layout.partitions} partitions)`;
+      console.log(`sluice: created consumer group ${config.group} on topic ${config.topic}${where}`);
+    }
   } catch (error) {
     await stopServers();
     fail(`cannot reach ${where}: ${(error as Error).message}`);

@@ -22,6 +22,7 @@ export function publishFunction(driver: Driver, config: SluiceConfig) {
     topics: config.topics,
     token: config.publishToken,
     signingSecrets: config.signingSecrets,
+    ...config.publish,
   });
 }
 

@@ -13,4 +13,5 @@ export const POST = vercelPublishHandler({
   topics: config.topics,
   token: config.publishToken,
   signingSecrets: config.signingSecrets,
+  ...config.publish,
 });

@@ -2,14 +2,18 @@
  * Configuration of the ready-made functions, read from the environment and validated at cold
  * start. A bad value fails with a {@link ConfigurationError} that names the variable.
  */
+import { parseClusterNodes } from './cluster-nodes.js';
 import { ConfigurationError, InvalidOptionError } from './errors.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { DRAIN_DEFAULTS, resolveDrainOptions } from './options.js';
+import { PUBLISH_DEFAULTS } from './publish.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export type DriverConfig =
   | { readonly kind: 'ioredis'; readonly url: string }
+  /** A Redis Cluster over ioredis (the ioredis build of the functions): its seed nodes. */
+  | { readonly kind: 'ioredis-cluster'; readonly nodes: readonly string[] }
   | { readonly kind: 'upstash'; readonly url: string; readonly token: string };
 
 /** Drain settings that come from the environment. */
@@ -26,6 +30,21 @@ export interface DrainSettings {
   readonly handlerTimeoutMs: number | undefined;
   readonly retentionMs: number;
   readonly maxLength: number | undefined;
+  readonly ordered: boolean;
+  readonly leaseMs: number | undefined;
+  readonly partitions: number | undefined;
+  readonly assignedPartitions: readonly number[] | undefined;
+  readonly maxPartitions: number | undefined;
+}
+
+/** Publish settings that come from the environment. */
+export interface PublishSettings {
+  /** `SLUICE_PARTITIONS`: the partition count every topic of this deployment must have. */
+  readonly partitions: number | undefined;
+  /** `SLUICE_PUBLISH_REPLICAS`: replicas that must acknowledge a publish (Redis WAIT). */
+  readonly replicas: number;
+  /** `SLUICE_REPLICA_TIMEOUT_MS`: longest wait for them. */
+  readonly replicaTimeoutMs: number;
 }
 
 export interface SluiceConfig {
@@ -48,6 +67,7 @@ export interface SluiceConfig {
    */
   readonly signingSecrets: readonly string[];
   readonly drain: DrainSettings;
+  readonly publish: PublishSettings;
 }
 
 export const CONFIG_DEFAULTS = Object.freeze({ topic: 'orders', group: 'payment-processors' });
@@ -66,6 +86,9 @@ const DRAIN_VARIABLES = Object.freeze({
   SLUICE_HANDLER_TIMEOUT_MS: 'handlerTimeoutMs',
   SLUICE_RETENTION_MS: 'retentionMs',
   SLUICE_MAX_LENGTH: 'maxLength',
+  SLUICE_LEASE_MS: 'leaseMs',
+  SLUICE_PARTITIONS: 'partitions',
+  SLUICE_MAX_PARTITIONS: 'maxPartitions',
 } as const);
 
 function text(env: Env, name: string): string | undefined {
@@ -74,13 +97,18 @@ function text(env: Env, name: string): string | undefined {
 }
 
 /**
- * Which driver the environment selects (`SLUICE_DRIVER`, `REDIS_URL`, `UPSTASH_REDIS_REST_URL` and
- * `UPSTASH_REDIS_REST_TOKEN`), validated as {@link loadConfig} does: for tools that need only a
- * connection (the CLI).
+ * Which driver the environment selects (`SLUICE_DRIVER`, `REDIS_URL`, `REDIS_CLUSTER_NODES`,
+ * `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`), validated as {@link loadConfig} does:
+ * for tools that need only a connection (the CLI).
+ *
+ * `SLUICE_DRIVER` picks the build: `upstash` ignores the TCP variables; `ioredis` (or unset, with
+ * a TCP variable set) takes `REDIS_CLUSTER_NODES` for a Redis Cluster or `REDIS_URL` for one server
+ * — never both, which would leave it unclear which Redis holds the data.
  */
 export function driverConfig(env: Env): DriverConfig {
   const forced = text(env, 'SLUICE_DRIVER');
   const redisUrl = text(env, 'REDIS_URL');
+  const clusterNodes = text(env, 'REDIS_CLUSTER_NODES');
   const restUrl = text(env, 'UPSTASH_REDIS_REST_URL');
   const restToken = text(env, 'UPSTASH_REDIS_REST_TOKEN');
   if (forced !== undefined && forced !== 'ioredis' && forced !== 'upstash') {
@@ -91,7 +119,7 @@ export function driverConfig(env: Env): DriverConfig {
   }
   const kind =
     forced ??
-    (redisUrl !== undefined
+    (redisUrl !== undefined || clusterNodes !== undefined
       ? 'ioredis'
       : restUrl !== undefined || restToken !== undefined
         ? 'upstash'
@@ -99,8 +127,25 @@ export function driverConfig(env: Env): DriverConfig {
   if (kind === undefined) {
     throw new ConfigurationError(
       'REDIS_URL',
-      'No Redis configured: set REDIS_URL (redis://host:port) for the TCP driver, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN for Upstash over HTTP',
+      'No Redis configured: set REDIS_URL (redis://host:port) for the TCP driver, REDIS_CLUSTER_NODES (host:port,host:port,…) for a Redis Cluster, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN for Upstash over HTTP',
     );
+  }
+  if (kind === 'ioredis' && clusterNodes !== undefined) {
+    if (redisUrl !== undefined) {
+      throw new ConfigurationError(
+        'REDIS_CLUSTER_NODES',
+        'REDIS_CLUSTER_NODES and REDIS_URL are both set: set REDIS_CLUSTER_NODES for a Redis Cluster or REDIS_URL for one server, not both',
+      );
+    }
+    const nodes = clusterNodes.split(',').map((node) => node.trim());
+    const parsed = parseClusterNodes(nodes);
+    if (typeof parsed === 'string') {
+      throw new ConfigurationError(
+        'REDIS_CLUSTER_NODES',
+        `REDIS_CLUSTER_NODES must be a comma list of host:port (or redis:// / rediss:// URLs): ${parsed}`,
+      );
+    }
+    return { kind: 'ioredis-cluster', nodes: Object.freeze(nodes.filter((node) => node !== '')) };
   }
   if (kind === 'ioredis') {
     if (redisUrl === undefined || !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
@@ -190,6 +235,9 @@ function drainSettings(env: Env): DrainSettings {
     handlerTimeoutMs: undefined,
     retentionMs,
     maxLength: undefined,
+    leaseMs: undefined,
+    partitions: undefined,
+    maxPartitions: undefined,
   };
   for (const [variable, option] of Object.entries(DRAIN_VARIABLES)) {
     const value = text(env, variable);
@@ -202,16 +250,79 @@ function drainSettings(env: Env): DrainSettings {
     }
     settings[option] = Number(value);
   }
+  const ordered = flag(env, 'SLUICE_ORDERED');
+  const assignedPartitions = numberList(env, 'SLUICE_ASSIGNED_PARTITIONS');
   // One validator for options and environment alike; its errors are renamed to the variable.
   try {
-    resolveDrainOptions({ topic: 'x', group: 'x', handler: () => {}, ...settings });
+    resolveDrainOptions({
+      topic: 'x',
+      group: 'x',
+      handler: () => {},
+      ...settings,
+      ordered,
+      assignedPartitions,
+    });
   } catch (error) {
     if (!(error instanceof InvalidOptionError)) throw error;
+    const option = error.option.replace(/\[\d+\]$/, '');
     const variable =
-      Object.entries(DRAIN_VARIABLES).find(([, option]) => option === error.option)?.[0] ?? error.option;
+      option === 'ordered'
+        ? 'SLUICE_ORDERED'
+        : option === 'assignedPartitions'
+          ? 'SLUICE_ASSIGNED_PARTITIONS'
+          : (Object.entries(DRAIN_VARIABLES).find(([, name]) => name === option)?.[0] ?? error.option);
     throw new ConfigurationError(variable, `${variable}: ${error.message}`);
   }
-  return settings as unknown as DrainSettings;
+  return { ...settings, ordered, assignedPartitions } as unknown as DrainSettings;
+}
+
+/** A boolean variable: true/false (also 1/0, yes/no); unset is false. */
+function flag(env: Env, name: string): boolean {
+  const value = text(env, name)?.toLowerCase();
+  if (value === undefined) return false;
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  throw new ConfigurationError(name, `${name} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+/** A comma list of whole numbers, e.g. `0,1,5`; unset is undefined. */
+function numberList(env: Env, name: string): number[] | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((item) => item.trim());
+  const bad = items.find((item) => !/^\d{1,4}$/.test(item));
+  if (bad !== undefined)
+    throw new ConfigurationError(
+      name,
+      `${name} must be a comma list of partition indexes (0, 1, …), got ${JSON.stringify(value)}`,
+    );
+  return items.map(Number);
+}
+
+function wholeNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d{1,15}$/.test(value) || n < min || n > max)
+    throw new ConfigurationError(
+      name,
+      `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
+  return n;
+}
+
+function publishSettings(env: Env, drain: DrainSettings): PublishSettings {
+  return {
+    partitions: drain.partitions,
+    replicas: wholeNumber(env, 'SLUICE_PUBLISH_REPLICAS', PUBLISH_DEFAULTS.replicas, 0, 100),
+    replicaTimeoutMs: wholeNumber(
+      env,
+      'SLUICE_REPLICA_TIMEOUT_MS',
+      PUBLISH_DEFAULTS.replicaTimeoutMs,
+      1,
+      60_000,
+    ),
+  };
 }
 
 /**
@@ -241,6 +352,7 @@ export function loadConfig(env: Env): SluiceConfig {
       );
   }
   if (topics.length === 0) throw new ConfigurationError('SLUICE_TOPICS', 'SLUICE_TOPICS lists no topic');
+  const drain = Object.freeze(drainSettings(env));
   return Object.freeze({
     driver: driverConfig(env),
     topic,
@@ -249,6 +361,7 @@ export function loadConfig(env: Env): SluiceConfig {
     publishToken: text(env, 'SLUICE_PUBLISH_TOKEN'),
     adminToken: adminToken(env),
     signingSecrets: signingSecrets(env),
-    drain: Object.freeze(drainSettings(env)),
+    drain,
+    publish: Object.freeze(publishSettings(env, drain)),
   });
 }

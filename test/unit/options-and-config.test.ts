@@ -112,6 +112,11 @@ describe('loadConfig', () => {
       handlerTimeoutMs: 5_000,
       retentionMs: 0,
       maxLength: 1_000_000,
+      ordered: false,
+      leaseMs: undefined,
+      partitions: undefined,
+      assignedPartitions: undefined,
+      maxPartitions: undefined,
     });
   });
 
@@ -122,6 +127,62 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...env, SLUICE_SIGNING_SECRET: 'only' }).signingSecrets).toEqual(['only']);
     expect(loadConfig({ ...env, SLUICE_SIGNING_SECRET: ' , ' }).signingSecrets).toEqual([]);
     expect(Object.isFrozen(loadConfig({ ...env, SLUICE_SIGNING_SECRET: 'a,b' }).signingSecrets)).toBe(true);
+  });
+
+  it('reads the partition, ordering and replication variables', () => {
+    expect(loadConfig(env)).toMatchObject({
+      drain: {
+        ordered: false,
+        partitions: undefined,
+        assignedPartitions: undefined,
+        maxPartitions: undefined,
+      },
+      publish: { partitions: undefined, replicas: 0, replicaTimeoutMs: 1_000 },
+    });
+    const config = loadConfig({
+      ...env,
+      SLUICE_PARTITIONS: '8',
+      SLUICE_ORDERED: 'true',
+      SLUICE_LEASE_MS: '20000',
+      SLUICE_ASSIGNED_PARTITIONS: '0, 3,5',
+      SLUICE_MAX_PARTITIONS: '2',
+      SLUICE_PUBLISH_REPLICAS: '1',
+      SLUICE_REPLICA_TIMEOUT_MS: '250',
+    });
+    expect(config).toMatchObject({
+      drain: {
+        ordered: true,
+        leaseMs: 20_000,
+        partitions: 8,
+        assignedPartitions: [0, 3, 5],
+        maxPartitions: 2,
+      },
+      publish: { partitions: 8, replicas: 1, replicaTimeoutMs: 250 },
+    });
+    for (const [variable, value, message] of [
+      ['SLUICE_ORDERED', 'maybe', /must be true or false/],
+      ['SLUICE_PARTITIONS', '0', /SLUICE_PARTITIONS: Expected `partitions`/],
+      ['SLUICE_PARTITIONS', '2000', /SLUICE_PARTITIONS: Expected `partitions`/],
+      ['SLUICE_ASSIGNED_PARTITIONS', '1,x', /comma list of partition indexes/],
+      ['SLUICE_ASSIGNED_PARTITIONS', '1,1', /SLUICE_ASSIGNED_PARTITIONS: Expected distinct/],
+      ['SLUICE_MAX_PARTITIONS', '0', /SLUICE_MAX_PARTITIONS/],
+      ['SLUICE_LEASE_MS', '5', /SLUICE_LEASE_MS/],
+      ['SLUICE_PUBLISH_REPLICAS', '-1', /SLUICE_PUBLISH_REPLICAS must be a whole number from 0 to 100/],
+      ['SLUICE_REPLICA_TIMEOUT_MS', '0', /SLUICE_REPLICA_TIMEOUT_MS must be a whole number from 1/],
+    ] as const) {
+      let caught: unknown;
+      try {
+        loadConfig({ ...env, [variable]: value });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigurationError);
+      expect(caught).toMatchObject({ variable, message: expect.stringMatching(message) });
+    }
+    // Ordered draining hands a partition's messages one at a time.
+    expect(() => loadConfig({ ...env, SLUICE_ORDERED: '1', SLUICE_CONCURRENCY: '4' })).toThrow(
+      /SLUICE_CONCURRENCY/,
+    );
   });
 
   it('reads SLUICE_ADMIN_TOKEN (trimmed), which must differ from the publish token', () => {
