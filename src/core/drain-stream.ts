@@ -212,7 +212,8 @@ async function handleReclaimed<T>(cycle: Cycle<T>, claimed: readonly Delivery[])
   return (await processAndSettle(cycle, toHandle)) && settled;
 }
 
-/** Phase 3: read new entries until the deadline (or the idle exit, or a stop). Ordered: returns
+/**
+ * Phase 3: read new entries until the deadline (or the idle exit, or a stop). Ordered: returns
  * `false` as soon as a batch leaves a message pending (later ones must wait for it), else `true`.
  */
 async function read<T>(cycle: Cycle<T>): Promise<boolean> {
