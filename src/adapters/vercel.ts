@@ -14,8 +14,8 @@
  * - Answers 200 with the DrainReport; 500 with it when the cycle stopped on an error (Vercel then
  *   shows the run as failed; it does not retry crons, and nothing is lost: what was not acknowledged
  *   stays pending for the next run); 400 for a bad override; 405 for a method other than GET or POST.
- * - The query may override `topic`, `group` and `budgetMs` for one run
- *   (`/api/drain?topic=refunds&budgetMs=20000`); other parameters are ignored.
+ * - The query may override `topic`, `group`, `budgetMs` and `assignedPartitions` for one run
+ *   (`/api/drain?topic=refunds&budgetMs=20000&assignedPartitions=0,1`); other parameters are ignored.
  *
  * @example
  * ```ts
@@ -53,7 +53,7 @@ export interface VercelDrainOptions<T = unknown> extends RequestDrainOptions<T> 
 }
 
 const DRAIN_METHODS = new Set(['GET', 'POST']);
-const OVERRIDE_PARAMETERS = ['topic', 'group', 'budgetMs'] as const;
+const OVERRIDE_PARAMETERS = ['topic', 'group', 'budgetMs', 'assignedPartitions'] as const;
 
 /**
  * `CRON_SECRET` from the environment: undefined when unset or empty (the drain route then refuses

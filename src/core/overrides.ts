@@ -11,20 +11,22 @@ export interface DrainOverrides {
   readonly topic?: string;
   readonly group?: string;
   readonly budgetMs?: number;
+  /** The partitions to serve this time (a share of a partitioned topic), e.g. one schedule per share. */
+  readonly assignedPartitions?: readonly number[];
 }
 
 /** The longest `budgetMs` an override may ask for (15 minutes, the longest any platform runs a function). */
 const MAX_OVERRIDE_BUDGET_MS = 900_000;
 
 /**
- * Overrides from a schedule's input (`{ "topic": …, "group": …, "budgetMs": … }`); other fields are
+ * Overrides from a schedule's input (`{ "topic": …, "group": …, "budgetMs": …, "assignedPartitions": [0, 1] }`); other fields are
  * ignored, so a plain EventBridge event (`detail-type: Scheduled Event`) overrides nothing. Bad values
  * throw an `InvalidOptionError`; `source` names where the input came from in its message.
  */
 export function drainOverrides(input: unknown, source = 'event'): DrainOverrides {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return {};
   const fields = input as Record<string, unknown>;
-  const overrides: { topic?: string; group?: string; budgetMs?: number } = {};
+  const overrides: { topic?: string; group?: string; budgetMs?: number; assignedPartitions?: number[] } = {};
   for (const name of ['topic', 'group'] as const) {
     const value = fields[name];
     if (value === undefined) continue;
@@ -44,6 +46,25 @@ export function drainOverrides(input: unknown, source = 'event'): DrainOverrides
       );
     }
     overrides.budgetMs = fields.budgetMs as number;
+  }
+  if (fields.assignedPartitions !== undefined) {
+    // An array of indexes, or (from a query string) a comma list of them.
+    const value = fields.assignedPartitions;
+    const list =
+      typeof value === 'string'
+        ? value.split(',').map((item) => (/^\s*\d{1,4}\s*$/.test(item) ? Number(item) : item))
+        : value;
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      list.some((index) => checkInteger('index', index, 0, 1_023) !== undefined)
+    ) {
+      throw new InvalidOptionError(
+        'assignedPartitions',
+        `Expected ${source} \`assignedPartitions\` to be partition indexes (0 to 1023), as an array or a comma list, got ${describeGot(value)}`,
+      );
+    }
+    overrides.assignedPartitions = list as number[];
   }
   return overrides;
 }

@@ -261,5 +261,12 @@ describe('drainOverrides (scheduled event input)', () => {
     expect(() => drainOverrides({ topic: '../etc' })).toThrow(/`topic`/);
     expect(() => drainOverrides({ group: 7 })).toThrow(/`group`/);
     expect(() => drainOverrides({ budgetMs: '10' })).toThrow(/`budgetMs`/);
+    for (const bad of [[], [-1], [1.5], 'a,b', '', {}])
+      expect(() => drainOverrides({ assignedPartitions: bad })).toThrow(/`assignedPartitions`/);
+  });
+
+  it('reads a share of partitions as an array or (from a query) a comma list', () => {
+    expect(drainOverrides({ assignedPartitions: [0, 3] })).toEqual({ assignedPartitions: [0, 3] });
+    expect(drainOverrides({ assignedPartitions: '1, 2' }, 'query')).toEqual({ assignedPartitions: [1, 2] });
   });
 });
