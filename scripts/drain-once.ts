@@ -5,8 +5,8 @@
  *   function through serverless offline's Lambda API, so the cycle runs in the same bundle and
  *   environment as the scheduled one, whichever build the stack runs (ioredis, or upstash with
  *   `SLUICE_DRIVER=upstash npm start`).
- * - With REDIS_URL set in the environment (another Redis, or no running stack): runs the handler
- *   of functions/aws/drain.ts in this process.
+ * - With REDIS_URL or REDIS_CLUSTER_NODES set in the environment (another Redis or Redis Cluster,
+ *   or no running stack): runs the handler of functions/aws/drain.ts in this process.
  * - With UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN set (and SLUICE_DRIVER=upstash, or no
  *   REDIS_URL) for another database, or no running stack: runs the handler of
  *   functions/aws/drain-upstash.ts in this process.
@@ -111,6 +111,7 @@ async function invokeRunningStack(stack: Record<string, string>, budgetMs: numbe
 /** A Redis the environment names explicitly, for a drain in this process. */
 type Target =
   | { readonly driver: 'ioredis'; readonly redisUrl: string }
+  | { readonly driver: 'ioredis-cluster'; readonly clusterNodes: string }
   | { readonly driver: 'upstash'; readonly restUrl: string; readonly restToken: string };
 
 /** What the environment of this command selects, as src/core/config.ts would read it. */
@@ -120,8 +121,13 @@ function explicitTarget(): Target | undefined {
     fail(`SLUICE_DRIVER must be "ioredis" or "upstash", got ${JSON.stringify(forced)}`);
   }
   const redisUrl = setting('REDIS_URL');
+  const clusterNodes = setting('REDIS_CLUSTER_NODES');
   const restUrl = setting('UPSTASH_REDIS_REST_URL');
   const restToken = setting('UPSTASH_REDIS_REST_TOKEN');
+  if (forced !== 'upstash' && clusterNodes !== undefined) {
+    if (redisUrl !== undefined) fail('REDIS_CLUSTER_NODES and REDIS_URL are both set: set one, not both');
+    return { driver: 'ioredis-cluster', clusterNodes };
+  }
   if (forced !== 'upstash' && redisUrl !== undefined) return { driver: 'ioredis', redisUrl };
   if (forced !== 'ioredis' && restUrl !== undefined) {
     if (restToken === undefined) fail('UPSTASH_REDIS_REST_URL is set but UPSTASH_REDIS_REST_TOKEN is not');
@@ -132,9 +138,9 @@ function explicitTarget(): Target | undefined {
 
 /** Whether the running stack already drains `target` (then it is invoked instead). */
 function isStackTarget(target: Target, stack: Record<string, string>): boolean {
-  return target.driver === 'ioredis'
-    ? target.redisUrl === stack.REDIS_URL
-    : target.restUrl === stack.UPSTASH_REDIS_REST_URL;
+  if (target.driver === 'ioredis') return target.redisUrl === stack.REDIS_URL;
+  if (target.driver === 'ioredis-cluster') return target.clusterNodes === stack.REDIS_CLUSTER_NODES;
+  return target.restUrl === stack.UPSTASH_REDIS_REST_URL;
 }
 
 /** The drain function's handler of the target's build, in this process, with a fake Lambda context. */
@@ -142,6 +148,9 @@ async function runInProcess(target: Target, stack: Record<string, string>, budge
   if (target.driver === 'ioredis') {
     process.env.SLUICE_DRIVER = 'ioredis';
     process.env.REDIS_URL = target.redisUrl;
+  } else if (target.driver === 'ioredis-cluster') {
+    process.env.SLUICE_DRIVER = 'ioredis';
+    process.env.REDIS_CLUSTER_NODES = target.clusterNodes;
   } else {
     process.env.SLUICE_DRIVER = 'upstash';
     process.env.UPSTASH_REDIS_REST_URL = target.restUrl;
@@ -155,14 +164,16 @@ async function runInProcess(target: Target, stack: Record<string, string>, budge
   const where =
     target.driver === 'ioredis'
       ? target.redisUrl.replace(/\/\/[^@/]*@/, '//***@')
-      : `the Upstash REST API at ${target.restUrl}`;
+      : target.driver === 'ioredis-cluster'
+        ? `the Redis Cluster at ${target.clusterNodes.replace(/\/\/[^@/]*@/g, '//***@')}`
+        : `the Upstash REST API at ${target.restUrl}`;
   console.error(`sluice: one drain cycle (budget ${budgetMs} ms) in this process against ${where}`);
   try {
     // Imported only now: the module reads its configuration from the environment when it loads.
     const { handler } =
-      target.driver === 'ioredis'
-        ? await import('../functions/aws/drain.js')
-        : await import('../functions/aws/drain-upstash.js');
+      target.driver === 'upstash'
+        ? await import('../functions/aws/drain-upstash.js')
+        : await import('../functions/aws/drain.js');
     const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
     const report = await handler({}, { getRemainingTimeInMillis: () => deadline - Date.now() });
     print(report);
@@ -190,8 +201,8 @@ async function main(): Promise<void> {
   if (target !== undefined) await runInProcess(target, stack, budgetMs);
   fail(
     existsSync(envFile)
-      ? 'the local stack is not running: start it with `npm start` (or set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, to drain another Redis).'
-      : 'no local stack found (.sluice/dev.env is missing): start it with `npm start`, or set REDIS_URL (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN).',
+      ? 'the local stack is not running: start it with `npm start` (or set REDIS_URL, REDIS_CLUSTER_NODES, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, to drain another Redis).'
+      : 'no local stack found (.sluice/dev.env is missing): start it with `npm start`, or set REDIS_URL (or REDIS_CLUSTER_NODES, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN).',
   );
 }
 

@@ -4,8 +4,9 @@
  * - Build: SLUICE_DRIVER picks which build of the functions runs, as it does for a deployment:
  *   `ioredis` (default: TCP, functions/aws/publish.ts and drain.ts) or `upstash` (HTTP REST,
  *   functions/aws/publish-upstash.ts and drain-upstash.ts).
- * - Redis: REDIS_URL when set; otherwise a private redis-server with append-only persistence in
- *   `.sluice/redis` (git-ignored), on SLUICE_REDIS_PORT or a free port.
+ * - Redis: REDIS_URL when set, or REDIS_CLUSTER_NODES (a Redis Cluster, ioredis build only);
+ *   otherwise a private redis-server with append-only persistence in `.sluice/redis` (git-ignored),
+ *   on SLUICE_REDIS_PORT or a free port.
  * - With SLUICE_DRIVER=upstash: UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN when both are
  *   set (a real Upstash database: no redis-server is started); otherwise that Redis behind a local
  *   server that speaks the Upstash REST protocol (test/support/upstash-rest-server.ts), on
@@ -26,7 +27,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ioredisDriver } from '../src/drivers/ioredis.js';
+import { ioredisClusterDriver, ioredisDriver } from '../src/drivers/ioredis.js';
 import { upstashDriver } from '../src/drivers/upstash.js';
 import { ConfigurationError, type Driver, ensureGroup, loadConfig, topicLayout } from '../src/index.js';
 import {
@@ -105,7 +106,7 @@ function fail(message: string): never {
 
 /** A URL without its password, for printing. */
 function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  return url.replace(/\/\/[^@/]*@/g, '//***@');
 }
 
 const HELP = `Usage: npm start [-- --help]
@@ -120,6 +121,8 @@ Which build of the functions (as for a deployment):
 Environment:
   REDIS_URL                  use this Redis instead of starting a private redis-server
                              (data of the private one: .sluice/redis, append-only)
+  REDIS_CLUSTER_NODES        ioredis build: use this Redis Cluster (host:port,host:port,…)
+                             instead; not with REDIS_URL
   SLUICE_DRIVER              ioredis (default) or upstash
   UPSTASH_REDIS_REST_URL     with SLUICE_DRIVER=upstash and both set: a real Upstash database,
   UPSTASH_REDIS_REST_TOKEN   used as is (no redis-server, no local REST server); otherwise a
@@ -160,6 +163,19 @@ async function main(): Promise<void> {
     upstash && restUrlSetting !== undefined && restTokenSetting !== undefined
       ? { url: restUrlSetting, token: restTokenSetting }
       : undefined;
+  /** A Redis Cluster of the user's: the ioredis build only (the local REST server fronts one server). */
+  const clusterSetting = process.env.REDIS_CLUSTER_NODES?.trim() || undefined;
+  const externalCluster = upstash ? undefined : clusterSetting;
+  if (upstash && clusterSetting !== undefined) {
+    console.log(
+      'sluice: REDIS_CLUSTER_NODES is set but not used by the upstash build; npm start (the ioredis build) uses it.',
+    );
+  }
+  if (externalCluster !== undefined && process.env.REDIS_URL?.trim()) {
+    fail(
+      'REDIS_CLUSTER_NODES and REDIS_URL are both set: set REDIS_CLUSTER_NODES for a Redis Cluster or REDIS_URL for one server, not both.',
+    );
+  }
   if (!upstash && restUrlSetting !== undefined) {
     console.log(
       'sluice: UPSTASH_REDIS_REST_URL is set but not used by the ioredis build; SLUICE_DRIVER=upstash npm start uses it.',
@@ -215,8 +231,9 @@ async function main(): Promise<void> {
   )
     fail(`port ${restPort} is in use: choose another with SLUICE_REST_PORT=<port>.`);
 
-  // Whether a Redis of ours (or REDIS_URL's) is needed: not in front of a real Upstash database.
-  const needsRedis = externalRest === undefined;
+  // Whether a Redis of ours (or REDIS_URL's) is needed: not in front of a real Upstash database,
+  // nor with a Redis Cluster.
+  const needsRedis = externalRest === undefined && externalCluster === undefined;
   const externalRedis = needsRedis ? process.env.REDIS_URL?.trim() || undefined : undefined;
   if (needsRedis && externalRedis === undefined && !hasRedisServer()) {
     fail(
@@ -254,13 +271,23 @@ async function main(): Promise<void> {
           UPSTASH_REDIS_REST_URL: target.restUrl,
           UPSTASH_REDIS_REST_TOKEN: target.restToken,
           REDIS_URL: undefined,
+          REDIS_CLUSTER_NODES: undefined,
         }
-      : {
-          SLUICE_DRIVER: 'ioredis',
-          REDIS_URL: target.redisUrl,
-          UPSTASH_REDIS_REST_URL: undefined,
-          UPSTASH_REDIS_REST_TOKEN: undefined,
-        };
+      : externalCluster !== undefined
+        ? {
+            SLUICE_DRIVER: 'ioredis',
+            REDIS_CLUSTER_NODES: externalCluster,
+            REDIS_URL: undefined,
+            UPSTASH_REDIS_REST_URL: undefined,
+            UPSTASH_REDIS_REST_TOKEN: undefined,
+          }
+        : {
+            SLUICE_DRIVER: 'ioredis',
+            REDIS_URL: target.redisUrl,
+            REDIS_CLUSTER_NODES: undefined,
+            UPSTASH_REDIS_REST_URL: undefined,
+            UPSTASH_REDIS_REST_TOKEN: undefined,
+          };
 
   // Validate the whole configuration now, with the kind of settings the functions will get.
   let config: ReturnType<typeof loadConfig>;
@@ -294,6 +321,8 @@ async function main(): Promise<void> {
   } else if (externalRedis !== undefined) {
     redisUrl = externalRedis;
     console.log(`sluice: using REDIS_URL ${redact(redisUrl)}`);
+  } else if (externalCluster !== undefined) {
+    console.log(`sluice: using the Redis Cluster at ${redact(externalCluster)} (REDIS_CLUSTER_NODES)`);
   }
 
   let rest: RestServer | undefined;
@@ -324,10 +353,16 @@ async function main(): Promise<void> {
   // The drain reads new messages only (group start `$`), and its first cycle may run a minute
   // from now: create the group before anyone can publish, so that no early message is skipped.
   // Through the same driver as the functions, so that a wrong REST URL or token shows up now.
-  const where = upstash ? `the Upstash REST API at ${restUrl}` : `Redis at ${redact(redisUrl ?? '')}`;
+  const where = upstash
+    ? `the Upstash REST API at ${restUrl}`
+    : config.driver.kind === 'ioredis-cluster'
+      ? `the Redis Cluster at ${redact(externalCluster ?? '')}`
+      : `Redis at ${redact(redisUrl ?? '')}`;
   const driver: Driver = upstash
     ? upstashDriver({ url: restUrl ?? '', token: restToken ?? '', requestTimeoutMs: 10_000 })
-    : ioredisDriver(redisUrl ?? '');
+    : config.driver.kind === 'ioredis-cluster'
+      ? ioredisClusterDriver(config.driver.nodes)
+      : ioredisDriver(redisUrl ?? '');
   try {
     // On a partitioned topic (SLUICE_PARTITIONS), the count is recorded first and the group
     // created on every partition.
@@ -372,6 +407,7 @@ async function main(): Promise<void> {
     // The Redis behind the stack (none in front of a real Upstash database); the REST token is
     // not written down: `npm run drain` goes through the running functions.
     REDIS_URL: redisUrl,
+    REDIS_CLUSTER_NODES: externalCluster,
     UPSTASH_REDIS_REST_URL: restUrl,
     SLUICE_PUBLISH_TOKEN: token,
     SLUICE_ADMIN_TOKEN: adminToken,
@@ -418,7 +454,9 @@ async function main(): Promise<void> {
                 `  upstash REST  ${restUrl}${rest ? `   (local, token ${restToken})` : '   (UPSTASH_REDIS_REST_URL)'}`,
                 ...(redisUrl ? [`  redis         ${redact(redisUrl)}   (behind the REST server)`] : []),
               ]
-            : [`  redis         ${redact(redisUrl ?? '')}`]),
+            : externalCluster !== undefined
+              ? [`  redis cluster ${redact(externalCluster)}`]
+              : [`  redis         ${redact(redisUrl ?? '')}`]),
           `  drain         every minute by the schedule; one cycle now: npm run drain`,
           `  lambda API    http://${host}:${lambdaPort}/2015-03-31/functions/${drainFunction}/invocations`,
           '',

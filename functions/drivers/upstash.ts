@@ -9,7 +9,7 @@ export function upstashFromConfig(config: SluiceConfig): Driver {
   if (config.driver.kind !== 'upstash') {
     throw new ConfigurationError(
       'SLUICE_DRIVER',
-      'this function is built for the Upstash REST driver: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (and not REDIS_URL or SLUICE_DRIVER=ioredis)',
+      'this function is built for the Upstash REST driver: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (and not REDIS_URL, REDIS_CLUSTER_NODES or SLUICE_DRIVER=ioredis)',
     );
   }
   return upstashDriver({ url: config.driver.url, token: config.driver.token });

@@ -88,6 +88,10 @@ export async function openDriver(config: DriverConfig): Promise<Driver> {
     const { ioredisDriver } = await import('../drivers/ioredis.js');
     return ioredisDriver(config.url, { redisOptions: { connectTimeout: 5_000 } });
   }
+  if (config.kind === 'ioredis-cluster') {
+    const { ioredisClusterDriver } = await import('../drivers/ioredis.js');
+    return ioredisClusterDriver(config.nodes);
+  }
   const { upstashDriver } = await import('../drivers/upstash.js');
   return upstashDriver({ url: config.url, token: config.token });
 }
@@ -95,6 +99,9 @@ export async function openDriver(config: DriverConfig): Promise<Driver> {
 /** Where the driver connects, with any password masked. */
 export function describeConnection(config: DriverConfig): string {
   if (config.kind === 'ioredis') return `Redis at ${config.url.replace(/\/\/[^@/]*@/, '//***@')}`;
+  if (config.kind === 'ioredis-cluster') {
+    return `the Redis Cluster at ${config.nodes.map((node) => node.replace(/\/\/[^@/]*@/, '//***@')).join(', ')}`;
+  }
   return `the Upstash REST API at ${config.url}`;
 }
 

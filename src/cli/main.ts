@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `sluice`: the command line. Connection from `--redis-url`, else from the environment as the
- * functions read it (`REDIS_URL`, or `UPSTASH_REDIS_REST_URL` + `UPSTASH_REDIS_REST_TOKEN`,
- * `SLUICE_DRIVER`). Results on stdout, notes and errors on stderr.
+ * functions read it (`REDIS_URL`, `REDIS_CLUSTER_NODES`, or `UPSTASH_REDIS_REST_URL` +
+ * `UPSTASH_REDIS_REST_TOKEN`, `SLUICE_DRIVER`). Results on stdout, notes and errors on stderr.
  *
  * Exit codes: 0 done; 1 the operation failed (or did not do all it was asked); 2 bad usage, input
  * or configuration; 3 Redis unavailable.
@@ -27,7 +27,7 @@ export function buildProgram(): Command {
     .version(version, '-V, --version')
     .option(
       '--redis-url <url>',
-      'Redis to use, redis:// or rediss:// (default: REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)',
+      'Redis to use, redis:// or rediss:// (default: REDIS_URL, REDIS_CLUSTER_NODES, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)',
     )
     // Every command below inherits these: errors come back here as exceptions (for the exit codes).
     .exitOverride()

@@ -30,18 +30,23 @@ interface Entry {
   readonly url?: { readonly tls: boolean; readonly username: string; readonly password: string };
 }
 
+/** An entry as error messages quote it: a URL's credentials masked. */
+function shown(text: string): string {
+  return JSON.stringify(text.replace(/\/\/[^@/]*@/, '//***@'));
+}
+
 function entryOf(text: string): Entry | string {
   if (/^rediss?:\/\//.test(text)) {
     let url: URL;
     try {
       url = new URL(text);
     } catch {
-      return `${JSON.stringify(text)} is not a valid URL`;
+      return `${shown(text)} is not a valid URL`;
     }
     const p = port(url.port || '6379');
-    if (url.hostname === '' || p === undefined) return `${JSON.stringify(text)} has no valid host and port`;
+    if (url.hostname === '' || p === undefined) return `${shown(text)} has no valid host and port`;
     if (url.pathname !== '' && url.pathname !== '/' && url.pathname !== '/0') {
-      return `${JSON.stringify(text)} names a database: a cluster has only database 0`;
+      return `${shown(text)} names a database: a cluster has only database 0`;
     }
     return {
       seed: { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: p },
@@ -55,7 +60,7 @@ function entryOf(text: string): Entry | string {
   const match = HOST_PORT.exec(text);
   const p = match?.[2] === undefined ? undefined : port(match[2]);
   if (match?.[1] === undefined || p === undefined) {
-    return `${JSON.stringify(text)} is neither host:port nor a redis:// or rediss:// URL`;
+    return `${shown(text)} is neither host:port nor a redis:// or rediss:// URL`;
   }
   return { seed: { host: match[1].replace(/^\[(.*)\]$/, '$1'), port: p } };
 }

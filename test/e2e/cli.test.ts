@@ -16,7 +16,14 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { DeadLetterPage, ReplayReport, TopicStats } from '../../src/core/ops.js';
 import { partitionCountKey, partitionKeys } from '../../src/core/partitions.js';
 import { publishBatch } from '../../src/core/publish.js';
-import { newDriver, randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
+import {
+  clusterNodes,
+  newDriver,
+  randomTopic,
+  rawClient,
+  rawClusterClient,
+  redisUrl,
+} from '../support/fixtures.js';
 
 // Each test starts a few processes (tsx compiles on the fly): slow on a loaded 2-core machine.
 vi.setConfig({ testTimeout: 60_000 });
@@ -32,7 +39,11 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !name.startsWith('SLUICE_') && !name.startsWith('UPSTASH_') && name !== 'REDIS_URL',
+      ([name]) =>
+        !name.startsWith('SLUICE_') &&
+        !name.startsWith('UPSTASH_') &&
+        name !== 'REDIS_URL' &&
+        name !== 'REDIS_CLUSTER_NODES',
     ),
   );
 }
@@ -154,6 +165,18 @@ describe('publish', () => {
       { sluice: '1', data: '{"orderId":2}', key: 'customer-7' },
       { sluice: '1', data: '"three"' },
     ]);
+  });
+
+  it('to a Redis Cluster, selected by REDIS_CLUSTER_NODES', async () => {
+    const topic = randomTopic('cli');
+    const env = { REDIS_URL: undefined, REDIS_CLUSTER_NODES: clusterNodes().join(',') };
+    const run = await sluice(['publish', '-t', topic, '{"orderId":1}'], { env });
+    expect(run.code).toBe(0);
+    const [[id, fields]] = (await rawClusterClient().xrange(streamKeys({ topic }).stream, '-', '+')) as [
+      [string, string[]],
+    ];
+    expect(`${id}\n`).toBe(run.stdout);
+    expect(fields).toEqual(['sluice', '1', 'data', '{"orderId":1}']);
   });
 
   it('a batch of JSON lines from stdin; --json prints the results; an idempotency key publishes once', async () => {
@@ -515,7 +538,7 @@ describe('exit codes and errors', () => {
     expect(run.stderr).toContain('--redis-url');
   });
 
-  it('Redis unreachable: 3, saying where, over either driver', async () => {
+  it('Redis unreachable: 3, saying where, over every driver', async () => {
     const tcp = await sluice(['--redis-url', 'redis://127.0.0.1:1', 'stats', '-t', 'x']);
     expect(tcp.code).toBe(3);
     expect(tcp.stderr).toContain('cannot reach Redis at redis://127.0.0.1:1');
@@ -528,6 +551,11 @@ describe('exit codes and errors', () => {
     });
     expect(rest.code).toBe(3);
     expect(rest.stderr).toContain('cannot reach the Upstash REST API at http://127.0.0.1:1');
+    const cluster = await sluice(['stats', '-t', 'x'], {
+      env: { REDIS_URL: undefined, REDIS_CLUSTER_NODES: '127.0.0.1:1' },
+    });
+    expect(cluster.code).toBe(3);
+    expect(cluster.stderr).toContain('cannot reach the Redis Cluster at 127.0.0.1:1');
   });
 
   it('--help of every command exits 0', async () => {

@@ -28,7 +28,11 @@ const STARTUP_TIMEOUT_MS = 120_000;
 function inheritedEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !name.startsWith('SLUICE_') && !name.startsWith('UPSTASH_') && name !== 'REDIS_URL',
+      ([name]) =>
+        !name.startsWith('SLUICE_') &&
+        !name.startsWith('UPSTASH_') &&
+        name !== 'REDIS_URL' &&
+        name !== 'REDIS_CLUSTER_NODES',
     ),
   );
 }

@@ -7,7 +7,7 @@
  * run's cluster too (`ioredis-cluster` in DRIVERS).
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { drain } from '../../src/core/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { PermanentError, RedisUnavailableError } from '../../src/core/errors.js';
@@ -15,7 +15,7 @@ import { ensureGroup } from '../../src/core/group.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { type IoredisClusterDriverOptions, ioredisClusterDriver } from '../../src/drivers/ioredis.js';
-import { randomTopic, testDrainOptions } from '../support/fixtures.js';
+import { lambdaContext, randomTopic, testDrainOptions } from '../support/fixtures.js';
 import { type RedisCluster, slotOf, startRedisCluster } from '../support/redis-cluster.js';
 
 let cluster: RedisCluster;
@@ -115,6 +115,49 @@ describe('the cluster driver', () => {
     }
     expect(Date.now() - started).toBeLessThan(1_000);
     await expect(driver.add(stream, ['n', '3'])).resolves.toMatch(/^\d+-\d+$/);
+  });
+
+  it('the Lambda functions (ioredis build) reach the cluster from REDIS_CLUSTER_NODES', async () => {
+    const topic = randomTopic();
+    const { stream } = streamKeys({ topic });
+    for (const [name, value] of Object.entries({
+      REDIS_URL: undefined,
+      UPSTASH_REDIS_REST_URL: undefined,
+      UPSTASH_REDIS_REST_TOKEN: undefined,
+      SLUICE_DRIVER: undefined,
+      REDIS_CLUSTER_NODES: cluster.seeds.join(','),
+      SLUICE_TOPIC: topic,
+      SLUICE_PUBLISH_TOKEN: 'cluster-token-0123456789',
+      SLUICE_IDLE_EXIT_MS: '50',
+    }))
+      vi.stubEnv(name, value);
+    // The example handler logs each order, the drain function its metrics: not in the test's output.
+    vi.spyOn(console, 'info').mockImplementation(() => {});
+    const metrics = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const publishFunction = await import('../../functions/aws/publish.js');
+      const drainFunction = await import('../../functions/aws/drain.js');
+      await ensureGroup(clusterDriver(), stream, 'payment-processors', '0');
+      const response = await publishFunction.handler({
+        version: '2.0',
+        routeKey: 'POST /topics/{topic}/messages',
+        rawPath: `/topics/${topic}/messages`,
+        rawQueryString: '',
+        headers: { authorization: 'Bearer cluster-token-0123456789', 'content-type': 'application/json' },
+        pathParameters: { topic },
+        requestContext: { http: { method: 'POST' } },
+        body: JSON.stringify({ data: { orderId: 7 } }),
+        isBase64Encoded: false,
+      } as never);
+      expect(response).toMatchObject({ statusCode: 202 });
+      const report = await drainFunction.handler({ budgetMs: 2_000 }, lambdaContext(10_000));
+      metrics.mockRestore();
+      expect(report).toMatchObject({ read: 1, acked: 1 });
+      expect(await nodeClient((await cluster.masterFor(stream)).port).xlen(stream)).toBe(1);
+    } finally {
+      vi.unstubAllEnvs();
+      vi.restoreAllMocks();
+    }
   });
 
   it('while a master is down: unavailable, a cycle ends with error and loses nothing; after the failover the next cycle goes on', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drainOverrides } from '../../src/adapters/aws-lambda.js';
-import { loadConfig } from '../../src/core/config.js';
+import { parseClusterNodes } from '../../src/core/cluster-nodes.js';
+import { driverConfig, loadConfig } from '../../src/core/config.js';
 import { ConfigurationError, InvalidOptionError } from '../../src/core/errors.js';
 import { DRAIN_DEFAULTS, resolveDrainOptions } from '../../src/core/options.js';
 
@@ -209,6 +210,27 @@ describe('loadConfig', () => {
     }
   });
 
+  it('picks the cluster driver from REDIS_CLUSTER_NODES (SLUICE_DRIVER=upstash still means Upstash)', () => {
+    expect(driverConfig({ REDIS_CLUSTER_NODES: ' 10.0.0.1:6379, 10.0.0.2:6380 ,' })).toEqual({
+      kind: 'ioredis-cluster',
+      nodes: ['10.0.0.1:6379', '10.0.0.2:6380'],
+    });
+    expect(
+      driverConfig({
+        REDIS_CLUSTER_NODES: 'rediss://default:pw@node-1.example.com:6379',
+        SLUICE_DRIVER: 'ioredis',
+      }),
+    ).toEqual({ kind: 'ioredis-cluster', nodes: ['rediss://default:pw@node-1.example.com:6379'] });
+    expect(
+      driverConfig({
+        REDIS_CLUSTER_NODES: '10.0.0.1:6379',
+        SLUICE_DRIVER: 'upstash',
+        UPSTASH_REDIS_REST_URL: 'https://x.upstash.io',
+        UPSTASH_REDIS_REST_TOKEN: 't',
+      }).kind,
+    ).toBe('upstash');
+  });
+
   it('picks the Upstash driver from its variables', () => {
     expect(
       loadConfig({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' }).driver,
@@ -222,6 +244,15 @@ describe('loadConfig', () => {
   it.each([
     [{}, 'REDIS_URL', /No Redis configured/],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL', /redis:\/\/ or rediss:\/\//],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1' }, 'REDIS_CLUSTER_NODES', /"10\.0\.0\.1" is neither host:port/],
+    [{ REDIS_CLUSTER_NODES: '10.0.0.1:6379,10.0.0.2:99999' }, 'REDIS_CLUSTER_NODES', /"10\.0\.0\.2:99999"/],
+    [{ REDIS_CLUSTER_NODES: ' , ' }, 'REDIS_CLUSTER_NODES', /no node given/],
+    [
+      { REDIS_CLUSTER_NODES: 'redis://u:secret@h:6379/2' },
+      'REDIS_CLUSTER_NODES',
+      /"redis:\/\/\*\*\*@h:6379\/2" names a database/,
+    ],
+    [{ ...env, REDIS_CLUSTER_NODES: '10.0.0.1:6379' }, 'REDIS_CLUSTER_NODES', /not both/],
     [{ ...env, SLUICE_DRIVER: 'postgres' }, 'SLUICE_DRIVER', /"ioredis" or "upstash"/],
     [{ UPSTASH_REDIS_REST_URL: 'https://x' }, 'UPSTASH_REDIS_REST_TOKEN', /not set/],
     [{ ...env, SLUICE_BUDGET_MS: 'fast' }, 'SLUICE_BUDGET_MS', /whole number of milliseconds, got "fast"/],
@@ -268,5 +299,38 @@ describe('drainOverrides (scheduled event input)', () => {
   it('reads a share of partitions as an array or (from a query) a comma list', () => {
     expect(drainOverrides({ assignedPartitions: [0, 3] })).toEqual({ assignedPartitions: [0, 3] });
     expect(drainOverrides({ assignedPartitions: '1, 2' }, 'query')).toEqual({ assignedPartitions: [1, 2] });
+  });
+});
+
+describe('parseClusterNodes', () => {
+  it('reads host:port, [IPv6]:port and redis:// / rediss:// URLs with their credentials', () => {
+    expect(parseClusterNodes(['10.0.0.1:7000', '[::1]:7001', 'node-3.internal:7002'])).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '::1', port: 7001 },
+        { host: 'node-3.internal', port: 7002 },
+      ],
+      tls: false,
+      username: undefined,
+      password: undefined,
+    });
+    expect(parseClusterNodes(['rediss://app:p%40ss@a.example.com:6380', 'b.example.com:6380'])).toEqual({
+      nodes: [
+        { host: 'a.example.com', port: 6380 },
+        { host: 'b.example.com', port: 6380 },
+      ],
+      tls: true,
+      username: 'app',
+      password: 'p@ss',
+    });
+  });
+
+  it('says what is wrong, never quoting a password', () => {
+    expect(parseClusterNodes([])).toMatch(/no node given/);
+    expect(parseClusterNodes(['h:0'])).toMatch(/neither host:port/);
+    expect(parseClusterNodes(['redis://u:secret@:6379'])).not.toMatch(/secret/);
+    expect(parseClusterNodes(['redis://a:1@h1:6379', 'rediss://a:1@h2:6379'])).toMatch(
+      /differ in scheme or credentials/,
+    );
   });
 });
