@@ -128,7 +128,8 @@ export function rawClusterClient(nodes = clusterNodes()): Cluster {
  */
 export async function keysOf(client: RawClient, pattern: string): Promise<string[]> {
   if (!(client instanceof Cluster)) return client.keys(pattern);
-  if (client.status === 'wait') await client.connect();
+  // Answered once the cluster is ready, with its slot map (and so its masters) loaded.
+  await client.ping();
   const found = await Promise.all(client.nodes('master').map((node) => node.keys(pattern)));
   return found.flat();
 }
