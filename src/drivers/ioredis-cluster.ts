@@ -73,8 +73,8 @@ export const IOREDIS_CLUSTER_DEFAULTS: Readonly<ClusterOptions> = Object.freeze(
 export interface IoredisClusterDriverOptions {
   /**
    * Longest wait for a command's answer, beyond its BLOCK (or WAIT) time, redirections included.
-   * Past it the command fails and the driver drops its connections (the next command opens new
-   * ones and reloads the slot map).
+   * Past it the command fails and the driver drops its node connections (a stalled or
+   * black-holed socket is not reused): the next command opens new ones.
    * @default 5000
    */
   readonly commandTimeoutMs?: number;
@@ -160,18 +160,27 @@ export function ioredisClusterDriver(
     {
       owned,
       sockets: () => cluster.nodes('all').map(socketOf),
-      // All node connections are dropped; the next command connects again and reloads the slot map.
+      // Every node connection is dropped at once (destroyed: a graceful close would wait for a node
+      // that answers nobody); the next command to a slot opens a new one, following a MOVED if the
+      // slot moved meanwhile. The cluster client itself stays up, with its slot map.
       reset: () =>
-        new Promise<void>((resolve) => {
-          if (cluster.status === 'end' || cluster.status === 'wait') return resolve();
-          const done = () => {
-            clearTimeout(fallback);
-            resolve();
-          };
-          const fallback = setTimeout(done, 1_000);
-          cluster.once('end', done);
-          cluster.disconnect();
-        }),
+        Promise.all(
+          cluster.nodes('all').map(
+            (node) =>
+              new Promise<void>((resolve) => {
+                const socket = socketOf(node) as (Holdable & { destroy?(): void }) | undefined;
+                if (node.status === 'end' || socket?.destroy === undefined) return resolve();
+                const done = () => {
+                  clearTimeout(fallback);
+                  node.off('end', done);
+                  resolve();
+                };
+                const fallback = setTimeout(done, 1_000);
+                node.once('end', done);
+                socket.destroy();
+              }),
+          ),
+        ).then(() => {}),
       beforeCommand: () => {
         // The cluster ends when no node could be reached (it does not retry in the background).
         if (owned && !closed && cluster.status === 'end') cluster.connect().catch(() => {});

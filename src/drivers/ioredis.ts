@@ -85,6 +85,7 @@ export function ioredisDriver(
         new Promise<void>((resolve) => {
           const done = () => {
             clearTimeout(fallback);
+            client.off('close', done);
             resolve();
           };
           const fallback = setTimeout(done, 1_000);
