@@ -4,7 +4,10 @@
  *
  *   npm run bench                      full run (a few minutes): bench/results.json, bench/scaling.svg
  *   npm run bench -- --quick           smaller run: bench/results-quick.json, bench/scaling-quick.svg
- *   npm run bench -- --only drain,rest sections only (drain rest idle publish latency bundles scaling), nothing written
+ *   npm run bench -- --only drain,rest sections only (drain rest idle publish latency bundles scaling partitions), nothing written
+ *   npm run bench -- --only partitions --merge
+ *                                      the same, then those sections' figures replace theirs in bench/results.json
+ *                                      (results-quick.json with --quick); the other sections' figures stay as they were
  *   npm run bench -- --chart           redraw bench/scaling.svg from bench/results.json (no measuring)
  *   npm run bench -- --profile [w…]    CPU profiles of workloads, summary in bench/profile-summary.txt (drain-sluice drain-baseline rest-sluice
  *                                      rest-fetch rest-sdk publish-sluice publish-http publish-raw)
@@ -15,7 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,12 +30,13 @@ import { benchLatencyRest, benchLatencyTcp } from './latency.js';
 import { type BenchContext, closeContext, createContext } from './lib/context.js';
 import { installRequestCounter } from './lib/rest-counter.js';
 import { startServers } from './lib/servers.js';
+import { benchPartitions } from './partitions.js';
 import { parseWorkloads, printSummary, profileWorkload } from './profile.js';
 import { benchPublish } from './publish.js';
 import { judge, type Results, renderTables } from './report.js';
 import { benchScaling } from './scaling.js';
 
-const SECTIONS = ['drain', 'rest', 'idle', 'publish', 'latency', 'bundles', 'scaling'] as const;
+const SECTIONS = ['drain', 'rest', 'idle', 'publish', 'latency', 'bundles', 'scaling', 'partitions'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -60,6 +64,12 @@ function plan(quick: boolean) {
       backlogs: quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000],
       reps: quick ? 1 : 2,
       memoryMessages: quick ? 100_000 : 300_000,
+    },
+    partitions: {
+      messages: quick ? 60_000 : 150_000,
+      batchSize: 100,
+      partitions: [1, 2, 4, 8],
+      reps: quick ? 3 : 8,
     },
   };
 }
@@ -152,6 +162,8 @@ async function runSections(
   if (idle) results.idle = await idle;
   if (sections.has('scaling'))
     results.scaling = await timed('scaling', () => benchScaling(context, p.scaling));
+  if (sections.has('partitions'))
+    results.partitions = await timed('partitions', () => benchPartitions(context, p.partitions));
   return { results, timings };
 }
 
@@ -161,6 +173,7 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      merge: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       chart: { type: 'boolean', default: false },
     },
@@ -176,6 +189,7 @@ async function main(): Promise<void> {
     return;
   }
   const startedAt = new Date();
+  const loadAtStart = loadavg().map((l) => Number(l.toFixed(2)));
   // What is measured is what the modules were when they were loaded: now.
   const git = gitState();
   const started = performance.now();
@@ -226,6 +240,12 @@ async function main(): Promise<void> {
     for (const name of only ?? [])
       if (!(SECTIONS as readonly string[]).includes(name))
         throw new Error(`unknown section ${name}; one of ${SECTIONS.join(', ')}`);
+    const suffix = values.quick ? '-quick' : '';
+    if (values.merge && !only) throw new Error('--merge goes with --only (a full run writes every section)');
+    if (values.merge && !existsSync(file(`results${suffix}.json`)))
+      throw new Error(
+        `no bench/results${suffix}.json to merge into: run the whole bench${suffix ? ' with --quick' : ''} first`,
+      );
     const sections = new Set<Section>((only as Section[] | undefined) ?? SECTIONS);
     const context = createContext(servers, values.quick);
     const p = plan(values.quick);
@@ -235,9 +255,46 @@ async function main(): Promise<void> {
     const targets = judge(results);
     const tables = renderTables(results, targets);
     process.stdout.write(`\n${tables}\n`);
-    if (only) return;
+    if (only) {
+      if (!values.merge) return;
+      // The sections measured now replace theirs in the saved results; the rest is left as it was.
+      const path = file(`results${suffix}.json`);
+      const {
+        meta: savedMeta,
+        targets: _targets,
+        ...saved
+      } = JSON.parse(readFileSync(path, 'utf8')) as Results & {
+        readonly meta: Record<string, unknown> & { readonly sectionSeconds?: Record<string, number> };
+        readonly targets: unknown;
+      };
+      const merged: Results = { ...saved, ...results };
+      const previous = Array.isArray(savedMeta.merged) ? (savedMeta.merged as unknown[]) : [];
+      const meta = {
+        ...savedMeta,
+        sectionSeconds: { ...savedMeta.sectionSeconds, ...timings },
+        /** Sections measured later, on their own, and merged in: when, on what, under what load. */
+        merged: [
+          ...previous.filter(
+            (m) => !(m as { sections: string[] }).sections.every((name) => sections.has(name as Section)),
+          ),
+          {
+            sections: [...sections],
+            startedAt: startedAt.toISOString(),
+            durationSeconds: Math.round((performance.now() - started) / 1000),
+            node: process.version,
+            redis: servers.redisVersion,
+            cpus: cpus().length,
+            loadAverageAtStart: loadAtStart,
+            git,
+            processWarnings: Object.fromEntries(warnings),
+          },
+        ],
+      };
+      writeFileSync(path, `${JSON.stringify({ meta, targets: judge(merged), ...merged }, null, 2)}\n`);
+      process.stdout.write(`\nmerged ${[...sections].join(', ')} into bench/results${suffix}.json\n`);
+      return;
+    }
 
-    const suffix = values.quick ? '-quick' : '';
     const meta = {
       mode: values.quick ? 'quick' : 'full',
       startedAt: startedAt.toISOString(),
@@ -247,7 +304,7 @@ async function main(): Promise<void> {
       redis: servers.redisVersion,
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',
-      loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+      loadAverageAtStart: loadAtStart,
       git,
       processWarnings: Object.fromEntries(warnings),
       note: 'Ratios are of runs made side by side in one process, alternating order, medians over repetitions; absolute rates depend on a shared 2-core machine.',

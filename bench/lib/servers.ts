@@ -21,6 +21,11 @@ export interface BenchServers {
   /** A plain client for setup, INFO and clean-up; never used by what is measured. */
   readonly admin: Redis;
   readonly redisVersion: string;
+  /**
+   * Registers what a section started on its own (a cluster, child processes) to be stopped with the
+   * servers should the run end early (Ctrl-C, an error); returns the function that unregisters it.
+   */
+  adopt(stop: () => Promise<void>): () => void;
   stop(): Promise<void>;
 }
 
@@ -63,12 +68,19 @@ export async function startServers(): Promise<BenchServers> {
   const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   const info = (await admin.info('server')).match(/redis_version:(\S+)/);
   const rest = await startRestChild(redis.url, `bench-${randomUUID()}`);
+  const adopted = new Set<() => Promise<void>>();
   return {
     redis,
     rest,
     admin,
     redisVersion: info?.[1] ?? 'unknown',
+    adopt(stop) {
+      adopted.add(stop);
+      return () => adopted.delete(stop);
+    },
     async stop() {
+      await Promise.allSettled([...adopted].map((stop) => stop()));
+      adopted.clear();
       await rest.stop();
       admin.disconnect();
       await redis.stop();
