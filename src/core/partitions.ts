@@ -6,9 +6,10 @@
  * | `sluice:{orders}:partitions` | the partition count, recorded once (absent: 1, the plain topic) |
  * | `sluice:{orders#3}` | partition 3's stream (its dead letters, idempotency and lease keys share its tag) |
  *
- * Partition i's hash tag is `<topic>#<i>` — or `<topic>#<i>.<n>` for the smallest n that puts it in
- * the i-th P-th of the slot space, so that the partitions of a topic spread evenly over a
- * cluster's masters (which own contiguous slot ranges) instead of wherever CRC16 happens to fall.
+ * Partition i's hash tag is `<topic>#<i>` — or `<topic>#<i>.<n>` for the smallest n that puts its
+ * slot near the middle of the i-th P-th of the slot space, so that the partitions of a topic spread
+ * evenly over a cluster's masters (which own contiguous slot ranges) instead of wherever CRC16
+ * happens to fall.
  * The choice depends only on the topic, i and P: every publisher and drain computes the same keys.
  *
  * A message goes to `fnv1a32(utf8(key)) mod P`: the same key always lands in the same partition,
@@ -47,9 +48,14 @@ export function partitionTag(topic: string, index: number, count: number): strin
   const cacheKey = `${topic}\u0000${index}\u0000${count}`;
   const cached = tags.get(cacheKey);
   if (cached !== undefined) return cached;
+  const width = SLOTS / count;
+  const middle = (index + 0.5) * width;
+  // Near the middle of the i-th P-th (within an eighth of its width): on a cluster whose masters own
+  // equal contiguous ranges, neighbouring partitions then fall on different masters wherever the
+  // range boundaries lie. Past 128 partitions (that window would be a few slots wide), anywhere in it.
+  const reach = count <= 128 ? width / 8 : width / 2;
   let tag = `${topic}#${index}`;
-  for (let n = 1; Math.floor((calculateSlot(tag) * count) / SLOTS) !== index; n++)
-    tag = `${topic}#${index}.${n}`;
+  for (let n = 1; Math.abs(calculateSlot(tag) + 0.5 - middle) > reach; n++) tag = `${topic}#${index}.${n}`;
   tags.set(cacheKey, tag);
   return tag;
 }

@@ -8,12 +8,28 @@ describe('partition keys', () => {
     expect(partitionKeys('orders', 0, 1).stream).toBe('sluice:{orders}');
   });
 
-  it("spreads a topic's partitions evenly over the slot space: partition i lies in the i-th P-th", () => {
-    for (const count of [2, 3, 4, 8, 16, 64]) {
-      const slots = Array.from({ length: count }, (_, i) =>
-        calculateSlot(partitionKeys('orders', i, count).stream),
-      );
-      slots.forEach((slot, i) => expect(Math.floor((slot * count) / 16_384)).toBe(i));
+  it("puts partition i near the middle of the slot space's i-th P-th", () => {
+    for (const count of [2, 3, 4, 8, 16, 64, 128]) {
+      for (let i = 0; i < count; i++) {
+        const slot = calculateSlot(partitionKeys('orders', i, count).stream);
+        const width = 16_384 / count;
+        expect(Math.abs(slot + 0.5 - (i + 0.5) * width)).toBeLessThanOrEqual(width / 8);
+      }
+    }
+  });
+
+  it('spreads the partitions of any topic evenly over masters that own equal contiguous ranges', () => {
+    for (const masters of [3, 5, 6]) {
+      const masterOf = (slot: number) => Math.floor((slot * masters) / 16_384);
+      for (const count of [2, 3, 4, 6, 8, 12]) {
+        for (let t = 0; t < 50; t++) {
+          const per = new Array<number>(masters).fill(0);
+          for (let i = 0; i < count; i++)
+            per[masterOf(calculateSlot(partitionKeys(`topic-${t}`, i, count).stream))]++;
+          const spread = Math.max(...per) - Math.min(...per);
+          expect(spread, `${masters} masters, ${count} partitions, topic-${t}`).toBeLessThanOrEqual(1);
+        }
+      }
     }
   });
 
