@@ -145,9 +145,9 @@ export function ioredisClusterDriver(
   target: readonly string[] | Cluster,
   options: IoredisClusterDriverOptions = {},
 ): Driver {
+  const commandTimeoutMs = commandTimeoutOf(options.commandTimeoutMs);
   const owned = !(target instanceof Cluster);
   const cluster = target instanceof Cluster ? target : clusterFrom(target, options);
-  const commandTimeoutMs = commandTimeoutOf(options.commandTimeoutMs);
   let closed = false;
   if (owned) {
     // Failures surface on the commands that fail; without a listener ioredis prints them as unhandled.
