@@ -6,11 +6,11 @@
  * losing nothing; after the failover the next cycle goes on. The conformance suite runs over the
  * run's cluster too (`ioredis-cluster` in DRIVERS).
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { drain } from '../../src/core/drain.js';
 import type { Driver } from '../../src/core/driver.js';
-import { PermanentError, RedisUnavailableError } from '../../src/core/errors.js';
+import { InvalidOptionError, PermanentError, RedisUnavailableError } from '../../src/core/errors.js';
 import { ensureGroup } from '../../src/core/group.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
@@ -129,6 +129,23 @@ describe('the cluster driver', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     // Its connections were dropped: the next commands connect again, and are answered.
     await expect(answered(() => driver.add(stream, ['n', '3']))).resolves.toMatch(/^\d+-\d+$/);
+  });
+
+  it('refuses bad seed nodes naming the option; a Cluster of the caller’s stays open after close()', async () => {
+    expect(() => ioredisClusterDriver(['10.0.0.1'])).toThrow(InvalidOptionError);
+    expect(() => ioredisClusterDriver([])).toThrow(/no node given/);
+    expect(() => ioredisClusterDriver(['h:1'], { commandTimeoutMs: 0 })).toThrow(/commandTimeoutMs/);
+    const own = new Cluster(
+      cluster.seeds.map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })),
+    );
+    try {
+      const driver = ioredisClusterDriver(own);
+      await driver.add('sluice:{own}', ['n', '1']);
+      await driver.close();
+      expect(await own.xlen('sluice:{own}')).toBe(1);
+    } finally {
+      own.disconnect();
+    }
   });
 
   it('the Lambda functions (ioredis build) reach the cluster from REDIS_CLUSTER_NODES', async () => {
