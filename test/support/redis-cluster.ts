@@ -164,7 +164,13 @@ function runRedisCli(args: readonly string[]): Promise<void> {
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    child.once('error', reject);
+    child.once('error', (error) =>
+      reject(
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? new Error('redis-cli is not on PATH: install it (Debian/Ubuntu: apt-get install redis-tools)')
+          : error,
+      ),
+    );
     child.once('exit', (code) =>
       code === 0
         ? resolve()
