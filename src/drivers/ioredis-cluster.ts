@@ -233,15 +233,14 @@ export function ioredisClusterDriver(
         'WAIT',
         async () => {
           // WAIT counts the writes of its own connection: send it on the connection that carried
-          // the key's writes. Unknown yet (no slot map, or a node dropped): route a read of the key
-          // first, which connects and follows any MOVED.
-          let node = masterConnection(key);
-          if (node === undefined) {
-            await cluster.call('EXISTS', key);
-            node = masterConnection(key);
-          }
-          if (node === undefined) {
-            throw new RedisUnavailableError(`no connection to the master of ${JSON.stringify(key)}'s slot`);
+          // the key's write, which the caller has just made. No such connection any more (its
+          // master dropped, maybe failed over): WAIT on a fresh one would count nothing and answer
+          // at once, so replication cannot be confirmed.
+          const node = masterConnection(key);
+          if (node === undefined || node.status !== 'ready') {
+            throw new RedisUnavailableError(
+              `the connection that wrote ${JSON.stringify(key)} is gone: its replication cannot be confirmed`,
+            );
           }
           return node.call('WAIT', replicas, timeoutMs);
         },

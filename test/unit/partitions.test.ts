@@ -24,8 +24,10 @@ describe('partition keys', () => {
       for (const count of [2, 3, 4, 6, 8, 12]) {
         for (let t = 0; t < 50; t++) {
           const per = new Array<number>(masters).fill(0);
-          for (let i = 0; i < count; i++)
-            per[masterOf(calculateSlot(partitionKeys(`topic-${t}`, i, count).stream))]++;
+          for (let i = 0; i < count; i++) {
+            const master = masterOf(calculateSlot(partitionKeys(`topic-${t}`, i, count).stream));
+            per[master] = (per[master] ?? 0) + 1;
+          }
           const spread = Math.max(...per) - Math.min(...per);
           expect(spread, `${masters} masters, ${count} partitions, topic-${t}`).toBeLessThanOrEqual(1);
         }
