@@ -32,6 +32,21 @@ export type Counts = {
     | 'lostToTrim']: number;
 };
 
+/** Counts of a cycle that has done nothing yet. */
+export function noCounts(): Counts {
+  return {
+    read: 0,
+    reclaimed: 0,
+    acked: 0,
+    failed: 0,
+    timedOut: 0,
+    deadLettered: 0,
+    unfinished: 0,
+    released: 0,
+    lostToTrim: 0,
+  };
+}
+
 export interface Cycle<T> {
   /** The caller's driver, every call raced against the hard stop (see {@link guardDriver}). */
   readonly driver: Driver;
@@ -144,17 +159,7 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
     startedAt,
     deadline,
     signal: controller.signal,
-    counts: {
-      read: 0,
-      reclaimed: 0,
-      acked: 0,
-      failed: 0,
-      timedOut: 0,
-      deadLettered: 0,
-      unfinished: 0,
-      released: 0,
-      lostToTrim: 0,
-    },
+    counts: noCounts(),
     stoppedBy: undefined,
     error: undefined,
     stop(reason, error) {

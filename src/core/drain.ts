@@ -3,7 +3,7 @@
  * over a stream used as it is. Each stream gets its own cycle (`drain-stream.ts`), all of them under
  * one deadline, run side by side; their reports add up to one, logged as one JSON line.
  */
-import { consumerName, deadlineOf, type StopReason } from './cycle.js';
+import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js';
 import { type DrainReport, drainStream, type PartitionReport } from './drain-stream.js';
 import { type Driver, withCapabilities } from './driver.js';
 import { describeError, InvalidOptionError, RedisUnavailableError } from './errors.js';
@@ -190,15 +190,7 @@ function failed<T>(
     stream,
     group: o.group,
     consumer,
-    read: 0,
-    reclaimed: 0,
-    acked: 0,
-    failed: 0,
-    timedOut: 0,
-    deadLettered: 0,
-    unfinished: 0,
-    released: 0,
-    lostToTrim: 0,
+    ...noCounts(),
     consumersRemoved: 0,
     trimmed: 0,
     droppedUnconsumed: 0,

@@ -18,6 +18,7 @@ import { parseClusterNodes } from '../core/cluster-nodes.js';
 import type { Driver } from '../core/driver.js';
 import { InvalidOptionError, RedisUnavailableError } from '../core/errors.js';
 import {
+  afterEvent,
   type Call,
   commandRunner,
   commandTimeoutOf,
@@ -168,21 +169,11 @@ export function ioredisClusterDriver(
       // slot moved meanwhile. The cluster client itself stays up, with its slot map.
       reset: () =>
         Promise.all(
-          cluster.nodes('all').map(
-            (node) =>
-              new Promise<void>((resolve) => {
-                const socket = socketOf(node) as (Holdable & { destroy?(): void }) | undefined;
-                if (node.status === 'end' || socket?.destroy === undefined) return resolve();
-                const done = () => {
-                  clearTimeout(fallback);
-                  node.off('end', done);
-                  resolve();
-                };
-                const fallback = setTimeout(done, 1_000);
-                node.once('end', done);
-                socket.destroy();
-              }),
-          ),
+          cluster.nodes('all').map((node) => {
+            const socket = socketOf(node) as (Holdable & { destroy?(): void }) | undefined;
+            if (node.status === 'end' || socket?.destroy === undefined) return Promise.resolve();
+            return afterEvent(node, 'end', () => socket.destroy?.());
+          }),
         ).then(() => {}),
       beforeCommand: () => {
         // The cluster ends when no node could be reached (it does not retry in the background).

@@ -169,3 +169,28 @@ export function streamOperations(
     eval: (source, keys, args) => call('EVAL', [source, keys.length, ...keys, ...args], keys[0] ?? ''),
   };
 }
+
+/**
+ * Does `act` and resolves once `emitter` emits `event` — or after `fallbackMs`, should the event
+ * never come (a connection already gone emits nothing more).
+ */
+export function afterEvent(
+  emitter: {
+    once(event: string, listener: () => void): unknown;
+    off(event: string, listener: () => void): unknown;
+  },
+  event: string,
+  act: () => void,
+  fallbackMs = 1_000,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(fallback);
+      emitter.off(event, done);
+      resolve();
+    };
+    const fallback = setTimeout(done, fallbackMs);
+    emitter.once(event, done);
+    act();
+  });
+}

@@ -12,6 +12,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Driver } from '../core/driver.js';
 import { InvalidOptionError, RedisUnavailableError } from '../core/errors.js';
 import {
+  afterEvent,
   type Call,
   commandRunner,
   commandTimeoutOf,
@@ -81,17 +82,7 @@ export function ioredisDriver(
     {
       owned,
       sockets: () => [socket()],
-      reset: () =>
-        new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(fallback);
-            client.off('close', done);
-            resolve();
-          };
-          const fallback = setTimeout(done, 1_000);
-          client.once('close', done);
-          client.disconnect(true);
-        }),
+      reset: () => afterEvent(client, 'close', () => client.disconnect(true)),
     },
     commandTimeoutMs,
   );

@@ -24,7 +24,7 @@ import { createOpsEndpoint } from '../../src/core/http-ops.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publishBatch } from '../../src/core/publish.js';
-import { newDriver, randomTopic, rawClient } from '../support/fixtures.js';
+import { groupInfo, newDriver, randomTopic, rawClient } from '../support/fixtures.js';
 
 // What the functions evaluated in the page use of the DOM (the project compiles without the DOM library).
 declare const document: {
@@ -61,17 +61,6 @@ const HISTORY_POLLS = 14;
 
 const redis = rawClient();
 const driver = newDriver();
-
-/** Redis's view of one group (XINFO GROUPS) as a record. */
-async function groupInfo(stream: string, group: string): Promise<Record<string, unknown>> {
-  const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-  for (const row of groups) {
-    const record: Record<string, unknown> = {};
-    for (let i = 0; i < row.length; i += 2) record[row[i] as string] = row[i + 1];
-    if (record.name === group) return record;
-  }
-  throw new Error(`no group ${group}`);
-}
 
 function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((done, fail) => {
@@ -311,7 +300,7 @@ describe('dashboard in headless Chromium', () => {
     const billingDead = (await redis.xrange(keys.deadLetters('billing'), '-', '+')) as [string, string[]][];
     const sources = billingDead.map(([, fields]) => fields[fields.indexOf('dlq.source-id') + 1]);
     expect(sources).toHaveLength(3);
-    const shippingBefore = await groupInfo(keys.stream, 'shipping');
+    const shippingBefore = await groupInfo(redis, keys.stream, 'shipping');
     const lengthBefore = await redis.xlen(keys.stream);
 
     await page.click(
@@ -332,7 +321,7 @@ describe('dashboard in headless Chromium', () => {
     expect(pending.map((p) => p[0])).toEqual(expect.arrayContaining(sources));
     expect(await redis.xlen(keys.stream)).toBe(lengthBefore);
     expect(await redis.xlen(keys.deadLetters('shipping'))).toBe(1);
-    expect(await groupInfo(keys.stream, 'shipping')).toEqual(shippingBefore);
+    expect(await groupInfo(redis, keys.stream, 'shipping')).toEqual(shippingBefore);
 
     expect(problems).toEqual([]);
   }, 60_000);

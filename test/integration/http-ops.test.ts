@@ -12,7 +12,7 @@ import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, randomTopic } from '../support/fixtures.js';
+import { DRIVERS, groupInfo, randomTopic } from '../support/fixtures.js';
 
 const token = 'admin-token-0123456789';
 
@@ -43,17 +43,6 @@ function event(call: Call): APIGatewayProxyEventV2 {
 
 describe.each(DRIVERS)('ops endpoint (Lambda, HTTP API v2) over $name', (kind) => {
   const redis = kind.redis();
-
-  /** Redis's view of one group (XINFO GROUPS) as a record. */
-  async function groupInfo(stream: string, group: string): Promise<Record<string, unknown>> {
-    const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-    for (const row of groups) {
-      const record: Record<string, unknown> = {};
-      for (let i = 0; i < row.length; i += 2) record[row[i] as string] = row[i + 1];
-      if (record.name === group) return record;
-    }
-    throw new Error(`no group ${group}`);
-  }
 
   const driver = kind.create();
   /** A topic in the allow-list that nothing was ever published to. */
@@ -331,7 +320,7 @@ describe.each(DRIVERS)('ops endpoint (Lambda, HTTP API v2) over $name', (kind) =
   describe('POST …/redrive', () => {
     it('a dry run reports what would happen and changes nothing', async () => {
       const { topic, keys, ids, ops } = await arrange();
-      const before = await groupInfo(keys.stream, 'g');
+      const before = await groupInfo(redis, keys.stream, 'g');
       const res = await send(ops, {
         method: 'POST',
         path: groupPath(topic, 'g', 'redrive'),
@@ -343,12 +332,12 @@ describe.each(DRIVERS)('ops endpoint (Lambda, HTTP API v2) over $name', (kind) =
       expect(res.body.counts).toMatchObject({ pending: 2, blocked: 0 });
       expect(res.body.results.map((r: { sourceId: string }) => r.sourceId)).toEqual([ids[1], ids[2]]);
       expect(await redis.xlen(keys.deadLetters('g'))).toBe(2);
-      expect(await groupInfo(keys.stream, 'g')).toEqual(before);
+      expect(await groupInfo(redis, keys.stream, 'g')).toEqual(before);
     });
 
     it("puts the group's dead letters back in its own pending list only (no body needed)", async () => {
       const { topic, keys, ids, ops } = await arrange();
-      const otherBefore = await groupInfo(keys.stream, 'other');
+      const otherBefore = await groupInfo(redis, keys.stream, 'other');
       const res = await send(ops, { method: 'POST', path: groupPath(topic, 'g', 'redrive') });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ dryRun: false, redriven: 2, remaining: 0, counts: { pending: 2 } });
@@ -363,7 +352,7 @@ describe.each(DRIVERS)('ops endpoint (Lambda, HTTP API v2) over $name', (kind) =
       // Nothing appended; the other group and its dead letter untouched.
       expect(await redis.xlen(keys.stream)).toBe(9);
       expect(await redis.xlen(keys.deadLetters('other'))).toBe(1);
-      expect(await groupInfo(keys.stream, 'other')).toEqual(otherBefore);
+      expect(await groupInfo(redis, keys.stream, 'other')).toEqual(otherBefore);
 
       const stats = await send(ops, { path: '/ops/stats', query: `topic=${topic}` });
       const g = stats.body.topics[0].groups.find((x: { name: string }) => x.name === 'g');

@@ -17,7 +17,7 @@ import {
 } from '../../src/core/ops.js';
 import type { DrainOptions } from '../../src/core/options.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, randomTopic } from '../support/fixtures.js';
+import { DRIVERS, groupInfo, randomTopic } from '../support/fixtures.js';
 
 function drainOptions<T>(topic: string, group: string, handler: DrainOptions<T>['handler']) {
   return {
@@ -34,17 +34,6 @@ function drainOptions<T>(topic: string, group: string, handler: DrainOptions<T>[
 
 describe.each(DRIVERS)('over $name', (kind) => {
   const redis = kind.redis();
-
-  /** Redis's view of one group (XINFO GROUPS) as a record. */
-  async function groupInfo(stream: string, group: string): Promise<Record<string, unknown>> {
-    const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-    for (const row of groups) {
-      const record: Record<string, unknown> = {};
-      for (let i = 0; i < row.length; i += 2) record[row[i] as string] = row[i + 1];
-      if (record.name === group) return record;
-    }
-    throw new Error(`no group ${group}`);
-  }
 
   const driver = kind.create();
 
@@ -149,7 +138,7 @@ describe.each(DRIVERS)('over $name', (kind) => {
         )
       ).map((r) => r.id);
       await redis.xdel(stream, ids[1] as string);
-      expect(await groupInfo(stream, 'g')).toMatchObject({ lag: null });
+      expect(await groupInfo(redis, stream, 'g')).toMatchObject({ lag: null });
       const [g] = (await topicStats(driver, topic)).groups;
       expect(g?.lag).toBe(3);
     });
@@ -242,17 +231,17 @@ describe.each(DRIVERS)('over $name', (kind) => {
   describe('redrive', () => {
     it('a dry run says what would happen and writes nothing', async () => {
       const { topic, keys, ids } = await arrange();
-      const before = await groupInfo(keys.stream, 'g');
+      const before = await groupInfo(redis, keys.stream, 'g');
       const report = await redrive(driver, topic, 'g', { dryRun: true });
       expect(report).toMatchObject({ dryRun: true, redriven: 2, counts: { pending: 2, blocked: 0 } });
       expect(report.results.map((r) => r.sourceId)).toEqual([ids[1], ids[2]]);
       expect(await redis.xlen(keys.deadLetters('g'))).toBe(2);
-      expect(await groupInfo(keys.stream, 'g')).toEqual(before);
+      expect(await groupInfo(redis, keys.stream, 'g')).toEqual(before);
     });
 
     it('puts dead letters back in the pending list of that group only; the next cycle delivers them once', async () => {
       const { topic, keys, ids } = await arrange();
-      const otherBefore = await groupInfo(keys.stream, 'other');
+      const otherBefore = await groupInfo(redis, keys.stream, 'other');
       const progress: RedriveProgress[] = [];
       const report = await redrive(driver, topic, 'g', { batchSize: 1, onProgress: (p) => progress.push(p) });
       expect(report).toMatchObject({ dryRun: false, redriven: 2, counts: { pending: 2 } });
@@ -263,7 +252,7 @@ describe.each(DRIVERS)('over $name', (kind) => {
       expect(await redis.xlen(keys.deadLetters('g'))).toBe(0);
       // Nothing added to the stream; the other group is exactly as it was.
       expect(await redis.xlen(keys.stream)).toBe(9);
-      expect(await groupInfo(keys.stream, 'other')).toEqual(otherBefore);
+      expect(await groupInfo(redis, keys.stream, 'other')).toEqual(otherBefore);
       const pending = (await redis.xpending(keys.stream, 'g', '-', '+', 10)) as [
         string,
         string,
@@ -327,7 +316,10 @@ describe.each(DRIVERS)('over $name', (kind) => {
       expect(newIds.every((id) => typeof id === 'string')).toBe(true);
       expect(await redis.xlen(keys.deadLetters('g'))).toBe(0);
       // The other group was moved past the new entries, its lag still exact.
-      expect(await groupInfo(keys.stream, 'other')).toMatchObject({ 'last-delivered-id': newIds[1], lag: 0 });
+      expect(await groupInfo(redis, keys.stream, 'other')).toMatchObject({
+        'last-delivered-id': newIds[1],
+        lag: 0,
+      });
       expect(await drainAll(topic, 'other')).toEqual([]);
       expect((await drainAll(topic, 'g')).map((s) => s.data)).toEqual([7, 8, 1, 2]);
     });
@@ -379,7 +371,7 @@ describe.each(DRIVERS)('over $name', (kind) => {
         entriesRead: 1,
         length: 5,
       });
-      expect(await groupInfo(stream, 'g')).toMatchObject({ lag: 4, 'entries-read': 1 });
+      expect(await groupInfo(redis, stream, 'g')).toMatchObject({ lag: 4, 'entries-read': 1 });
       expect(await readAll(stream)).toEqual(['2000-0', '2000-1', '3000-0', '4000-0']);
     });
 
@@ -403,12 +395,12 @@ describe.each(DRIVERS)('over $name', (kind) => {
       await replay(driver, { stream }, 'g', '0');
       const dry = await replay(driver, { stream }, 'g', new Date(3000), { dryRun: true });
       expect(dry).toMatchObject({ dryRun: true, entries: 2, previousLastDeliveredId: '0-0' });
-      expect(await groupInfo(stream, 'g')).toMatchObject({ 'last-delivered-id': '0-0' });
+      expect(await groupInfo(redis, stream, 'g')).toMatchObject({ 'last-delivered-id': '0-0' });
       expect(await replay(driver, { stream }, 'g', '$')).toMatchObject({
         lastDeliveredId: '4000-0',
         entries: 0,
       });
-      expect(await groupInfo(stream, 'g')).toMatchObject({ lag: 0 });
+      expect(await groupInfo(redis, stream, 'g')).toMatchObject({ lag: 0 });
       expect(await readAll(stream)).toEqual([]);
     });
 
@@ -424,7 +416,7 @@ describe.each(DRIVERS)('over $name', (kind) => {
       const { topic, keys } = await arrange();
       const report = await replay(driver, topic, 'g', '0');
       expect(report).toMatchObject({ pending: 1, entries: 9 });
-      expect(await groupInfo(keys.stream, 'g')).toMatchObject({ pending: 1, lag: 9 });
+      expect(await groupInfo(redis, keys.stream, 'g')).toMatchObject({ pending: 1, lag: 9 });
     });
 
     it('refuses a group that does not exist and a start it cannot read', async () => {

@@ -134,6 +134,21 @@ export async function keysOf(client: RawClient, pattern: string): Promise<string
   return found.flat();
 }
 
+/** Redis's view of one group (XINFO GROUPS) as a record. */
+export async function groupInfo(
+  client: RawClient,
+  stream: string,
+  group: string,
+): Promise<Record<string, unknown>> {
+  const groups = (await client.xinfo('GROUPS', stream)) as unknown[][];
+  for (const row of groups) {
+    const record: Record<string, unknown> = {};
+    for (let i = 0; i < row.length; i += 2) record[row[i] as string] = row[i + 1];
+    if (record.name === group) return record;
+  }
+  throw new Error(`no group ${group}`);
+}
+
 /** Deletes every key of a topic (stream, dead letters, idempotency keys: one slot on a cluster). */
 export async function dropTopic(client: RawClient, topic: string): Promise<void> {
   const keys = await keysOf(client, `sluice:{${topic}}*`);
