@@ -66,9 +66,12 @@ export interface DrainReport {
   readonly stoppedBy: StopReason;
   /** Why the cycle failed, when `stoppedBy` is `error`. */
   readonly error?: string;
-  /** Entries in the stream the group has not read yet; null when Redis cannot tell. */
+  /**
+   * Entries in the stream the group has not read yet; null when Redis cannot tell. A partitioned
+   * topic's: the sum over the partitions this drain served (not those another drain held).
+   */
   readonly lag: number | null;
-  /** Entries read by the group and not yet acknowledged; null when unknown. */
+  /** Entries read by the group and not yet acknowledged (summed like `lag`); null when unknown. */
   readonly pending: number | null;
   /**
    * A partitioned topic's drain: the report of each partition served (the fields above add them
@@ -137,7 +140,9 @@ export async function drainStream<T>(
     cycle.stop('error', error);
   }
   const report = reportOf(cycle, await tidy(cycle));
-  await lease?.release();
+  // Handlers still running may yet finish: no other drain may hand out what comes after their
+  // messages before those can be reclaimed, so the lease stays for the visibility timeout.
+  await lease?.release(cycle.counts.unfinished > 0 ? o.visibilityTimeoutMs : 0);
   cycle.close();
   return report;
 }
@@ -226,7 +231,9 @@ async function read<T>(cycle: Cycle<T>): Promise<boolean> {
     const idleLeft =
       o.idleExitMs === undefined ? Number.POSITIVE_INFINITY : o.idleExitMs - (Date.now() - lastMessageAt);
     // A blocking read may return up to one server tick after its BLOCK time: keep that tick free.
-    const blockMs = canBlock ? Math.floor(Math.min(o.blockMs, left - BLOCK_OVERSHOOT_MS, idleLeft)) : 0;
+    // Ordered, a lease renewal may wait behind the read on its connection: keep it short enough.
+    const longest = o.ordered ? Math.min(o.blockMs, Math.floor(o.leaseMs / 3)) : o.blockMs;
+    const blockMs = canBlock ? Math.floor(Math.min(longest, left - BLOCK_OVERSHOOT_MS, idleLeft)) : 0;
     const entries = parseReadGroup(
       await driver.readGroup({
         stream: keys.stream,
@@ -287,8 +294,10 @@ async function inOrder<T>(cycle: Cycle<T>): Promise<void> {
     if (!(await handleReclaimed(cycle, page.claimed))) continue;
     if (page.waitMs === 0) continue;
     if (page.waitMs > 0) {
+      // Nothing can be handed out before the wait: past the idle exit or the cycle, that is idle
+      // (a drain's lane then serves another partition, if it may).
       if (o.idleExitMs !== undefined && page.waitMs > o.idleExitMs) return cycle.stop('idle');
-      if (page.waitMs > cycle.timeLeft() - MIN_PHASE_MS) return cycle.stop('budget');
+      if (page.waitMs > cycle.timeLeft() - MIN_PHASE_MS) return cycle.stop('idle');
       await sleep(page.waitMs, cycle.signal);
       continue;
     }
@@ -325,6 +334,8 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
     const error = timedOut ? new HandlerTimeoutError(o.handlerTimeoutMs as number) : thrown;
     if (timedOut) counts.timedOut++;
     if (isPermanent(error) || deliveries >= o.maxDeliveries) {
+      // Ordered: dead-lettered before anything after it is handed out (it may fail to move).
+      halted = o.ordered;
       outcomes[index] = {
         id: entry.id,
         fields: entry.fields ?? [],
@@ -388,11 +399,14 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
   };
   // A batch whose handling outlasts half the visibility timeout renews its hold on the messages it
   // has not finished, so another cycle does not take over (and run again) those still waiting.
+  // Ordered, a message is handed out at most a tenth of the visibility timeout after its hold was
+  // renewed, so that it is not reclaimed (after its drain ended) while its handler still runs.
+  const holdEveryMs = o.visibilityTimeoutMs / (o.ordered ? 10 : 2);
   let heldSince = Date.now();
   let renewing: Promise<void> | undefined;
   const keepHold = (): Promise<void> | undefined => {
     if (renewing !== undefined) return renewing;
-    if (Date.now() - heldSince < o.visibilityTimeoutMs / 2) return undefined;
+    if (Date.now() - heldSince < holdEveryMs) return undefined;
     renewing = renewHold().finally(() => {
       renewing = undefined;
     });
@@ -420,7 +434,11 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
       const lost = await runScript(cycle.driver, TOUCH, [keys.stream], [o.group, cycle.consumer, ...ids]);
       heldSince = Date.now();
       const gone = new Set(Array.isArray(lost) ? lost.map(String) : []);
-      for (const i of unsettled) if (gone.has((batch[i] as Delivery).entry.id)) outcomes[i] = 'lost';
+      for (const i of unsettled) {
+        if (!gone.has((batch[i] as Delivery).entry.id)) continue;
+        outcomes[i] = 'lost';
+        halted = o.ordered; // another consumer holds it: what comes after it must wait
+      }
     } catch (error) {
       heldSince = Date.now(); // best effort: at-least-once holds either way
       o.logger.warn('could not renew the hold on a batch', {
@@ -432,7 +450,10 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
   const worker = async () => {
     while (next < batch.length && !signal.aborted && !halted) {
       const renewal = keepHold();
-      if (renewal !== undefined) await renewal;
+      if (renewal !== undefined) {
+        await renewal;
+        if (signal.aborted || halted) break;
+      }
       const index = next++;
       if (index >= batch.length || outcomes[index] === 'lost') continue;
       const pending = handleOne(index);
@@ -442,6 +463,9 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
   const workers = Promise.all(Array.from({ length: Math.min(o.concurrency, batch.length) }, worker));
   await untilAborted(workers, signal);
   open = false;
+  // A renewal under way (acknowledging, touching) finishes first, or settling would ack twice and
+  // its touch could undo the release of what was never started.
+  if (renewing !== undefined) await renewing;
 
   const acks: string[] = [];
   const dead: DeadLetterCandidate[] = [];

@@ -84,21 +84,31 @@ async function drainTopic<T>(
     return drainStream(driver, o, { keys: layout.keys(0), consumer, deadline });
   }
   // The group starts on every partition at once: created lazily, on a partition this drain serves
-  // later, it would start after what was published there meanwhile. Remembered per container.
-  await beforeDeadline(
-    Promise.all(
+  // later, it would start after what was published there meanwhile. Remembered per container; a
+  // partition whose master is down now is tried again by its own cycle, and by the next invocation.
+  const created = await beforeDeadline(
+    Promise.allSettled(
       Array.from({ length: layout.partitions }, (_, i) =>
         ensureGroup(driver, layout.keys(i).stream, o.group, o.startId),
       ),
     ),
     deadline,
   );
+  const failures = created.filter((result) => result.status === 'rejected');
+  if (failures.length > 0) {
+    o.logger.warn('could not create the consumer group on every partition yet', {
+      topic: layout.topic,
+      group: o.group,
+      failed: failures.length,
+      error: describeError((failures[0] as PromiseRejectedResult).reason),
+    });
+  }
   // Start at a random partition so that concurrent drains limited by maxPartitions spread out.
   const offset = Math.floor(Math.random() * assigned.length);
   const candidates = assigned.map((_, i) => assigned[(offset + i) % assigned.length] as number);
   const lanes = Math.min(o.maxPartitions ?? candidates.length, candidates.length);
   // Blocking reads side by side would queue behind one another on a connection: lanes poll instead.
-  const view = lanes > 1 ? withCapabilities(driver, { ...driver.capabilities, blocking: false }) : driver;
+  const view = lanes > 1 ? pollingView(driver) : driver;
   const reports: PartitionReport[] = [];
   let next = 0;
   const lane = async () => {
@@ -112,6 +122,19 @@ async function drainTopic<T>(
   };
   await Promise.all(Array.from({ length: lanes }, lane));
   return combine(o, plain, consumer, startedAt, reports);
+}
+
+const pollingViews = new WeakMap<Driver, Driver>();
+
+/** The driver as one that cannot block, the same object every time (groups are remembered per driver). */
+function pollingView(driver: Driver): Driver {
+  if (!driver.capabilities.blocking) return driver;
+  let view = pollingViews.get(driver);
+  if (view === undefined) {
+    view = withCapabilities(driver, { ...driver.capabilities, blocking: false });
+    pollingViews.set(driver, view);
+  }
+  return view;
 }
 
 /** The reports of a topic's partitions, added up. */

@@ -168,7 +168,10 @@ export class ReplicationError extends SluiceError {
  */
 export class LeaseLostError extends SluiceError {
   override name = 'LeaseLostError';
-  constructor(readonly key: string) {
-    super(`the lease ${key} is held by another drain now`);
+  constructor(
+    readonly key: string,
+    reason = 'is no longer held by this drain (another drain may hold it)',
+  ) {
+    super(`the lease ${key} ${reason}`);
   }
 }

@@ -11,40 +11,67 @@ import { parseInteger } from './replies.js';
 import { LEASE } from './scripts.js';
 
 export interface Lease {
-  /** Stops renewing and gives the lease up (if this drain still holds it). Never throws. */
-  release(): Promise<void>;
+  /**
+   * Stops renewing and gives the lease up (if this drain still holds it) — or, with `keepMs`,
+   * keeps it that much longer and lets it expire (handlers still running when the cycle ended may
+   * yet finish: no other drain may hand out what comes after their messages meanwhile). Never throws.
+   */
+  release(keepMs?: number): Promise<void>;
 }
 
 /**
- * Takes the cycle's lease, or resolves `undefined` when another drain holds it. While held, a
- * failed or refused renewal stops the cycle (`error`): no message of the partition is handed out
- * once another drain may be serving it.
+ * Takes the cycle's lease, or resolves `undefined` when another drain holds it. While held, the
+ * cycle stops (`error`) when a renewal fails or finds the lease gone, and — renewals stuck behind
+ * a slow connection — a margin before the lease could have expired in Redis: no message of the
+ * partition is handed out once another drain may be serving it.
  */
 export async function takeLease<T>(cycle: Cycle<T>): Promise<Lease | undefined> {
   const { driver, keys, consumer, options: o } = cycle;
   const key = keys.lease(o.group);
-  const hold = async (): Promise<boolean> =>
-    parseInteger(await runScript(driver, LEASE, [key], ['hold', consumer, o.leaseMs]), 'lease') === 1;
-  if (!(await hold())) return undefined;
+  const send = async (op: 'take' | 'renew' | 'release', ttlMs: number): Promise<boolean> =>
+    parseInteger(await runScript(driver, LEASE, [key], [op, consumer, ttlMs]), 'lease') === 1;
+  const takenAt = Date.now();
+  if (!(await send('take', o.leaseMs))) return undefined;
 
-  const renew = () => {
-    hold().then(
-      (held) => {
-        if (!held) cycle.stop('error', new LeaseLostError(key));
-      },
-      (error: unknown) => cycle.stop('error', error),
+  // The lease lasts leaseMs from when its last hold was sent (Redis's expiry starts later still).
+  const marginMs = Math.min(1_000, Math.floor(o.leaseMs / 10));
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+  const heldFrom = (sentAt: number) => {
+    clearTimeout(expiry);
+    expiry = setTimeout(
+      () => cycle.stop('error', new LeaseLostError(key, 'expired before a renewal was answered')),
+      Math.max(0, sentAt + o.leaseMs - marginMs - Date.now()),
     );
+  };
+  heldFrom(takenAt);
+  let renewing: Promise<void> | undefined;
+  const renew = () => {
+    if (renewing !== undefined) return;
+    const sentAt = Date.now();
+    renewing = send('renew', o.leaseMs)
+      .then(
+        (held) => (held ? heldFrom(sentAt) : cycle.stop('error', new LeaseLostError(key))),
+        (error: unknown) => cycle.stop('error', error),
+      )
+      .finally(() => {
+        renewing = undefined;
+      });
   };
   const timer = setInterval(renew, Math.max(1, Math.floor(o.leaseMs / 3)));
   // Once the cycle stops nothing new is handed out: what remains (settling) fits in the lease left.
-  const stopRenewing = () => clearInterval(timer);
+  const stopRenewing = () => {
+    clearInterval(timer);
+    clearTimeout(expiry);
+  };
   cycle.signal.addEventListener('abort', stopRenewing, { once: true });
   return {
-    async release() {
+    async release(keepMs = 0) {
       stopRenewing();
       cycle.signal.removeEventListener('abort', stopRenewing);
+      await renewing; // settles, never rejects: a late renewal must not re-take what is released
       try {
-        await runScript(driver, LEASE, [key], ['release', consumer, 0]);
+        if (keepMs > 0) await send('renew', keepMs);
+        else await send('release', 0);
       } catch (error) {
         o.logger.warn('could not release a lease; it expires by itself', {
           key,

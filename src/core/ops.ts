@@ -241,6 +241,9 @@ export async function topicStats(driver: Driver, target: OpsTarget): Promise<Top
 export async function partitionedTopicStats(driver: Driver, target: OpsTarget): Promise<TopicStats[]> {
   const topic = topicOf(target);
   if (topic === null) return [await topicStats(driver, target)];
+  if (typeof target === 'object' && 'partition' in target && target.partition !== undefined) {
+    return [{ ...(await topicStats(driver, target)), partition: target.partition }];
+  }
   keysOf(target); // validates the name before anything is sent
   const layout = await topicLayout(driver, topic);
   if (layout.partitions === 1) return [await topicStats(driver, target)];

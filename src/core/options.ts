@@ -124,7 +124,7 @@ export interface DrainOptions<T = unknown> {
   /**
    * How long an ordered drain's lease lasts unless renewed (it is renewed every third of it while
    * the cycle runs, and released when the cycle ends). A drain that dies keeps its partitions this long.
-   * @default visibilityTimeoutMs
+   * @default visibilityTimeoutMs (at least 100)
    */
   readonly leaseMs?: number | undefined;
   /**
@@ -293,7 +293,7 @@ export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainO
     ordered,
     leaseMs:
       options.leaseMs === undefined
-        ? integer('visibilityTimeoutMs', merged.visibilityTimeoutMs, 1)
+        ? Math.max(100, integer('visibilityTimeoutMs', merged.visibilityTimeoutMs, 1))
         : integer('leaseMs', options.leaseMs, 100, MAX_DURATION_MS),
     partitions:
       options.partitions === undefined

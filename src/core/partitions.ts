@@ -32,6 +32,8 @@ export interface TopicLayout {
   readonly topic: string;
   /** How many partitions the topic has (1: a plain topic, stream `sluice:{topic}`). */
   readonly partitions: number;
+  /** Whether the count is recorded in Redis (false: none is, the topic is plain for now). */
+  readonly declared: boolean;
   /** The keys of partition `index` (0 ≤ index < partitions). */
   keys(index: number): StreamKeys;
 }
@@ -85,28 +87,58 @@ export function checkPartitionCount(option: string, value: unknown): number {
 const layouts = new WeakMap<Driver, Map<string, Promise<TopicLayout>>>();
 
 /**
- * The layout of `topic`, read from Redis once per driver (warm container) and remembered: a
- * topic's partition count never changes in place. With `partitions`, the count is recorded if the
- * topic has none yet, and a different recorded count is a {@link PartitionCountError}. Without it,
- * the recorded count is used, or 1 when none is recorded (a plain topic).
+ * The layout of `topic`. With `partitions`, the count is recorded if the topic has none yet, and a
+ * different recorded count is a {@link PartitionCountError}. Without it, the recorded count is
+ * used, or 1 when none is recorded (a plain topic). A recorded count never changes in place, so it
+ * is read from Redis once per driver (warm container) and remembered; "none recorded" is not
+ * remembered, since the topic may still be declared.
+ *
+ * @example
+ * ```ts
+ * await topicLayout(driver, 'orders', 8); // records 8 partitions, or checks that 8 are recorded
+ * ```
  */
 export function topicLayout(driver: Driver, topic: string, partitions?: number): Promise<TopicLayout> {
   if (partitions !== undefined) checkPartitionCount('partitions', partitions);
+  return remembered(driver, topic, partitions === undefined ? 'read' : partitions, () =>
+    readLayout(driver, topic, partitions ?? 0, partitions),
+  );
+}
+
+/**
+ * The layout a publisher writes by: `partitions` as {@link topicLayout} checks it, else the recorded
+ * count — and when none is recorded, 1 is recorded first (in the same script), so that the topic
+ * cannot be declared partitioned after this publisher took it for a plain one.
+ */
+export function publishLayout(driver: Driver, topic: string, partitions?: number): Promise<TopicLayout> {
+  if (partitions !== undefined) return topicLayout(driver, topic, partitions);
+  return remembered(driver, topic, 'publish', () => readLayout(driver, topic, 1, undefined));
+}
+
+function remembered(
+  driver: Driver,
+  topic: string,
+  purpose: string | number,
+  read: () => Promise<TopicLayout>,
+): Promise<TopicLayout> {
   let known = layouts.get(driver);
   if (!known) {
     known = new Map();
     layouts.set(driver, known);
   }
-  const cacheKey = `${topic}\u0000${partitions ?? ''}`;
+  const cacheKey = `${topic}\u0000${purpose}`;
   const cached = known.get(cacheKey);
   if (cached) return cached;
-  const lookup = readLayout(driver, topic, partitions);
+  const lookup = read();
   known.set(cacheKey, lookup);
-  lookup.catch(() => known.delete(cacheKey));
+  lookup.then(
+    (layout) => layout.declared || known.delete(cacheKey),
+    () => known.delete(cacheKey),
+  );
   return lookup;
 }
 
-/** Forgets what is remembered of a topic's layout (tests, and after a documented migration). */
+/** Forgets what is remembered of topic layouts (tests, and after a documented migration). */
 export function forgetLayouts(driver: Driver): void {
   layouts.delete(driver);
 }
@@ -114,15 +146,11 @@ export function forgetLayouts(driver: Driver): void {
 async function readLayout(
   driver: Driver,
   topic: string,
+  record: number,
   requested: number | undefined,
 ): Promise<TopicLayout> {
   const plain = streamKeys({ topic });
-  const reply = await runScript(
-    driver,
-    DECLARE_TOPIC,
-    [partitionCountKey(topic), plain.stream],
-    [requested ?? 0],
-  );
+  const reply = await runScript(driver, DECLARE_TOPIC, [partitionCountKey(topic), plain.stream], [record]);
   const recorded = Number(reply);
   if (!Number.isInteger(recorded))
     throw new SluiceError(`Unexpected topic layout reply: ${JSON.stringify(reply)}`);
@@ -136,11 +164,13 @@ async function readLayout(
     );
   }
   const partitions = recorded === 0 ? 1 : recorded;
+  const declared = recorded !== 0;
   if (requested !== undefined && partitions !== requested)
     throw new PartitionCountError(topic, partitions, requested);
   return {
     topic,
     partitions,
+    declared,
     keys: (index) => partitionKeys(topic, index, partitions),
   };
 }

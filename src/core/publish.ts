@@ -8,7 +8,7 @@ import { runScript } from './driver.js';
 import { encodeMessage, type OutgoingMessage } from './envelope.js';
 import { InvalidMessageError, InvalidOptionError, ReplicationError, SluiceError } from './errors.js';
 import { type StreamKeys, streamKeys } from './keys.js';
-import { checkPartitionCount, partitionForKey, topicLayout } from './partitions.js';
+import { checkPartitionCount, partitionForKey, publishLayout } from './partitions.js';
 import { parseString } from './replies.js';
 import { PUBLISH } from './scripts.js';
 import { checkInteger } from './validate.js';
@@ -122,7 +122,7 @@ async function destinationOf(
     return { partitions: 1, keys: () => keys };
   }
   streamKeys({ topic }); // validates the name before anything is sent
-  return topicLayout(driver, topic, partitions);
+  return publishLayout(driver, topic, partitions);
 }
 
 const nextKeyless = new Map<string, number>();

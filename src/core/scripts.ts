@@ -258,7 +258,13 @@ export const DECLARE_TOPIC = defineScript(
   'sluice-declare-topic',
   `
 local recorded = redis.call('GET', KEYS[1])
-if recorded then return tonumber(recorded) end
+if recorded then
+  local count = tonumber(recorded)
+  if not count or count < 1 or count % 1 ~= 0 then
+    return redis.error_reply('SLUICE_LAYOUT ' .. KEYS[1] .. ' holds ' .. recorded .. ', not a partition count')
+  end
+  return count
+end
 local requested = tonumber(ARGV[1])
 if requested == 0 then return 0 end
 if requested > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
@@ -269,23 +275,28 @@ return requested
 
 /**
  * A partition's lease (ordered draining: one active consumer per partition and group).
- * KEYS[1] the lease key. ARGV: 'hold' or 'release', the holder's token, ttlMs.
- * hold: takes the lease when free or already this holder's, and sets its expiry; 1 taken, 0 held by another.
- * release: deletes it only when this holder still has it; 1 released, 0 not this holder's.
+ * KEYS[1] the lease key. ARGV: operation, the holder's token, ttlMs.
+ * take: takes the lease when free or already this holder's, and sets its expiry.
+ * renew: sets its expiry only while this holder still has it (a lapsed lease is not silently re-taken).
+ * release: deletes it only while this holder still has it.
+ * Returns 1 when done, 0 when another holds the lease (or, to renew or release, nobody does).
  */
 export const LEASE = defineScript(
   'sluice-lease',
   `
 local holder = redis.call('GET', KEYS[1])
-if ARGV[1] == 'release' then
-  if holder == ARGV[2] then
-    redis.call('DEL', KEYS[1])
-    return 1
-  end
-  return 0
+local op = ARGV[1]
+if op == 'take' then
+  if holder and holder ~= ARGV[2] then return 0 end
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
 end
-if holder and holder ~= ARGV[2] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if holder ~= ARGV[2] then return 0 end
+if op == 'renew' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+else
+  redis.call('DEL', KEYS[1])
+end
 return 1
 `,
 );

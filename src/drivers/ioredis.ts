@@ -100,8 +100,18 @@ export function ioredisDriver(
     name: 'ioredis',
     capabilities: { blocking: true },
     ...streamOperations(call),
-    // WAIT counts the writes of its own connection: this driver has one.
-    waitForReplicas: (key, replicas, timeoutMs) => call('WAIT', [replicas, timeoutMs], key, timeoutMs),
+    // WAIT counts the writes of its own connection: this driver has one. While it is reconnecting
+    // (the write's connection gone) a WAIT would run on the next one and count nothing: refused.
+    waitForReplicas: (key, replicas, timeoutMs) => {
+      if (client.status !== 'ready') {
+        return Promise.reject(
+          new RedisUnavailableError(
+            `the connection that wrote ${JSON.stringify(key)} is gone: its replication cannot be confirmed`,
+          ),
+        );
+      }
+      return call('WAIT', [replicas, timeoutMs], key, timeoutMs);
+    },
     async close() {
       if (!owned || client.status === 'end') return;
       // Hold the process open until QUIT is answered.

@@ -214,7 +214,8 @@ describe.each([
       expect(reads).toBeGreaterThanOrEqual(5);
       expect(reads).toBeLessThanOrEqual(12);
     }
-    // Besides the reads: one XAUTOCLAIM and one tidy script per cycle.
-    expect((stats.get('xautoclaim') ?? 0) + (stats.get('evalsha') ?? 0)).toBeLessThanOrEqual(2);
+    // Besides the reads: one reclaim and one tidy script per cycle, and the topic's layout (read
+    // every cycle while no partition count is recorded: it may yet be declared).
+    expect((stats.get('xautoclaim') ?? 0) + (stats.get('evalsha') ?? 0)).toBeLessThanOrEqual(3);
   });
 });

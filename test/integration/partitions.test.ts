@@ -13,7 +13,7 @@ import { listDeadLetters, partitionedTopicStats, redrive } from '../../src/core/
 import { partitionForKey, partitionKeys, topicLayout } from '../../src/core/partitions.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { LEASE } from '../../src/core/scripts.js';
-import { DRIVERS, randomTopic, testDrainOptions } from '../support/fixtures.js';
+import { DRIVERS, newDriver, randomTopic, rawClient, testDrainOptions } from '../support/fixtures.js';
 
 /** One command on `key`, through the driver (routed to the key's node on a cluster). */
 function call(driver: Driver, key: string, command: string, ...args: (string | number)[]): Promise<unknown> {
@@ -41,13 +41,51 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       );
     });
 
-    it('a topic with a plain stream cannot become partitioned in place', async () => {
+    it('the first publish without a count records 1: the topic cannot be declared partitioned after it', async () => {
       const topic = randomTopic();
       await publish(driver, topic, { data: 1 });
+      const fresh = kind.create();
+      expect(await topicLayout(fresh, topic)).toMatchObject({ partitions: 1, declared: true });
+      await expect(topicLayout(kind.create(), topic, 4)).rejects.toThrow(
+        /has 1 partition\(s\) recorded in Redis, not 4/,
+      );
+    });
+
+    it('a plain stream without a recorded count (made by a drain) cannot become partitioned in place', async () => {
+      const topic = randomTopic();
+      await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+      );
       await expect(topicLayout(kind.create(), topic, 4)).rejects.toThrow(
         /already has a plain \(unpartitioned\) stream/,
       );
       expect((await topicLayout(kind.create(), topic, 1)).partitions).toBe(1);
+    });
+
+    it('a drain does not remember "no count recorded": declared later, the next drain serves the partitions', async () => {
+      const topic = randomTopic();
+      const drains = kind.create();
+      const before = await drain(
+        drains,
+        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0, trim: false }),
+      );
+      expect(before.partitions).toBeUndefined();
+      // The plain stream the drain made is deleted, so the topic may still be declared.
+      await call(driver, streamKeys({ topic }).stream, 'DEL');
+      await topicLayout(kind.create(), topic, 2);
+      await drain(
+        drains,
+        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+      );
+      await publish(kind.create(), topic, { data: 'after', key: 'k' });
+      const seen: unknown[] = [];
+      const after = await drain(
+        drains,
+        testDrainOptions(topic, 'g', (m: Message) => void seen.push(m.data)),
+      );
+      expect(seen).toEqual(['after']);
+      expect(after.partitions?.map((p) => p.partition)).toEqual([0, 1]);
     });
 
     it('publishing or draining with a different count fails, naming both counts, and writes nothing', async () => {
@@ -249,6 +287,70 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       expect(report).toMatchObject({ acked: 10, failed: 2, pending: 0 });
     });
 
+    it('a message that cannot be dead-lettered holds back the ones after it (nothing handled past it)', async () => {
+      const topic = randomTopic();
+      await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+      );
+      const keys = streamKeys({ topic });
+      // The dead-letter key holds a string: Redis refuses to dead-letter (WRONGTYPE).
+      await call(driver, keys.deadLetters('g'), 'SET', 'not a stream');
+      for (const n of [1, 2, 3]) await publish(driver, topic, { data: n });
+      const handled: number[] = [];
+      const report = await drain(
+        driver,
+        testDrainOptions(
+          topic,
+          'g',
+          (m: Message<number>) => {
+            handled.push(m.data);
+            if (m.data === 1) throw new PermanentError('poison');
+          },
+          { ordered: true, idleExitMs: 300 },
+        ),
+      );
+      expect(handled).toEqual([1]);
+      expect(report).toMatchObject({ deadLettered: 0, acked: 0, pending: 3 });
+    });
+
+    it('a lane whose partition waits for a failed message serves another partition meanwhile', async () => {
+      const topic = randomTopic();
+      await topicLayout(driver, topic, 2);
+      await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+      );
+      const [k0, k1] = [0, 1].map(
+        (p) => ['a', 'b', 'c', 'd', 'e'].find((k) => partitionForKey(k, 2) === p) as string,
+      );
+      await publish(driver, topic, { data: 'stuck', key: k0 });
+      const options = { ordered: true, visibilityTimeoutMs: 60_000, idleExitMs: 200 };
+      // Partition 0's head fails once: it is not due again for a minute.
+      await drain(
+        driver,
+        testDrainOptions(
+          topic,
+          'g',
+          () => {
+            throw new Error('not now');
+          },
+          { ...options, assignedPartitions: [0] },
+        ),
+      );
+      await publish(driver, topic, { data: 'free', key: k1 });
+      const seen: unknown[] = [];
+      const report = await drain(
+        driver,
+        testDrainOptions(topic, 'g', (m: Message) => void seen.push(m.data), {
+          ...options,
+          maxPartitions: 1,
+        }),
+      );
+      expect(seen).toEqual(['free']);
+      expect(report.stoppedBy).toBe('idle');
+    });
+
     it('one drain per partition at a time: concurrent ordered drains split the partitions or find them leased', async () => {
       const topic = randomTopic();
       await topicLayout(driver, topic, 4);
@@ -314,8 +416,8 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       // A drain read two messages and died holding the lease (600 ms) and them.
       await driver.readGroup({ stream: keys.stream, group, consumer: 'dead', count: 2 });
       await driver
-        .evalSha(LEASE.sha1, [keys.lease(group)], ['hold', 'dead', 600])
-        .catch(() => driver.eval(LEASE.source, [keys.lease(group)], ['hold', 'dead', 600]));
+        .evalSha(LEASE.sha1, [keys.lease(group)], ['take', 'dead', 600])
+        .catch(() => driver.eval(LEASE.source, [keys.lease(group)], ['take', 'dead', 600]));
       const handled: number[] = [];
       const options = testDrainOptions(topic, group, (m: Message<number>) => void handled.push(m.data), {
         ordered: true,
@@ -369,5 +471,46 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       );
       expect(seen).toEqual(['bad']);
     });
+  });
+});
+
+describe('ordered draining on one redis-server', () => {
+  const driver = newDriver();
+  const redis = rawClient();
+
+  it('stops handing out messages before its lease can expire when renewals go unanswered', async () => {
+    const topic = randomTopic();
+    await drain(
+      driver,
+      testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+    );
+    for (const n of [1, 2, 3]) await publish(driver, topic, { data: n });
+    const handled: number[] = [];
+    const report = await drain(
+      driver,
+      testDrainOptions(
+        topic,
+        'g',
+        async (m: Message<number>, { signal }) => {
+          handled.push(m.data);
+          if (m.data !== 1) return;
+          // Redis stops answering for longer than the lease (as a stalled network would) while this
+          // handler runs past the lease: the renewals sent meanwhile go unanswered.
+          await redis.call('CLIENT', 'PAUSE', 1_500, 'ALL');
+          await new Promise((resolve) => {
+            const timer = setTimeout(resolve, 1_000);
+            signal.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true });
+          });
+        },
+        { ordered: true, leaseMs: 300, visibilityTimeoutMs: 5_000, budgetMs: 3_000 },
+      ),
+    );
+    expect(report).toMatchObject({
+      stoppedBy: 'error',
+      error: expect.stringMatching(/LeaseLostError: .*expired before a renewal was answered/),
+    });
+    // Nothing after message 1 was handed out: the lease may have been another drain's by then.
+    expect(handled).toEqual([1]);
+    expect(report).toMatchObject({ unfinished: 1, acked: 0 });
   });
 });
