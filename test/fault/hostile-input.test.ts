@@ -656,8 +656,8 @@ async function check(
     expect(fields.slice(4), where).toEqual(message.key === undefined ? [] : ['key', message.key]);
   });
 
-  // No key but the topic's own: its stream, idempotency keys, signature keys.
-  const own = new RegExp(`^sluice:\\{${topic}\\}(?::idem:[\\s\\S]+|:sig:[0-9a-f]{64})?$`);
+  // No key but the topic's own: its stream, idempotency keys, signature keys, its partition count.
+  const own = new RegExp(`^sluice:\\{${topic}\\}(?::idem:[\\s\\S]+|:sig:[0-9a-f]{64}|:partitions)?$`);
   for (const key of now.keys) expect(key, where).toMatch(own);
   for (const key of was.keys) expect(now.keys, where).toContain(key);
 }
@@ -846,7 +846,9 @@ describe.each(DRIVERS)('hostile input at the publish endpoint over $name', (kind
     expect(found.length).toBeGreaterThan(0);
     // Either driver's allowed topics: the other block's keys may still be there.
     const topics = DRIVERS.flatMap((d) => allowedOf(d.name));
-    const own = new RegExp(`^sluice:\\{(?:${topics.join('|')})\\}(?::idem:[\\s\\S]+|:sig:[0-9a-f]{64})?$`);
+    const own = new RegExp(
+      `^sluice:\\{(?:${topics.join('|')})\\}(?::idem:[\\s\\S]+|:sig:[0-9a-f]{64}|:partitions)?$`,
+    );
     for (const key of found) expect(key).toMatch(own);
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -13,6 +13,7 @@ import type { Driver } from '../../src/core/driver.js';
 import { InvalidOptionError, PermanentError, RedisUnavailableError } from '../../src/core/errors.js';
 import { ensureGroup } from '../../src/core/group.js';
 import { streamKeys } from '../../src/core/keys.js';
+import { partitionCountKey } from '../../src/core/partitions.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { type IoredisClusterDriverOptions, ioredisClusterDriver } from '../../src/drivers/ioredis.js';
 import { lambdaContext, randomTopic, testDrainOptions } from '../support/fixtures.js';
@@ -85,7 +86,9 @@ describe('the cluster driver', () => {
     const holders = found.filter((f) => f.keys.length > 0);
     expect(holders.map((h) => h.port)).toEqual([owner.port]);
     const held = holders[0]?.keys ?? [];
-    expect(held.sort()).toEqual([keys.stream, keys.deadLetters('g'), `${keys.stream}:idem:once`].sort());
+    expect(held.sort()).toEqual(
+      [keys.stream, keys.deadLetters('g'), `${keys.stream}:idem:once`, partitionCountKey(topic)].sort(),
+    );
     expect(new Set(held.map(slotOf))).toEqual(new Set([slotOf(keys.stream)]));
   });
 
