@@ -12,6 +12,7 @@
  * | `sluice:{orders}:idem:<idempotency key>` | the id first published under that key (expires) |
  * | `sluice:{orders}:done:<group>:<message id>` | a message an `idempotent()` handler finished (expires) |
  * | `sluice:{orders}:lease:<group>` | which drain holds the stream for a group in ordered mode (expires) |
+ * | `sluice:{orders}:partitions` | the topic's partition count (`partitions.ts`) |
  *
  * A foreign stream key (written by someone else's XADD) is used as it is; its companion keys
  * borrow its hash tag, or the whole key when it has none, so they still land in its slot.
