@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { drainOverrides } from '../../src/adapters/aws-lambda.js';
 import { parseClusterNodes } from '../../src/core/cluster-nodes.js';
@@ -271,6 +272,21 @@ describe('loadConfig', () => {
       attempt();
     } catch (error) {
       expect((error as ConfigurationError).variable).toBe(variable);
+    }
+  });
+});
+
+describe('serverless.yml', () => {
+  it('passes every variable the configuration reads to the functions, and each is in the README table', () => {
+    const root = new URL('../../', import.meta.url);
+    const source = readFileSync(new URL('src/core/config.ts', root), 'utf8');
+    const variables = [...new Set(source.match(/\b(?:SLUICE|REDIS|UPSTASH)_[A-Z_]+\b/g))];
+    expect(variables.length).toBeGreaterThan(25);
+    const yml = readFileSync(new URL('serverless.yml', root), 'utf8');
+    const readme = readFileSync(new URL('README.md', root), 'utf8');
+    for (const name of variables) {
+      expect(yml, name).toContain(`${name}: \${env:${name}`);
+      expect(readme, name).toContain(`\`${name}\``);
     }
   });
 });
