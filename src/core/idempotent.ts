@@ -36,7 +36,7 @@ export class AlreadyRunningError extends SluiceError {
 }
 
 /** KEYS: processed, lock. ARGV: lockMs, token. Returns `done`, `run` (lock taken) or `busy`. */
-const BEGIN = defineScript(
+const BEGIN = /* @__PURE__ */ defineScript(
   'sluice-idempotent-begin',
   `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'done' end
@@ -46,7 +46,7 @@ return 'busy'
 );
 
 /** KEYS: processed, lock. ARGV: ttlMs (0: only release), token. Records success and releases the lock (if still ours). */
-const FINISH = defineScript(
+const FINISH = /* @__PURE__ */ defineScript(
   'sluice-idempotent-finish',
   `
 if tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end

@@ -51,7 +51,7 @@ end
  * lastDeliveredId, entriesRead|nil, lag|nil, oldestPendingId|nil, oldestPendingIdleMs|nil, deadLetters}, …}}`.
  * The lag is Redis's own (7.0+), or when Redis cannot tell, counted up to the limit (nil past it).
  */
-export const STATS = defineScript(
+export const STATS = /* @__PURE__ */ defineScript(
   'sluice-ops-stats',
   `${HELPERS}
 local prefix, limit = ARGV[1], tonumber(ARGV[2])
@@ -87,7 +87,7 @@ return {now, 1, field(info, 'length'), first and first[1] or false, last and las
  * A page of a stream, and its length.
  * KEYS[1] stream. ARGV: start, end, count. Returns `{length, entries}`.
  */
-export const RANGE = defineScript(
+export const RANGE = /* @__PURE__ */ defineScript(
   'sluice-ops-range',
   `
 return {redis.call('XLEN', KEYS[1]), redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])}
@@ -95,7 +95,7 @@ return {redis.call('XLEN', KEYS[1]), redis.call('XRANGE', KEYS[1], ARGV[1], ARGV
 );
 
 /** KEYS[1] stream. Returns its last generated id, `0-0` when it does not exist. */
-export const LAST_ID = defineScript(
+export const LAST_ID = /* @__PURE__ */ defineScript(
   'sluice-ops-last-id',
   `${HELPERS}
 if redis.call('EXISTS', KEYS[1]) == 0 then return '0-0' end
@@ -130,7 +130,7 @@ const STAMPS = Object.values(DEAD_LETTER_FIELDS)
  * Returns per id `{id, outcome, sourceId|nil, newId|nil, groupsBehind|nil}`; outcomes as above, or
  * `missing` (no such dead letter), `invalid` (no source id, or no original fields).
  */
-export const REDRIVE = defineScript(
+export const REDRIVE = /* @__PURE__ */ defineScript(
   'sluice-ops-redrive',
   `${HELPERS}
 local group, consumer, dry = ARGV[1], ARGV[2], ARGV[3] == '1'
@@ -202,7 +202,7 @@ return out
  * KEYS[1] dead-letter stream. ARGV: dry run (1/0), mode (`all` | `ids`), then ids.
  * Returns `{deleted (or, dry, would be), {missing id, …}}`.
  */
-export const PURGE = defineScript(
+export const PURGE = /* @__PURE__ */ defineScript(
   'sluice-ops-purge',
   `
 local dry, mode = ARGV[1] == '1', ARGV[2]
@@ -234,7 +234,7 @@ return {n, missing}
  * pending, length}`; `entries` is how many the group will read again (at least that many when not
  * exact: both sides of `from` held more than the limit).
  */
-export const REPLAY = defineScript(
+export const REPLAY = /* @__PURE__ */ defineScript(
   'sluice-ops-replay',
   `${HELPERS}
 local group, from, position, dry, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])

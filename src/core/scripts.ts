@@ -10,7 +10,7 @@ import { defineScript } from './driver.js';
  * ARGV: windowMs, count, then per message: keyIndex (0 = none), fieldCount, fields….
  * Returns a flat list: id, duplicate (0/1), id, duplicate, ….
  */
-export const PUBLISH = defineScript(
+export const PUBLISH = /* @__PURE__ */ defineScript(
   'sluice-publish',
   `
 local window = ARGV[1]
@@ -48,7 +48,7 @@ return out
  * KEYS[1] stream. ARGV: group, consumer, visibilityMs, maxDelayMs, start ('-' or '(<id>'), scan, limit.
  * Returns: {cursor ('0' when the scan is complete), {{id, deliveries, fields}, …}, {deletedId, …}}.
  */
-export const RECLAIM = defineScript(
+export const RECLAIM = /* @__PURE__ */ defineScript(
   'sluice-reclaim',
   `
 local group, consumer = ARGV[1], ARGV[2]
@@ -88,7 +88,7 @@ return {cursor, claimed, deleted}
  * ARGV: group, consumer, count, then per entry: id, fieldCount, fields… (the dead-letter fields included).
  * Returns how many were dead-lettered.
  */
-export const DEAD_LETTER = defineScript(
+export const DEAD_LETTER = /* @__PURE__ */ defineScript(
   'sluice-dead-letter',
   `
 local group, consumer = ARGV[1], ARGV[2]
@@ -117,7 +117,7 @@ return moved
  * KEYS[1] stream. ARGV: group, consumer, idleMs, then pairs id, deliveryCount.
  * Returns how many were released.
  */
-export const RELEASE = defineScript(
+export const RELEASE = /* @__PURE__ */ defineScript(
   'sluice-release',
   `
 local group, consumer, idle = ARGV[1], ARGV[2], ARGV[3]
@@ -140,7 +140,7 @@ return released
  * while its last messages wait their turn. KEYS[1] stream. ARGV: group, consumer, id….
  * Returns the ids that are no longer this consumer's (taken over or acknowledged meanwhile).
  */
-export const TOUCH = defineScript(
+export const TOUCH = /* @__PURE__ */ defineScript(
   'sluice-touch',
   `
 local group, consumer = ARGV[1], ARGV[2]
@@ -174,7 +174,7 @@ return lost
  * (0 = none), now ms.
  * Returns: removed, consumers left, group pending, group lag (-1 unknown), trimmed, dropped unconsumed.
  */
-export const TIDY = defineScript(
+export const TIDY = /* @__PURE__ */ defineScript(
   'sluice-tidy',
   `
 local group, own, threshold = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -254,7 +254,7 @@ return {removed, left, pending, lag, trimmed, dropped}
  * Returns the recorded count; 0 when none is recorded and none was asked; -1 when a count above 1
  * was asked of a topic that already has a plain stream.
  */
-export const DECLARE_TOPIC = defineScript(
+export const DECLARE_TOPIC = /* @__PURE__ */ defineScript(
   'sluice-declare-topic',
   `
 local recorded = redis.call('GET', KEYS[1])
@@ -281,7 +281,7 @@ return requested
  * release: deletes it only while this holder still has it.
  * Returns 1 when done, 0 when another holds the lease (or, to renew or release, nobody does).
  */
-export const LEASE = defineScript(
+export const LEASE = /* @__PURE__ */ defineScript(
   'sluice-lease',
   `
 local holder = redis.call('GET', KEYS[1])
@@ -310,7 +310,7 @@ return 1
  * is left pending after the claimed entries, 0 when more may be due (call again), or how long until
  * the oldest entry left becomes due.
  */
-export const RECLAIM_ORDERED = defineScript(
+export const RECLAIM_ORDERED = /* @__PURE__ */ defineScript(
   'sluice-reclaim-ordered',
   `
 local group, consumer = ARGV[1], ARGV[2]

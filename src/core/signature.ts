@@ -226,13 +226,13 @@ export function signatureKey(_topic: string, replayId: string): string {
 }
 
 /** Claim KEYS[1] with ARGV[1] for ARGV[2] ms unless it exists. Returns 1 when claimed, 0 when it existed. */
-const CLAIM_SIGNATURE = defineScript(
+const CLAIM_SIGNATURE = /* @__PURE__ */ defineScript(
   'sluice-claim-signature',
   `return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0`,
 );
 
 /** Delete KEYS[1] if it still holds ARGV[1] (this request's claim). Returns how many were deleted. */
-const RELEASE_SIGNATURE = defineScript(
+const RELEASE_SIGNATURE = /* @__PURE__ */ defineScript(
   'sluice-release-signature',
   `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
