@@ -314,6 +314,43 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       expect(report).toMatchObject({ deadLettered: 0, acked: 0, pending: 3 });
     });
 
+    it('a handler still running when the cycle ends keeps the lease for the visibility timeout', async () => {
+      const topic = randomTopic();
+      await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+      );
+      await publish(driver, topic, { data: 'slow' });
+      await publish(driver, topic, { data: 'next' });
+      let finish: () => void = () => {};
+      const hung = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      const options = {
+        ordered: true,
+        leaseMs: 300,
+        visibilityTimeoutMs: 5_000,
+        budgetMs: 500,
+        idleExitMs: undefined,
+      };
+      // The handler ignores its signal: it is still running when the cycle returns.
+      const report = await drain(
+        driver,
+        testDrainOptions(topic, 'g', () => hung, options),
+      );
+      expect(report).toMatchObject({ unfinished: 1, acked: 0 });
+      const ttl = Number(await call(driver, streamKeys({ topic }).lease('g'), 'PTTL'));
+      expect(ttl).toBeGreaterThan(4_000);
+      const seen: unknown[] = [];
+      const other = await drain(
+        kind.create(),
+        testDrainOptions(topic, 'g', (m: Message) => void seen.push(m.data), options),
+      );
+      expect(other.stoppedBy).toBe('leased');
+      expect(seen).toEqual([]);
+      finish();
+    });
+
     it('a lane whose partition waits for a failed message serves another partition meanwhile', async () => {
       const topic = randomTopic();
       await topicLayout(driver, topic, 2);
