@@ -34,7 +34,7 @@ import { publish } from '../../src/core/publish.js';
 import { ioredisClusterDriver } from '../../src/drivers/ioredis-cluster.js';
 import { until } from '../support/fault-kit.js';
 import type { ClusterNode, RedisCluster } from '../support/redis-cluster.js';
-import { startRedisCluster } from '../support/redis-cluster.js';
+import { ask, startRedisCluster } from '../support/redis-cluster.js';
 
 const GROUP = 'g';
 const NODE_TIMEOUT_MS = 1_000;
@@ -70,27 +70,9 @@ function clusterDriver(): Driver {
   return ioredisClusterDriver([...cluster.seeds], { commandTimeoutMs: COMMAND_TIMEOUT_MS });
 }
 
-/** One command to one node on a fresh connection (an unreachable node rejects). */
-async function onNode(port: number, command: string, ...args: (string | number)[]): Promise<unknown> {
-  const client = new Redis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-  });
-  client.on('error', () => {});
-  try {
-    return await client.call(command, ...args);
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** One command, sent to the master that serves `key` now. */
 async function onMasterOf(key: string, command: string, ...args: (string | number)[]): Promise<unknown> {
-  return onNode((await cluster.masterFor(key)).port, command, ...args);
+  return ask((await cluster.masterFor(key)).port, command, ...args);
 }
 
 function infoField(info: unknown, name: string): string | undefined {
@@ -118,7 +100,7 @@ async function groupSettled(stream: string): Promise<{ settled: boolean; pending
 async function untilReplicated(master: ClusterNode): Promise<void> {
   await until(
     async () => {
-      const info = await onNode(master.port, 'INFO', 'replication').catch(() => '');
+      const info = await ask(master.port, 'INFO', 'replication').catch(() => '');
       return Number(infoField(info, 'connected_slaves') ?? 0) > 0 && /state=online/.test(String(info));
     },
     20_000,
@@ -538,7 +520,7 @@ describe('Redis Cluster, a master killed (kill -9) and failed over to its replic
     let replicaPort = 0;
     for (let i = 0; i < PARTITIONS && master === undefined; i++) {
       const node = await cluster.masterFor(streams[i] as string);
-      const info = String(await onNode(node.port, 'INFO', 'replication'));
+      const info = String(await ask(node.port, 'INFO', 'replication'));
       const port = /^slave0:.*port=(\d+),state=online/m.exec(info)?.[1];
       if (port !== undefined) {
         partition = i;
@@ -615,23 +597,21 @@ describe('Redis Cluster, a master killed (kill -9) and failed over to its replic
     expect(d0.stoppedBy, d0.error).toBe('signal');
     const d0LastId = handlings.at(-1)?.id as string;
     const masterOffset = Number(
-      infoField(await onNode(victim.port, 'INFO', 'replication'), 'master_repl_offset'),
+      infoField(await ask(victim.port, 'INFO', 'replication'), 'master_repl_offset'),
     );
     await until(
       async () =>
-        Number(infoField(await onNode(replicaPort, 'INFO', 'replication'), 'slave_repl_offset')) >=
-        masterOffset,
+        Number(infoField(await ask(replicaPort, 'INFO', 'replication'), 'slave_repl_offset')) >= masterOffset,
       5_000,
       'the replica to catch up with its master',
     );
 
     // The replica falls behind: its link is cut and cannot come back (it now sends a password the
     // master does not know), so what the master does from now on dies with it.
-    await onNode(replicaPort, 'CONFIG', 'SET', 'masterauth', `not-the-password-${Date.now()}`);
-    await onNode(victim.port, 'CLIENT', 'KILL', 'TYPE', 'replica');
+    await ask(replicaPort, 'CONFIG', 'SET', 'masterauth', `not-the-password-${Date.now()}`);
+    await ask(victim.port, 'CLIENT', 'KILL', 'TYPE', 'replica');
     await until(
-      async () =>
-        infoField(await onNode(replicaPort, 'INFO', 'replication'), 'master_link_status') === 'down',
+      async () => infoField(await ask(replicaPort, 'INFO', 'replication'), 'master_link_status') === 'down',
       5_000,
       'the replica link to be down',
     );
@@ -651,7 +631,7 @@ describe('Redis Cluster, a master killed (kill -9) and failed over to its replic
       handler: async (message, { signal }) => {
         record('d1', message);
         if (killing !== undefined || byDrain('d1') <= 30) return;
-        leaseHolderAtKill = await onNode(victim.port, 'GET', leaseKey);
+        leaseHolderAtKill = await ask(victim.port, 'GET', leaseKey);
         killing = cluster.killMaster(victim.port);
         await killing;
         killedAt = Date.now();
@@ -678,8 +658,8 @@ describe('Redis Cluster, a master killed (kill -9) and failed over to its replic
       expect(promoted.port, 'the replica whose link was cut took over').toBe(replicaPort);
       // What the promoted replica knows: the group as d0 left it; no lease (unless d1 has already
       // come back for it, which its report below tells).
-      const leaseOnPromoted = await onNode(promoted.port, 'GET', leaseKey);
-      const groups = (await onNode(promoted.port, 'XINFO', 'GROUPS', stream)) as unknown[][];
+      const leaseOnPromoted = await ask(promoted.port, 'GET', leaseKey);
+      const groups = (await ask(promoted.port, 'XINFO', 'GROUPS', stream)) as unknown[][];
       const lastDelivered = flatField(
         groups.find((g) => flatField(g, 'name') === GROUP),
         'last-delivered-id',
@@ -759,10 +739,10 @@ describe('Redis Cluster, a master paused', () => {
       await driver.eval("return redis.call('SET', KEYS[1], ARGV[1])", [key], ['before']);
       const master = await cluster.masterFor(key);
       // The master answers nobody for 1.5 s (CLUSTER FAILOVER pauses the old master's clients the same way).
-      await onNode(master.port, 'CLIENT', 'PAUSE', 1_500, 'ALL');
+      await ask(master.port, 'CLIENT', 'PAUSE', 1_500, 'ALL');
       await expect(get(), 'a command to the paused master times out').rejects.toThrow(/did not answer/);
       await until(
-        async () => (await onNode(master.port, 'PING').catch(() => '')) === 'PONG',
+        async () => (await ask(master.port, 'PING').catch(() => '')) === 'PONG',
         5_000,
         'the pause to end',
       );

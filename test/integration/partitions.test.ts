@@ -27,6 +27,17 @@ async function xlen(driver: Driver, stream: string): Promise<number> {
 describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
   const driver = kind.create();
 
+  /** A fresh topic (with `partitions` recorded, if given) whose group `g` exists on every partition, at `$`. */
+  async function arrange(partitions?: number): Promise<string> {
+    const topic = randomTopic();
+    if (partitions !== undefined) await topicLayout(driver, topic, partitions);
+    await drain(
+      driver,
+      testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+    );
+    return topic;
+  }
+
   describe('the partition count', () => {
     it('is recorded on first use and must match afterwards; an undeclared topic has 1', async () => {
       const topic = randomTopic();
@@ -52,11 +63,7 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
     });
 
     it('a plain stream without a recorded count (made by a drain) cannot become partitioned in place', async () => {
-      const topic = randomTopic();
-      await drain(
-        driver,
-        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
-      );
+      const topic = await arrange();
       await expect(topicLayout(kind.create(), topic, 4)).rejects.toThrow(
         /already has a plain \(unpartitioned\) stream/,
       );
@@ -245,12 +252,7 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
 
   describe('ordered draining', () => {
     it('a failing message holds back the later ones of its partition until it succeeds; other partitions go on', async () => {
-      const topic = randomTopic();
-      await topicLayout(driver, topic, 2);
-      await drain(
-        driver,
-        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
-      );
+      const topic = await arrange(2);
       // Two keys in different partitions.
       const slow = 'a';
       const fast = ['b', 'c', 'd', 'e', 'f'].find(
@@ -288,11 +290,7 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
     });
 
     it('a message that cannot be dead-lettered holds back the ones after it (nothing handled past it)', async () => {
-      const topic = randomTopic();
-      await drain(
-        driver,
-        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
-      );
+      const topic = await arrange();
       const keys = streamKeys({ topic });
       // The dead-letter key holds a string: Redis refuses to dead-letter (WRONGTYPE).
       await call(driver, keys.deadLetters('g'), 'SET', 'not a stream');
@@ -315,11 +313,7 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
     });
 
     it('a handler still running when the cycle ends keeps the lease for the visibility timeout', async () => {
-      const topic = randomTopic();
-      await drain(
-        driver,
-        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
-      );
+      const topic = await arrange();
       await publish(driver, topic, { data: 'slow' });
       await publish(driver, topic, { data: 'next' });
       let finish: () => void = () => {};
@@ -352,12 +346,7 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
     });
 
     it('a lane whose partition waits for a failed message serves another partition meanwhile', async () => {
-      const topic = randomTopic();
-      await topicLayout(driver, topic, 2);
-      await drain(
-        driver,
-        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
-      );
+      const topic = await arrange(2);
       const [k0, k1] = [0, 1].map(
         (p) => ['a', 'b', 'c', 'd', 'e'].find((k) => partitionForKey(k, 2) === p) as string,
       );
@@ -474,12 +463,7 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
 
   describe('operations', () => {
     it('stats per partition; dead-letter tools take the partition, and refuse a partitioned topic without one', async () => {
-      const topic = randomTopic();
-      await topicLayout(driver, topic, 3);
-      await drain(
-        driver,
-        testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
-      );
+      const topic = await arrange(3);
       const key = 'poison';
       const partition = partitionForKey(key, 3);
       await publish(driver, topic, { data: 'bad', key });

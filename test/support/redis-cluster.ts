@@ -75,7 +75,7 @@ const HOST = '127.0.0.1';
 const POLL_MS = 50;
 
 /** One command on a fresh connection to `port`, closed after the answer (an unreachable node rejects). */
-async function ask(port: number, command: string, ...args: (string | number)[]): Promise<unknown> {
+export async function ask(port: number, command: string, ...args: (string | number)[]): Promise<unknown> {
   const client = new Redis({
     host: HOST,
     port,
