@@ -21,7 +21,6 @@
  * Persistence is off (`appendonly no`): durability comes from the replica (`replicas: 1`); a
  * restarted node starts empty and syncs from its new master.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DrainReport, drain } from '../../src/core/drain.js';
 import type { Driver } from '../../src/core/driver.js';
