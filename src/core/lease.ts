@@ -32,6 +32,12 @@ export async function takeLease<T>(cycle: Cycle<T>): Promise<Lease | undefined> 
     parseInteger(await runScript(driver, LEASE, [key], [op, consumer, ttlMs]), 'lease') === 1;
   const takenAt = Date.now();
   if (!(await send('take', o.leaseMs))) return undefined;
+  if (cycle.signal.aborted) {
+    // The cycle ended while the lease was being taken (its hard stop passed): nothing will be
+    // handed out, and no timer may outlive it.
+    await send('release', 0).catch(() => {});
+    return undefined;
+  }
 
   // The lease lasts leaseMs from when its last hold was sent (Redis's expiry starts later still).
   const marginMs = Math.min(1_000, Math.floor(o.leaseMs / 10));
