@@ -96,6 +96,8 @@ interface Delivery {
  * cron tick, every 100 ms at the default `hz 10`.
  */
 const BLOCK_OVERSHOOT_MS = 100;
+/** Longest blocking read of an ordered drain (lease renewals may wait behind it). */
+const ORDERED_MAX_BLOCK_MS = 1_000;
 /** Back-off of an empty poll on drivers that cannot block: from this, doubling up to `blockMs`. */
 const FIRST_POLL_DELAY_MS = 50;
 
@@ -231,8 +233,12 @@ async function read<T>(cycle: Cycle<T>): Promise<boolean> {
     const idleLeft =
       o.idleExitMs === undefined ? Number.POSITIVE_INFINITY : o.idleExitMs - (Date.now() - lastMessageAt);
     // A blocking read may return up to one server tick after its BLOCK time: keep that tick free.
-    // Ordered, a lease renewal may wait behind the read on its connection: keep it short enough.
-    const longest = o.ordered ? Math.min(o.blockMs, Math.floor(o.leaseMs / 3)) : o.blockMs;
+    // Ordered, a lease renewal may wait behind the read on its connection: keep the read short
+    // enough for the lease (a third of it) and for the renewal's own command timeout (1 s, below
+    // any sensible one).
+    const longest = o.ordered
+      ? Math.min(o.blockMs, Math.floor(o.leaseMs / 3), ORDERED_MAX_BLOCK_MS)
+      : o.blockMs;
     const blockMs = canBlock ? Math.floor(Math.min(longest, left - BLOCK_OVERSHOOT_MS, idleLeft)) : 0;
     const entries = parseReadGroup(
       await driver.readGroup({

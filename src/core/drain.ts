@@ -86,10 +86,16 @@ async function drainTopic<T>(
   // The group starts on every partition at once: created lazily, on a partition this drain serves
   // later, it would start after what was published there meanwhile. Remembered per container; a
   // partition whose master is down now is tried again by its own cycle, and by the next invocation.
+  // Start at a random partition so that concurrent drains limited by maxPartitions spread out.
+  const offset = Math.floor(Math.random() * assigned.length);
+  const candidates = assigned.map((_, i) => assigned[(offset + i) % assigned.length] as number);
+  const lanes = Math.min(o.maxPartitions ?? candidates.length, candidates.length);
+  // Blocking reads side by side would queue behind one another on a connection: lanes poll instead.
+  const view = lanes > 1 ? pollingView(driver) : driver;
   const created = await beforeDeadline(
     Promise.allSettled(
       Array.from({ length: layout.partitions }, (_, i) =>
-        ensureGroup(driver, layout.keys(i).stream, o.group, o.startId),
+        ensureGroup(view, layout.keys(i).stream, o.group, o.startId),
       ),
     ),
     deadline,
@@ -103,12 +109,6 @@ async function drainTopic<T>(
       error: describeError((failures[0] as PromiseRejectedResult).reason),
     });
   }
-  // Start at a random partition so that concurrent drains limited by maxPartitions spread out.
-  const offset = Math.floor(Math.random() * assigned.length);
-  const candidates = assigned.map((_, i) => assigned[(offset + i) % assigned.length] as number);
-  const lanes = Math.min(o.maxPartitions ?? candidates.length, candidates.length);
-  // Blocking reads side by side would queue behind one another on a connection: lanes poll instead.
-  const view = lanes > 1 ? pollingView(driver) : driver;
   const reports: PartitionReport[] = [];
   let next = 0;
   const lane = async () => {

@@ -44,6 +44,7 @@ export async function takeLease<T>(cycle: Cycle<T>): Promise<Lease | undefined> 
   let expiry: ReturnType<typeof setTimeout> | undefined;
   const heldFrom = (sentAt: number) => {
     clearTimeout(expiry);
+    if (cycle.signal.aborted) return; // a renewal answered after the cycle stopped: no new timer
     expiry = setTimeout(
       () => cycle.stop('error', new LeaseLostError(key, 'expired before a renewal was answered')),
       Math.max(0, sentAt + o.leaseMs - marginMs - Date.now()),

@@ -102,16 +102,20 @@ export function ioredisDriver(
     ...streamOperations(call),
     // WAIT counts the writes of its own connection: this driver has one. While it is reconnecting
     // (the write's connection gone) a WAIT would run on the next one and count nothing: refused.
-    waitForReplicas: (key, replicas, timeoutMs) => {
-      if (client.status !== 'ready') {
-        return Promise.reject(
-          new RedisUnavailableError(
-            `the connection that wrote ${JSON.stringify(key)} is gone: its replication cannot be confirmed`,
-          ),
-        );
-      }
-      return call('WAIT', [replicas, timeoutMs], key, timeoutMs);
-    },
+    // Checked when the WAIT is about to be sent (after any reconnection under way).
+    waitForReplicas: (key, replicas, timeoutMs) =>
+      runner.run(
+        'WAIT',
+        async () => {
+          if (client.status !== 'ready') {
+            throw new RedisUnavailableError(
+              `the connection that wrote ${JSON.stringify(key)} is gone: its replication cannot be confirmed`,
+            );
+          }
+          return client.call('WAIT', replicas, timeoutMs);
+        },
+        timeoutMs,
+      ),
     async close() {
       if (!owned || client.status === 'end') return;
       // Hold the process open until QUIT is answered.
