@@ -403,11 +403,12 @@ async function processAndSettle<T>(cycle: Cycle<T>, batch: readonly Delivery[]):
       limit.release();
     }
   };
-  // A batch whose handling outlasts half the visibility timeout renews its hold on the messages it
-  // has not finished, so another cycle does not take over (and run again) those still waiting.
-  // Ordered, a message is handed out at most a tenth of the visibility timeout after its hold was
-  // renewed, so that it is not reclaimed (after its drain ended) while its handler still runs.
-  const holdEveryMs = o.visibilityTimeoutMs / (o.ordered ? 10 : 2);
+  // A batch whose handling outlasts a tenth of the visibility timeout renews its hold on the
+  // messages it has not finished, so another cycle does not take over (and run again) those still
+  // waiting.
+  // A message is handed out at most a tenth of the visibility timeout after its hold was renewed,
+  // so that a handler finishing within nine tenths of it is never run twice at once.
+  const holdEveryMs = o.visibilityTimeoutMs / 10;
   let heldSince = Date.now();
   let renewing: Promise<void> | undefined;
   const keepHold = (): Promise<void> | undefined => {

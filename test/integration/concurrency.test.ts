@@ -89,6 +89,44 @@ describe.each(DRIVERS)('overlapping cycles over $name', (kind) => {
     expect(report.acked).toBe(16);
   });
 
+  it('a message handed out late in a batch is not taken over while its handler runs within nine tenths of the visibility timeout', async () => {
+    const topic = randomTopic();
+    const { stream } = streamKeys({ topic });
+    await redis.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
+    await publishBatch(newDriver(), topic, [{ data: 'first' }, { data: 'second' }]);
+    const handled: string[] = [];
+    let secondStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      secondStarted = resolve;
+    });
+    const slow = {
+      group: 'g',
+      topic,
+      blockMs: 20,
+      idleExitMs: 100,
+      budgetMs: 10_000,
+      visibilityTimeoutMs: 1_000,
+      logger: silentLogger,
+      // 450 ms, then 800 ms: the second starts 450 ms after the batch was read and runs 800 ms,
+      // 1,250 ms in all — its hold must have been renewed when it was handed out.
+      handler: async (m: { data: unknown }) => {
+        handled.push(String(m.data));
+        if (m.data === 'second') secondStarted();
+        await new Promise((r) => setTimeout(r, m.data === 'first' ? 450 : 800));
+      },
+    };
+    const first = drain(newDriver(), slow);
+    await started;
+    await new Promise((r) => setTimeout(r, 600)); // 1,050 ms after the read: past the timeout from it
+    const overlapping = await drain(newDriver(), {
+      ...slow,
+      handler: (m: { data: unknown }) => void handled.push(`again ${m.data}`),
+    });
+    expect((await first).acked).toBe(2);
+    expect(overlapping.reclaimed).toBe(0);
+    expect(handled).toEqual(['first', 'second']);
+  });
+
   it('the consumer list stays bounded over 1,000 cycles, and a consumer holding entries is kept', async () => {
     const topic = randomTopic();
     const { stream } = streamKeys({ topic });
