@@ -1,34 +1,13 @@
 /**
  * The Lua scripts of the operations (`ops.ts`). Like the drain's, each touches the keys of a single
- * topic only (one hash tag, one slot) and is atomic. Stream ids are compared as decimal strings:
- * a sequence number may reach 2^64 − 1, more than a Lua number holds exactly.
+ * topic only (one hash tag, one slot) and is atomic. Stream ids are compared as decimal strings
+ * (`lua-ids.ts`).
  */
 import { DEAD_LETTER_FIELDS } from './dead-letters.js';
 import { defineScript } from './driver.js';
+import { LUA_IDS } from './lua-ids.js';
 
-const HELPERS = `
-local function field(list, name)
-  for i = 1, #list, 2 do
-    if list[i] == name then return list[i + 1] end
-  end
-  return nil
-end
-local function split(id)
-  local dash = string.find(id, '-', 1, true)
-  if not dash then return id, '0' end
-  return string.sub(id, 1, dash - 1), string.sub(id, dash + 1)
-end
-local function less(a, b)
-  if #a ~= #b then return #a < #b end
-  return a < b
-end
--- a < b, for stream ids
-local function older(a, b)
-  local ams, aseq = split(a)
-  local bms, bseq = split(b)
-  if ams ~= bms then return less(ams, bms) end
-  return less(aseq, bseq)
-end
+const HELPERS = `${LUA_IDS}
 -- The XINFO GROUPS row of one group, or nil (no such group, or no such stream).
 local function groupInfo(stream, group)
   if redis.call('EXISTS', stream) == 0 then return nil end

@@ -3,6 +3,7 @@
  * legal on Redis Cluster, and each is atomic: what a script writes, it writes whole.
  */
 import { defineScript } from './driver.js';
+import { LUA_IDS } from './lua-ids.js';
 
 /**
  * Publish a batch, honouring idempotency keys.
@@ -176,24 +177,9 @@ return lost
  */
 export const TIDY = /* @__PURE__ */ defineScript(
   'sluice-tidy',
-  `
+  `${LUA_IDS}
 local group, own, threshold = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local trim, retention, maxLength, now = ARGV[4] == '1', tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local function field(list, name)
-  for i = 1, #list, 2 do
-    if list[i] == name then return list[i + 1] end
-  end
-  return nil
-end
-local function parse(id)
-  local dash = string.find(id, '-', 1, true)
-  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
-end
-local function older(a, b)
-  local ams, aseq = parse(a)
-  local bms, bseq = parse(b)
-  return ams < bms or (ams == bms and aseq < bseq)
-end
 
 local removed, left = 0, 0
 for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], group)) do
@@ -218,8 +204,7 @@ for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
   if held > 0 then
     first = redis.call('XPENDING', KEYS[1], name)[2]
   else
-    local ms, seq = parse(field(g, 'last-delivered-id'))
-    first = ms .. '-' .. (seq + 1)
+    first = successor(field(g, 'last-delivered-id'))
   end
   if needed == nil or older(first, needed) then needed = first end
 end

@@ -103,6 +103,25 @@ describe.each(DRIVERS)('over $name', (kind) => {
     });
   });
 
+  describe('foreign ids', () => {
+    it('sequence numbers past 2^53 (a foreign stream) are compared and stepped exactly', async () => {
+      const stream = `foreign-${randomTopic()}`;
+      // The largest sequence number a millisecond can have: what comes after it is <ms + 1>-0.
+      for (const id of ['1-5', '1-18446744073709551615', '2-0']) await redis.xadd(stream, id, 'n', id);
+      for (const group of ['g', 'behind']) await redis.xgroup('CREATE', stream, group, '0');
+      // Group `behind` has read and acknowledged the first two: what it needs next is 2-0.
+      await redis.xreadgroup('GROUP', 'behind', 'someone', 'COUNT', 2, 'STREAMS', stream, '>');
+      await redis.xack(stream, 'behind', '1-5', '1-18446744073709551615');
+      const report = await drain(
+        driver,
+        options('unused', 'g', () => {}, { topic: undefined, stream, trim: false, maxLength: 1 }),
+      );
+      // The cap of 1 dropped the two entries every group had consumed, and counted none as unconsumed.
+      expect(report).toMatchObject({ read: 3, acked: 3, trimmed: 2, droppedUnconsumed: 0 });
+      expect(await remaining(stream)).toEqual(['2-0']);
+    });
+  });
+
   describe('redelivery back-off', () => {
     async function setIdle(stream: string, group: string, id: string, idleMs: number) {
       const [[, owner]] = (await redis.xpending(stream, group, id, id, 1)) as [[string, string]];
