@@ -28,7 +28,7 @@ import { bearerCheck } from './bearer.js';
 import { DASHBOARD_HEADERS, DASHBOARD_HTML } from './dashboard.js';
 import type { Driver } from './driver.js';
 import { GroupNotFoundError, InvalidOptionError } from './errors.js';
-import { failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
+import { bodyText, failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
 import {
@@ -208,7 +208,6 @@ export function createOpsEndpoint(
   const topics = new Set(options.topics);
   const authorized = options.token ? bearerCheck(options.token) : undefined;
   const logger = options.logger ?? jsonLogger();
-  const decoder = new TextDecoder('utf-8', { fatal: true });
   const challenge = { 'www-authenticate': 'Bearer realm="sluice-ops"' };
 
   function authenticate(request: OpsRequest): void {
@@ -234,16 +233,7 @@ export function createOpsEndpoint(
 
   /** The JSON object of a POST body; no body (or a blank one) is `{}`. */
   function readBody(request: OpsRequest, allowed: readonly string[]): Record<string, unknown> {
-    const raw = request.body ?? '';
-    const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
-    if (size > settings.maxBodyBytes)
-      throw new Refusal(413, `body is ${size} bytes; the limit is ${settings.maxBodyBytes}`);
-    let text: string;
-    try {
-      text = typeof raw === 'string' ? raw : decoder.decode(raw);
-    } catch {
-      throw new Refusal(400, 'body is not valid UTF-8');
-    }
+    const text = bodyText(request.body, settings.maxBodyBytes);
     if (text.trim() === '') return {};
     const contentType =
       (header(request.headers, 'content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';

@@ -18,7 +18,7 @@ import { bearerCheck } from './bearer.js';
 import type { Driver } from './driver.js';
 import { checkKey, DATA_JSON, isTraceparent, LONE_SURROGATE, type OutgoingMessage } from './envelope.js';
 import { InvalidMessageError, InvalidOptionError } from './errors.js';
-import { failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
+import { bodyText, failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { type PublishOptions, type PublishResult, publishBatch, resolvePublishOptions } from './publish.js';
@@ -182,7 +182,6 @@ export function createPublishEndpoint(
   const topics = new Set(options.topics);
   const authorized = options.token ? bearerCheck(options.token) : undefined;
   const logger = options.logger ?? jsonLogger();
-  const decoder = new TextDecoder('utf-8', { fatal: true });
   const challenge = {
     'www-authenticate': [authorized ? 'Bearer' : '', secrets.length > 0 ? SIGNATURE_HEADER : '']
       .filter((scheme) => scheme !== '')
@@ -228,16 +227,7 @@ export function createPublishEndpoint(
         `expected Content-Type: application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}`,
       );
     }
-    const raw = request.body ?? '';
-    const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
-    if (size > settings.maxBodyBytes)
-      throw new Refusal(413, `body is ${size} bytes; the limit is ${settings.maxBodyBytes}`);
-    let text: string;
-    try {
-      text = typeof raw === 'string' ? raw : decoder.decode(raw);
-    } catch {
-      throw new Refusal(400, 'body is not valid UTF-8');
-    }
+    const text = bodyText(request.body, settings.maxBodyBytes);
     if (text.trim() === '')
       throw new Refusal(400, 'body is empty; expected {"data": …} or {"messages": [ … ]}');
     try {

@@ -41,6 +41,21 @@ export function header(
   return undefined;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A request body as text: 413 past `maxBodyBytes`, 400 when its bytes are not UTF-8. */
+export function bodyText(raw: string | Uint8Array | undefined, maxBodyBytes: number): string {
+  const body = raw ?? '';
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  if (size > maxBodyBytes) throw new Refusal(413, `body is ${size} bytes; the limit is ${maxBodyBytes}`);
+  if (typeof body === 'string') return body;
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new Refusal(400, 'body is not valid UTF-8');
+  }
+}
+
 /** True when `value` is a JSON object (not an array, not null). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
