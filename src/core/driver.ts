@@ -72,11 +72,14 @@ export interface Script {
 }
 
 /**
- * A script from readable Lua source: indentation, blank lines and whole-line `--` comments are
- * dropped (smaller bundles, smaller EVALs), so keep comments on lines of their own.
+ * A script from readable Lua source, given in parts (shared helpers, then its own code: plain
+ * arguments, so that a bundle that does not run it can drop it): indentation, blank lines and
+ * whole-line `--` comments are dropped (smaller bundles, smaller EVALs), so keep comments on lines
+ * of their own.
  */
-export function defineScript(name: string, readable: string): Script {
+export function defineScript(name: string, ...readable: string[]): Script {
   const source = readable
+    .join('\n')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('--'))

@@ -32,7 +32,8 @@ end
  */
 export const STATS = /* @__PURE__ */ defineScript(
   'sluice-ops-stats',
-  `${HELPERS}
+  HELPERS,
+  `
 local prefix, limit = ARGV[1], tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -76,7 +77,8 @@ return {redis.call('XLEN', KEYS[1]), redis.call('XRANGE', KEYS[1], ARGV[1], ARGV
 /** KEYS[1] stream. Returns its last generated id, `0-0` when it does not exist. */
 export const LAST_ID = /* @__PURE__ */ defineScript(
   'sluice-ops-last-id',
-  `${HELPERS}
+  HELPERS,
+  `
 if redis.call('EXISTS', KEYS[1]) == 0 then return '0-0' end
 return field(redis.call('XINFO', 'STREAM', KEYS[1]), 'last-generated-id')
 `,
@@ -111,7 +113,8 @@ const STAMPS = Object.values(DEAD_LETTER_FIELDS)
  */
 export const REDRIVE = /* @__PURE__ */ defineScript(
   'sluice-ops-redrive',
-  `${HELPERS}
+  HELPERS,
+  `
 local group, consumer, dry = ARGV[1], ARGV[2], ARGV[3] == '1'
 local stamps = {${STAMPS}}
 local own = groupInfo(KEYS[1], group)
@@ -215,7 +218,8 @@ return {n, missing}
  */
 export const REPLAY = /* @__PURE__ */ defineScript(
   'sluice-ops-replay',
-  `${HELPERS}
+  HELPERS,
+  `
 local group, from, position, dry, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
 local own = groupInfo(KEYS[1], group)
 if not own then return noGroup(KEYS[1], group) end

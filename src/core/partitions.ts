@@ -167,10 +167,15 @@ async function readLayout(
   const declared = recorded !== 0;
   if (requested !== undefined && partitions !== requested)
     throw new PartitionCountError(topic, partitions, requested);
+  // Made once per partition: a publisher asks for them on every publish.
+  const keys: StreamKeys[] = [];
   return {
     topic,
     partitions,
     declared,
-    keys: (index) => partitionKeys(topic, index, partitions),
+    keys: (index) => {
+      keys[index] ??= partitionKeys(topic, index, partitions);
+      return keys[index];
+    },
   };
 }

@@ -177,7 +177,8 @@ return lost
  */
 export const TIDY = /* @__PURE__ */ defineScript(
   'sluice-tidy',
-  `${LUA_IDS}
+  LUA_IDS,
+  `
 local group, own, threshold = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local trim, retention, maxLength, now = ARGV[4] == '1', tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 

@@ -19,7 +19,8 @@ async function bundle(entry: string) {
       .map((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1])
       .filter((name): name is string => name !== undefined),
   );
-  return { packages, bytes: result.outputFiles[0]?.contents.byteLength ?? 0 };
+  const output = result.outputFiles[0];
+  return { packages, bytes: output?.contents.byteLength ?? 0, text: output?.text ?? '' };
 }
 
 describe('function bundles hold only the driver they use', () => {
@@ -45,4 +46,21 @@ describe('function bundles hold only the driver they use', () => {
       expect([...packages].filter((p) => p.startsWith('@upstash/'))).toEqual([]);
     },
   );
+
+  it('a bundle carries the Lua scripts it runs, not the others (scripts are marked pure)', async () => {
+    const scripts = (text: string) => [...new Set(text.match(/sluice-[a-z-]+/g))].sort();
+    const drain = scripts((await bundle('functions/aws/drain.ts')).text);
+    const publish = scripts((await bundle('functions/aws/publish.ts')).text);
+    for (const name of [
+      'sluice-reclaim',
+      'sluice-reclaim-ordered',
+      'sluice-tidy',
+      'sluice-lease',
+      'sluice-dead-letter',
+    ])
+      expect(drain).toContain(name);
+    expect(publish).toContain('sluice-publish');
+    for (const name of ['sluice-reclaim', 'sluice-tidy', 'sluice-lease', 'sluice-ops-stats'])
+      expect(publish).not.toContain(name);
+  });
 });
