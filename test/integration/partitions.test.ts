@@ -10,7 +10,7 @@ import type { Message } from '../../src/core/envelope.js';
 import { PartitionCountError, PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { listDeadLetters, partitionedTopicStats, redrive } from '../../src/core/ops.js';
-import { partitionForKey, partitionKeys, topicLayout } from '../../src/core/partitions.js';
+import { partitionCountKey, partitionForKey, partitionKeys, topicLayout } from '../../src/core/partitions.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { LEASE } from '../../src/core/scripts.js';
 import { DRIVERS, newDriver, randomTopic, rawClient, testDrainOptions } from '../support/fixtures.js';
@@ -93,6 +93,15 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       );
       expect(seen).toEqual(['after']);
       expect(after.partitions?.map((p) => p.partition)).toEqual([0, 1]);
+    });
+
+    it('a recorded count that is not one is an error, not a plain topic', async () => {
+      const topic = randomTopic();
+      await call(driver, partitionCountKey(topic), 'SET', 'four');
+      await expect(topicLayout(kind.create(), topic)).rejects.toThrow(
+        /SLUICE_LAYOUT .* holds four, not a partition count/,
+      );
+      await expect(publish(kind.create(), topic, { data: 1 })).rejects.toThrow(/not a partition count/);
     });
 
     it('publishing or draining with a different count fails, naming both counts, and writes nothing', async () => {
@@ -475,6 +484,8 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       );
       const stats = await partitionedTopicStats(driver, topic);
       expect(stats.map((s) => s.partition)).toEqual([0, 1, 2]);
+      const one = await partitionedTopicStats(driver, { topic, partition });
+      expect(one.map((s) => [s.partition, s.groups[0]?.deadLetters])).toEqual([[partition, 1]]);
       expect(stats.map((s) => s.groups[0]?.deadLetters)).toEqual(
         [0, 1, 2].map((i) => (i === partition ? 1 : 0)),
       );
