@@ -6,17 +6,18 @@
  * click on one group's Redrive button — checked in Redis (that group's dead letters back in its
  * pending list, the other group untouched) and on the page.
  *
- * Needs /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it). Without it the test
- * fails, saying so: it is never skipped.
+ * Needs a Chromium (test/support/chromium.ts finds one: SLUICE_CHROMIUM, CHROME_PATH, Debian's
+ * /usr/bin/chromium, Playwright's cache). Without one a single test passes with a loud warning saying
+ * how to enable the rest, or fails when SLUICE_REQUIRE_BROWSER=1 (as .ci/run sets it): never a skip.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { drain } from '../../src/core/drain.js';
 import type { Message } from '../../src/core/envelope.js';
 import { PermanentError } from '../../src/core/errors.js';
@@ -24,6 +25,7 @@ import { createOpsEndpoint } from '../../src/core/http-ops.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publishBatch } from '../../src/core/publish.js';
+import { browserSuite } from '../support/chromium.js';
 import { groupInfo, newDriver, randomTopic, rawClient } from '../support/fixtures.js';
 
 // What the functions evaluated in the page use of the DOM (the project compiles without the DOM library).
@@ -34,7 +36,6 @@ declare const document: {
 };
 declare const sessionStorage: { readonly length: number; getItem(key: string): string | null };
 
-const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -116,7 +117,7 @@ async function waitForPoints(page: Page, topic: string, group: string, points: n
   );
 }
 
-describe('dashboard in headless Chromium', () => {
+browserSuite('dashboard in headless Chromium', (chromiumPath) => {
   const orders = randomTopic('orders');
   const refunds = randomTopic('refunds');
   const keys = streamKeys({ topic: orders });
@@ -175,18 +176,13 @@ describe('dashboard in headless Chromium', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: install Debian's package (apt-get install -y chromium); .ci/run does it when it is missing`,
-      );
-    }
     await arrange();
     ({ server, url: baseUrl } = await serve(
       createOpsEndpoint({ driver, topics: [orders, refunds], token: TOKEN, logger: silentLogger }),
     ));
     profile = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: chromiumPath,
       headless: true,
       args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 900 },
