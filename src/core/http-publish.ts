@@ -139,6 +139,51 @@ function depthOf(value: unknown, limit: number): number {
   return deepest;
 }
 
+/** The limits {@link messageOfJson} checks a message against. */
+export interface MessageLimits {
+  readonly maxDepth: number;
+  readonly maxMessageBytes: number;
+}
+
+/**
+ * One message of a publish body (`{"data": …, "key"?, "idempotencyKey"?}`), checked as the
+ * endpoint checks it; a {@link Refusal} (400, or 413 when too large) names what is wrong, prefixed
+ * by `where`. Shared with the CLI's `publish --batch`, so both refuse the same input alike.
+ */
+export function messageOfJson(
+  value: unknown,
+  where: string,
+  settings: MessageLimits,
+  idempotencyKey?: string,
+): OutgoingMessage {
+  if (!isPlainObject(value)) throw new Refusal(400, `${where || 'body '}must be an object with \`data\``);
+  for (const field of Object.keys(value)) {
+    if (!MESSAGE_FIELDS.has(field))
+      throw new Refusal(
+        400,
+        `${where}unknown field ${JSON.stringify(field)}; allowed: data, key, idempotencyKey`,
+      );
+  }
+  if (!Object.hasOwn(value, 'data')) throw new Refusal(400, `${where}\`data\` is missing`);
+  if (depthOf(value.data, settings.maxDepth) > settings.maxDepth) {
+    throw new Refusal(400, `${where}\`data\` is nested deeper than ${settings.maxDepth} levels`);
+  }
+  const json = JSON.stringify(value.data);
+  const size = Buffer.byteLength(json);
+  if (size > settings.maxMessageBytes) {
+    throw new Refusal(
+      413,
+      `${where}\`data\` is ${size} bytes as JSON; the limit is ${settings.maxMessageBytes}`,
+    );
+  }
+  const key = checkKeyField(value.key, 'key', where);
+  const own = checkKeyField(value.idempotencyKey, 'idempotencyKey', where);
+  if (own !== undefined && idempotencyKey !== undefined && own !== idempotencyKey) {
+    throw new Refusal(400, `${where}\`idempotencyKey\` differs from the Idempotency-Key header`);
+  }
+  return { data: value.data, key, idempotencyKey: own ?? idempotencyKey, [DATA_JSON]: json };
+}
+
 /**
  * Builds the publish endpoint. Validates its options at once (cold start), so a misconfigured
  * function fails to start instead of failing requests.
@@ -237,39 +282,10 @@ export function createPublishEndpoint(
     }
   }
 
-  function toMessage(value: unknown, where: string, idempotencyKey: string | undefined): OutgoingMessage {
-    if (!isPlainObject(value)) throw new Refusal(400, `${where || 'body'} must be an object with \`data\``);
-    for (const field of Object.keys(value)) {
-      if (!MESSAGE_FIELDS.has(field))
-        throw new Refusal(
-          400,
-          `${where}unknown field ${JSON.stringify(field)}; allowed: data, key, idempotencyKey`,
-        );
-    }
-    if (!Object.hasOwn(value, 'data')) throw new Refusal(400, `${where}\`data\` is missing`);
-    if (depthOf(value.data, settings.maxDepth) > settings.maxDepth) {
-      throw new Refusal(400, `${where}\`data\` is nested deeper than ${settings.maxDepth} levels`);
-    }
-    const json = JSON.stringify(value.data);
-    const size = Buffer.byteLength(json);
-    if (size > settings.maxMessageBytes) {
-      throw new Refusal(
-        413,
-        `${where}\`data\` is ${size} bytes as JSON; the limit is ${settings.maxMessageBytes}`,
-      );
-    }
-    const key = checkKeyField(value.key, 'key', where);
-    const own = checkKeyField(value.idempotencyKey, 'idempotencyKey', where);
-    if (own !== undefined && idempotencyKey !== undefined && own !== idempotencyKey) {
-      throw new Refusal(400, `${where}\`idempotencyKey\` differs from the Idempotency-Key header`);
-    }
-    return { data: value.data, key, idempotencyKey: own ?? idempotencyKey, [DATA_JSON]: json };
-  }
-
   function toMessages(body: unknown, headerKey: string | undefined): OutgoingMessage[] {
     if (!isPlainObject(body))
       throw new Refusal(400, 'body must be a JSON object: {"data": …} or {"messages": [ … ]}');
-    if (!Object.hasOwn(body, 'messages')) return [toMessage(body, '', headerKey)];
+    if (!Object.hasOwn(body, 'messages')) return [messageOfJson(body, '', settings, headerKey)];
     const extra = Object.keys(body).filter((k) => k !== 'messages');
     if (extra.length > 0)
       throw new Refusal(400, `a batch body has only \`messages\`; unexpected ${JSON.stringify(extra[0])}`);
@@ -281,7 +297,12 @@ export function createPublishEndpoint(
     }
     // One Idempotency-Key header for a batch stands for the whole batch: message i gets `<key>:<i>`.
     return list.map((item, i) =>
-      toMessage(item, `messages[${i}]: `, headerKey === undefined ? undefined : `${headerKey}:${i}`),
+      messageOfJson(
+        item,
+        `messages[${i}]: `,
+        settings,
+        headerKey === undefined ? undefined : `${headerKey}:${i}`,
+      ),
     );
   }
 
