@@ -51,7 +51,10 @@ function playwrightBuilds(cache: string): string[] {
   return names
     .filter((name) => /^chromium-\d+$/.test(name))
     .sort((a, b) => build(b) - build(a))
-    .flatMap((name) => [join(cache, name, 'chrome-linux/chrome'), join(cache, name, 'chrome-linux64/chrome')]);
+    .flatMap((name) => [
+      join(cache, name, 'chrome-linux/chrome'),
+      join(cache, name, 'chrome-linux64/chrome'),
+    ]);
 }
 
 /** The Chromium the browser tests use (see the file's comment for the order). */

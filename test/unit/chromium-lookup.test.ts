@@ -23,9 +23,9 @@ const newer = fakeExecutable(join(home, '.cache/ms-playwright/chromium-1200/chro
 
 describe('findChromium', () => {
   it('takes SLUICE_CHROMIUM first, then CHROME_PATH', () => {
-    expect(findChromium({ env: { SLUICE_CHROMIUM: named, CHROME_PATH: system }, home, system: [system] }).path).toBe(
-      named,
-    );
+    expect(
+      findChromium({ env: { SLUICE_CHROMIUM: named, CHROME_PATH: system }, home, system: [system] }).path,
+    ).toBe(named);
     expect(findChromium({ env: { CHROME_PATH: named }, home, system: [system] }).path).toBe(named);
   });
 
