@@ -9,7 +9,7 @@
  * |---|---|---|
  * | GET | `/ops`, `/ops/`, `/ops/dashboard` | the dashboard page (HTML; no token needed to load it) |
  * | GET | `/ops/stats[?topic=<topic>]` | `{ measuredAt, topics: TopicStats[] }`, every configured topic when none is named |
- * | GET | `/ops/topics/{topic}/groups/{group}/dead-letters[?count=&start=]` | a `DeadLetterPage`, oldest first |
+ * | GET | `/ops/topics/{topic}/groups/{group}/dead-letters[?count=&start=&order=newest]` | a `DeadLetterPage`, oldest first (or newest) |
  * | POST | `/ops/topics/{topic}/groups/{group}/redrive` | body `{ ids?, limit?, dryRun? }` → `RedriveReport` + `remaining` |
  * | POST | `/ops/topics/{topic}/groups/{group}/purge` | body `{ ids? \| all: true, dryRun? }` → `PurgeReport` + `remaining` |
  *
@@ -319,7 +319,10 @@ export function createOpsEndpoint(
       );
     }
     const start = single(query, 'start');
-    const page = await listDeadLetters(driver, topic, group, { count, start });
+    const order = single(query, 'order');
+    if (order !== undefined && order !== 'oldest' && order !== 'newest')
+      throw new Refusal(400, `\`order\` must be oldest or newest, got ${quoted(order)}`);
+    const page = await listDeadLetters(driver, topic, group, { count, start, order });
     await requireGroup(topic, group, page.total);
     return json(200, page);
   }

@@ -65,12 +65,14 @@ return {now, 1, field(info, 'length'), first and first[1] or false, last and las
 
 /**
  * A page of a stream, and its length.
- * KEYS[1] stream. ARGV: start, end, count. Returns `{length, entries}`.
+ * KEYS[1] stream. ARGV: start, end, count, and `rev` for newest first (then start is the newer
+ * bound: XREVRANGE). Returns `{length, entries}`.
  */
 export const RANGE = /* @__PURE__ */ defineScript(
   'sluice-ops-range',
   `
-return {redis.call('XLEN', KEYS[1]), redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])}
+local command = ARGV[4] == 'rev' and 'XREVRANGE' or 'XRANGE'
+return {redis.call('XLEN', KEYS[1]), redis.call(command, KEYS[1], ARGV[1], ARGV[2], 'COUNT', ARGV[3])}
 `,
 );
 

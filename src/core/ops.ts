@@ -331,7 +331,7 @@ export interface DeadLetterPage {
   readonly group: string;
   /** Dead letters in the stream in all. */
   readonly total: number;
-  /** Oldest first. */
+  /** Oldest first, or newest first when asked (`order: 'newest'`). */
   readonly deadLetters: readonly DeadLetter[];
   /** Pass as `start` for the next page; null when this page reached the end. */
   readonly next: string | null;
@@ -343,8 +343,16 @@ export interface ListDeadLettersOptions {
    * @default 100
    */
   readonly count?: number;
-  /** The first id (inclusive), or `(<id>` (exclusive, as `next` gives). @default '-' (the oldest) */
+  /**
+   * The first id (inclusive), or `(<id>` (exclusive, as `next` gives).
+   * @default the oldest, or the newest with `order: 'newest'`
+   */
   readonly start?: string;
+  /**
+   * `newest` pages from the newest dead letter back to the oldest.
+   * @default 'oldest'
+   */
+  readonly order?: 'oldest' | 'newest';
 }
 
 const STAMPED = new Set<string>(Object.values(DEAD_LETTER_FIELDS));
@@ -382,20 +390,21 @@ export function parseDeadLetter(entry: RawEntry, stream: string): DeadLetter {
   };
 }
 
-function rangeStart(value: unknown): string {
-  if (value === undefined || value === '-') return '-';
+function rangeStart(value: unknown, first: '-' | '+' = '-'): string {
+  if (value === undefined || value === first) return first;
   if (typeof value === 'string' && value.startsWith('(')) return `(${streamId('start', value.slice(1))}`;
   return streamId('start', value);
 }
 
 /** One page of a stream through the range script: its length and entries. */
-async function range(driver: Driver, key: string, start: string, end: string, count: number) {
-  const reply = rows(await runScript(driver, RANGE, [key], [start, end, count]), 'range');
+async function range(driver: Driver, key: string, start: string, end: string, count: number, rev = false) {
+  const args = [start, end, count, ...(rev ? ['rev'] : [])];
+  const reply = rows(await runScript(driver, RANGE, [key], args), 'range');
   return { length: parseInteger(reply[0], 'length'), entries: parseEntries(reply[1]) };
 }
 
 /**
- * A page of a group's dead letters, oldest first, with their parsed `dlq.*` stamps.
+ * A page of a group's dead letters, oldest first (or newest first), with their parsed `dlq.*` stamps.
  *
  * @example
  * ```ts
@@ -413,8 +422,22 @@ export async function listDeadLetters(
   checkGroup(group);
   const count = integer('count', options.count, OPS_DEFAULTS.listCount, 1, 10_000);
   const stream = keys.deadLetters(group);
+  if (options.order !== undefined && options.order !== 'oldest' && options.order !== 'newest')
+    throw new InvalidOptionError(
+      'order',
+      `Expected \`order\` to be oldest or newest, got ${describeGot(options.order)}`,
+    );
+  const rev = options.order === 'newest';
+  const [first, last] = rev ? (['+', '-'] as const) : (['-', '+'] as const);
   // One more than asked tells whether there is a next page.
-  const { length, entries } = await range(driver, stream, rangeStart(options.start), '+', count + 1);
+  const { length, entries } = await range(
+    driver,
+    stream,
+    rangeStart(options.start, first),
+    last,
+    count + 1,
+    rev,
+  );
   const page = entries.slice(0, count);
   return {
     stream,

@@ -294,6 +294,27 @@ describe.each(DRIVERS)('ops endpoint (Lambda, HTTP API v2) over $name', (kind) =
       expect(other.body.deadLetters.map((d: { data: number }) => d.data)).toEqual([3]);
     });
 
+    it('order=newest pages from the newest back to the oldest', async () => {
+      const { topic, ids, ops } = await arrange();
+      const path = groupPath(topic, 'g', 'dead-letters');
+      const first = await send(ops, { path, query: 'order=newest&count=1' });
+      expect(first.status).toBe(200);
+      expect(first.body.total).toBe(2);
+      expect(first.body.deadLetters.map((d: { sourceId: string }) => d.sourceId)).toEqual([ids[2]]);
+      expect(first.body.next).toMatch(/^\(\d+-\d+$/);
+      const second = await send(ops, {
+        path,
+        query: `order=newest&count=1&start=${encodeURIComponent(first.body.next)}`,
+      });
+      expect(second.body.deadLetters.map((d: { sourceId: string }) => d.sourceId)).toEqual([ids[1]]);
+      expect(second.body.next).toBeNull();
+      const both = await send(ops, { path, query: 'order=newest' });
+      expect(both.body.deadLetters.map((d: { data: number }) => d.data)).toEqual([2, 1]);
+      const bad = await send(ops, { path, query: 'order=latest' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toBe('`order` must be oldest or newest, got "latest"');
+    });
+
     it('400 for a bad count, start or group name; 404 for an unknown group or topic; 405 for POST', async () => {
       const { topic, ops } = await arrange();
       const path = groupPath(topic, 'g', 'dead-letters');
