@@ -11,6 +11,7 @@ import {
   describeError,
   InvalidMessageError,
   InvalidOptionError,
+  maskCredentials,
   RedisUnavailableError,
   SluiceError,
 } from '../core/errors.js';
@@ -77,7 +78,9 @@ function flagOf(option: string): string {
 export function connectionOf(redisUrl: string | undefined, env: NodeJS.ProcessEnv): DriverConfig {
   if (redisUrl === undefined) return driverConfig(env);
   if (!/^rediss?:\/\/\S+$/.test(redisUrl)) {
-    throw new UsageError(`--redis-url must be a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`);
+    throw new UsageError(
+      `--redis-url must be a redis:// or rediss:// URL, got ${JSON.stringify(maskCredentials(redisUrl))}`,
+    );
   }
   return { kind: 'ioredis', url: redisUrl };
 }
@@ -98,11 +101,10 @@ export async function openDriver(config: DriverConfig): Promise<Driver> {
 
 /** Where the driver connects, with any password masked. */
 export function describeConnection(config: DriverConfig): string {
-  if (config.kind === 'ioredis') return `Redis at ${config.url.replace(/\/\/[^@/]*@/, '//***@')}`;
-  if (config.kind === 'ioredis-cluster') {
-    return `the Redis Cluster at ${config.nodes.map((node) => node.replace(/\/\/[^@/]*@/, '//***@')).join(', ')}`;
-  }
-  return `the Upstash REST API at ${config.url}`;
+  if (config.kind === 'ioredis') return `Redis at ${maskCredentials(config.url)}`;
+  if (config.kind === 'ioredis-cluster')
+    return `the Redis Cluster at ${config.nodes.map(maskCredentials).join(', ')}`;
+  return `the Upstash REST API at ${maskCredentials(config.url)}`;
 }
 
 /** How long closing a connection may take before the process ends anyway. */

@@ -3,6 +3,7 @@
  * `host:port` entries, or `redis://` / `rediss://` URLs (which may carry a user, a password and
  * TLS, the same for every node). Pure parsing, shared by the configuration and the driver.
  */
+import { maskCredentials } from './errors.js';
 
 export interface ClusterSeed {
   readonly host: string;
@@ -32,7 +33,7 @@ interface Entry {
 
 /** An entry as error messages quote it: a URL's credentials masked. */
 function shown(text: string): string {
-  return JSON.stringify(text.replace(/\/\/[^@/]*@/, '//***@'));
+  return JSON.stringify(maskCredentials(text));
 }
 
 function entryOf(text: string): Entry | string {

@@ -3,7 +3,7 @@
  * start. A bad value fails with a {@link ConfigurationError} that names the variable.
  */
 import { parseClusterNodes } from './cluster-nodes.js';
-import { ConfigurationError, InvalidOptionError } from './errors.js';
+import { ConfigurationError, InvalidOptionError, maskCredentials } from './errors.js';
 import { isTopicName, TOPIC_PATTERN } from './keys.js';
 import { DRAIN_DEFAULTS, resolveDrainOptions } from './options.js';
 import { PUBLISH_DEFAULTS } from './publish.js';
@@ -151,7 +151,7 @@ export function driverConfig(env: Env): DriverConfig {
     if (redisUrl === undefined || !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
       throw new ConfigurationError(
         'REDIS_URL',
-        `REDIS_URL must be a redis:// or rediss:// URL, got ${redisUrl === undefined ? 'nothing' : JSON.stringify(redisUrl)}`,
+        `REDIS_URL must be a redis:// or rediss:// URL, got ${redisUrl === undefined ? 'nothing' : JSON.stringify(maskCredentials(redisUrl))}`,
       );
     }
     return { kind, url: redisUrl };
@@ -159,7 +159,7 @@ export function driverConfig(env: Env): DriverConfig {
   if (restUrl === undefined || !/^https?:\/\/[^\s]+$/.test(restUrl)) {
     throw new ConfigurationError(
       'UPSTASH_REDIS_REST_URL',
-      `UPSTASH_REDIS_REST_URL must be an http(s):// URL, got ${restUrl === undefined ? 'nothing' : JSON.stringify(restUrl)}`,
+      `UPSTASH_REDIS_REST_URL must be an http(s):// URL, got ${restUrl === undefined ? 'nothing' : JSON.stringify(maskCredentials(restUrl))}`,
     );
   }
   if (restToken === undefined)

@@ -43,6 +43,50 @@ export class RedisUnavailableError extends SluiceError {
 }
 
 /**
+ * Redis refused the credentials: a wrong password or user (`WRONGPASS`), none given where one is
+ * required (`NOAUTH`), or a REST token the server does not accept. A configuration error, not
+ * unavailability: retrying cannot help until someone fixes the password (or token). `address` says
+ * where (`host:port`, or the REST server's host), never the password.
+ */
+export class RedisAuthError extends SluiceError {
+  override name = 'RedisAuthError';
+  constructor(
+    readonly address: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Query parameters that carry a secret in a connection URL (`?password=`, `?_token=`, …). */
+const SECRET_PARAMETER = /([?&;][\w-]*(?:password|pass|pwd|token|secret)=)[^&#]*/gi;
+
+/**
+ * `url` (or whatever was given for one) with its credentials masked, for error messages and logs:
+ * everything between the scheme's `//` and the LAST `@` becomes `***` — a password may hold spaces,
+ * quotes, `/` or `@`, and a value that is not a valid URL is masked as well as one that is — and so
+ * does the value of a secret query parameter. Apply it to each value before quoting it; the one
+ * masking function of the package.
+ *
+ * @example
+ * ```ts
+ * maskCredentials('redis://:s3cret pw@cache:6379'); // 'redis://***@cache:6379'
+ * ```
+ */
+export function maskCredentials(url: string): string {
+  let masked = url;
+  const last = masked.lastIndexOf('@');
+  if (last !== -1) {
+    const slashes = masked.indexOf('//');
+    // After the first `//`, unless an `@` comes before it (then everything up to the last `@`).
+    const start = slashes !== -1 && masked.indexOf('@') > slashes ? slashes + 2 : 0;
+    masked = `${masked.slice(0, start)}***${masked.slice(last)}`;
+  }
+  return masked.replace(SECRET_PARAMETER, '$1***');
+}
+
+/**
  * Error replies that mean "not now" rather than "no": the server is loading its data, has lost its
  * master, or the cluster is reconfiguring. Drivers report them as {@link RedisUnavailableError}.
  */

@@ -10,7 +10,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Driver } from '../core/driver.js';
-import { InvalidOptionError, RedisUnavailableError } from '../core/errors.js';
+import { InvalidOptionError, maskCredentials, RedisUnavailableError } from '../core/errors.js';
 import {
   afterEvent,
   type Call,
@@ -67,7 +67,7 @@ export function ioredisDriver(
     if (typeof target !== 'string' || !/^rediss?:\/\//.test(target)) {
       throw new InvalidOptionError(
         'url',
-        `ioredisDriver needs a redis:// or rediss:// URL, got ${target === undefined ? 'nothing' : JSON.stringify(target)}`,
+        `ioredisDriver needs a redis:// or rediss:// URL, got ${typeof target === 'string' ? JSON.stringify(maskCredentials(target)) : target === undefined ? 'nothing' : typeof target}`,
       );
     }
     client = new Redis(target, { ...IOREDIS_DEFAULTS, ...options.redisOptions });

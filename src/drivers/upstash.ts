@@ -19,7 +19,13 @@
  */
 import { Redis, type RedisConfigNodejs, errors as upstashErrors } from '@upstash/redis';
 import type { Driver, ReadArgs, ReadGroupArgs } from '../core/driver.js';
-import { describeError, InvalidOptionError, RedisUnavailableError, replyError } from '../core/errors.js';
+import {
+  describeError,
+  InvalidOptionError,
+  maskCredentials,
+  RedisUnavailableError,
+  replyError,
+} from '../core/errors.js';
 import { checkInteger } from '../core/validate.js';
 
 /** Upstash's limit of pending entries per consumer. */
@@ -94,7 +100,7 @@ export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
     if (typeof target?.url !== 'string' || !/^https?:\/\/\S+$/.test(target.url)) {
       throw new InvalidOptionError(
         'url',
-        `Expected \`url\` to be the Upstash REST URL (https://…), got ${JSON.stringify(target?.url)}`,
+        `Expected \`url\` to be the Upstash REST URL (https://…), got ${typeof target?.url === 'string' ? JSON.stringify(maskCredentials(target.url)) : String(target?.url)}`,
       );
     }
     if (typeof target.token !== 'string' || target.token === '') {
