@@ -167,16 +167,33 @@ export function driverConfig(env: Env): DriverConfig {
   return { kind, url: restUrl, token: restToken };
 }
 
-/** `SLUICE_ADMIN_TOKEN`: one bearer token, not the publish token (a publisher must not get admin rights). */
-function adminToken(env: Env): string | undefined {
-  const token = text(env, 'SLUICE_ADMIN_TOKEN');
+/**
+ * A bearer token variable (`SLUICE_PUBLISH_TOKEN`, `SLUICE_ADMIN_TOKEN`), trimmed; unset or blank is
+ * undefined. Refused at start when it could never match (whitespace inside) or when it is one of
+ * the signing secrets (a bearer token travels with every request; a signing secret never should).
+ */
+function bearerToken(env: Env, name: string): string | undefined {
+  const token = text(env, name);
   if (token === undefined) return undefined;
   if (/\s/.test(token)) {
     throw new ConfigurationError(
-      'SLUICE_ADMIN_TOKEN',
-      'SLUICE_ADMIN_TOKEN must not contain whitespace (a line break pasted with it?): it is sent in an Authorization header',
+      name,
+      `${name} must not contain whitespace (a line break pasted with it?): it is sent in an Authorization header, where it could never match`,
     );
   }
+  if (signingSecrets(env).includes(token)) {
+    throw new ConfigurationError(
+      name,
+      `${name} must differ from every SLUICE_SIGNING_SECRET: a token travels in every request's headers, a signing secret never should`,
+    );
+  }
+  return token;
+}
+
+/** `SLUICE_ADMIN_TOKEN`: one bearer token, not the publish token (a publisher must not get admin rights). */
+function adminToken(env: Env): string | undefined {
+  const token = bearerToken(env, 'SLUICE_ADMIN_TOKEN');
+  if (token === undefined) return undefined;
   if (token === text(env, 'SLUICE_PUBLISH_TOKEN')) {
     throw new ConfigurationError(
       'SLUICE_ADMIN_TOKEN',
@@ -358,7 +375,7 @@ export function loadConfig(env: Env): SluiceConfig {
     topic,
     group,
     topics: Object.freeze(topics),
-    publishToken: text(env, 'SLUICE_PUBLISH_TOKEN'),
+    publishToken: bearerToken(env, 'SLUICE_PUBLISH_TOKEN'),
     adminToken: adminToken(env),
     signingSecrets: signingSecrets(env),
     drain,

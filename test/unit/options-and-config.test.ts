@@ -264,6 +264,18 @@ describe('loadConfig', () => {
     [{ ...env, SLUICE_TOPICS: 'ok,{bad}' }, 'SLUICE_TOPICS', /"\{bad\}"/],
     [{ ...env, SLUICE_TOPICS: ' , ' }, 'SLUICE_TOPICS', /lists no topic/],
     [{ ...env, SLUICE_SIGNING_SECRET: 'new\nsecret,old' }, 'SLUICE_SIGNING_SECRET', /without whitespace/],
+    [{ ...env, SLUICE_PUBLISH_TOKEN: 'pub token' }, 'SLUICE_PUBLISH_TOKEN', /must not contain whitespace/],
+    [{ ...env, SLUICE_PUBLISH_TOKEN: 'pub\ttoken\n' }, 'SLUICE_PUBLISH_TOKEN', /must not contain whitespace/],
+    [
+      { ...env, SLUICE_ADMIN_TOKEN: 'sig', SLUICE_SIGNING_SECRET: 'old,sig' },
+      'SLUICE_ADMIN_TOKEN',
+      /must differ from every SLUICE_SIGNING_SECRET/,
+    ],
+    [
+      { ...env, SLUICE_PUBLISH_TOKEN: 'sig', SLUICE_SIGNING_SECRET: 'sig' },
+      'SLUICE_PUBLISH_TOKEN',
+      /must differ from every SLUICE_SIGNING_SECRET/,
+    ],
   ])('%j fails naming %s', (bad, variable, message) => {
     const attempt = () => loadConfig(bad as Record<string, string>);
     expect(attempt).toThrow(ConfigurationError);
