@@ -7,7 +7,8 @@
  * import { ioredisDriver } from 'sluice/ioredis';
  *
  * const driver = ioredisDriver(process.env.REDIS_URL);
- * await publish(driver, 'orders', { data: { orderId: 42 } });
+ * // `groups`: the group exists before the first message, so its first drain misses none.
+ * await publish(driver, 'orders', { data: { orderId: 42 } }, { groups: ['billing'] });
  * const report = await drain(driver, { topic: 'orders', group: 'billing', budgetMs: 10_000, handler: async (m) => {} });
  * ```
  */
@@ -21,6 +22,12 @@ export {
   type SluiceConfig,
 } from './core/config.js';
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './core/dead-letters.js';
+export {
+  type DeclaredGroup,
+  declareTopic,
+  type TopicDeclaration,
+  type TopicDeclared,
+} from './core/declare.js';
 export { type DrainReport, drain, type PartitionReport, type StopReason } from './core/drain.js';
 export type {
   Driver,
@@ -43,7 +50,7 @@ export {
   ReplicationError,
   SluiceError,
 } from './core/errors.js';
-export { ensureGroup } from './core/group.js';
+export { ensureGroup, ensureGroups, type GroupEnsured } from './core/group.js';
 export {
   createOpsEndpoint,
   OPS_ENDPOINT_DEFAULTS,
@@ -104,6 +111,7 @@ export {
   resolveDrainOptions,
 } from './core/options.js';
 export {
+  declaredGroupsKey,
   MAX_PARTITIONS,
   partitionCountKey,
   partitionForKey,

@@ -45,6 +45,11 @@ export interface PublishSettings {
   readonly replicas: number;
   /** `SLUICE_REPLICA_TIMEOUT_MS`: longest wait for them. */
   readonly replicaTimeoutMs: number;
+  /**
+   * Consumer groups the publish endpoint declares, per topic: `SLUICE_GROUP` on `SLUICE_TOPIC`, so
+   * the drain's group exists before the first message is accepted (none is skipped).
+   */
+  readonly groups: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface SluiceConfig {
@@ -328,8 +333,9 @@ function wholeNumber(env: Env, name: string, fallback: number, min: number, max:
   return n;
 }
 
-function publishSettings(env: Env, drain: DrainSettings): PublishSettings {
+function publishSettings(env: Env, drain: DrainSettings, groups: PublishSettings['groups']): PublishSettings {
   return {
+    groups,
     partitions: drain.partitions,
     replicas: wholeNumber(env, 'SLUICE_PUBLISH_REPLICAS', PUBLISH_DEFAULTS.replicas, 0, 100),
     replicaTimeoutMs: wholeNumber(
@@ -379,6 +385,6 @@ export function loadConfig(env: Env): SluiceConfig {
     adminToken: adminToken(env),
     signingSecrets: signingSecrets(env),
     drain,
-    publish: Object.freeze(publishSettings(env, drain)),
+    publish: Object.freeze(publishSettings(env, drain, { [topic]: [group] })),
   });
 }

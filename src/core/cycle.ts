@@ -29,7 +29,8 @@ export type Counts = {
     | 'deadLettered'
     | 'unfinished'
     | 'released'
-    | 'lostToTrim']: number;
+    | 'lostToTrim'
+    | 'skipped']: number;
 };
 
 /** Counts of a cycle that has done nothing yet. */
@@ -44,6 +45,7 @@ export function noCounts(): Counts {
     unfinished: 0,
     released: 0,
     lostToTrim: 0,
+    skipped: 0,
   };
 }
 

@@ -23,7 +23,7 @@ import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
 import { type Driver, runScript } from './driver.js';
 import { decodeMessage, type Message } from './envelope.js';
 import { describeError, HandlerTimeoutError, isPermanent, RedisReplyError, SluiceError } from './errors.js';
-import { ensureGroup, forgetGroup } from './group.js';
+import { ensureGroups, forgetGroup, warnSkipped } from './group.js';
 import { type Lease, takeLease } from './lease.js';
 import type { ResolvedDrainOptions } from './options.js';
 import { parseInteger, parseOrderedReclaim, parseReadGroup, parseReclaim, type RawEntry } from './replies.js';
@@ -56,6 +56,12 @@ export interface DrainReport {
   readonly released: number;
   /** Pending entries that no longer existed in the stream (trimmed or deleted before being processed). */
   readonly lostToTrim: number;
+  /**
+   * Entries the stream already held when this drain created the group at `$`: the group never sees
+   * them (logged as a warning). Declare the groups a topic is consumed by (`declareTopic`, or the
+   * publish function's `SLUICE_GROUP`) so publishers create them before the first message.
+   */
+  readonly skipped: number;
   /** Consumers removed from the group by the tidy phase (idle, holding nothing). */
   readonly consumersRemoved: number;
   /** Entries trimmed from the stream: every group had acknowledged them (or, under `maxLength`, read them). */
@@ -125,7 +131,8 @@ export async function drainStream<T>(
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await cycle.guard(ensureGroup(driver, keys.stream, o.group, o.startId));
+        const [group] = await cycle.guard(ensureGroups(driver, keys.stream, [o.group], o.startId));
+        noteSkipped(cycle, group?.skipped ?? 0);
         if (o.ordered) await inOrder(cycle);
         else {
           await reclaim(cycle);
@@ -147,6 +154,13 @@ export async function drainStream<T>(
   await lease?.release(cycle.counts.unfinished > 0 ? o.visibilityTimeoutMs : 0);
   cycle.close();
   return report;
+}
+
+/** A group this cycle created at `$` skipped what the stream held: say so, loudly. */
+function noteSkipped<T>(cycle: Cycle<T>, skipped: number): void {
+  if (skipped === 0) return;
+  cycle.counts.skipped += skipped;
+  warnSkipped(cycle.options.logger, { stream: cycle.keys.stream }, cycle.options.group, skipped);
 }
 
 /**

@@ -7,7 +7,7 @@ import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js'
 import { type DrainReport, drainStream, type PartitionReport } from './drain-stream.js';
 import { type Driver, withCapabilities } from './driver.js';
 import { describeError, InvalidOptionError, RedisUnavailableError } from './errors.js';
-import { ensureGroup } from './group.js';
+import { ensureGroups, warnSkipped } from './group.js';
 import { streamKeys } from './keys.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import { type TopicLayout, topicLayout } from './partitions.js';
@@ -95,12 +95,18 @@ async function drainTopic<T>(
   const created = await beforeDeadline(
     Promise.allSettled(
       Array.from({ length: layout.partitions }, (_, i) =>
-        ensureGroup(view, layout.keys(i).stream, o.group, o.startId),
+        ensureGroups(view, layout.keys(i).stream, [o.group], o.startId),
       ),
     ),
     deadline,
   );
   const failures = created.filter((result) => result.status === 'rejected');
+  let skipped = 0;
+  for (const result of created) {
+    const group = result.status === 'fulfilled' ? result.value[0] : undefined;
+    if (group !== undefined && group.skipped > 0) skipped += group.skipped;
+  }
+  if (skipped > 0) warnSkipped(o.logger, { topic: layout.topic }, o.group, skipped);
   if (failures.length > 0) {
     o.logger.warn('could not create the consumer group on every partition yet', {
       topic: layout.topic,
@@ -121,7 +127,7 @@ async function drainTopic<T>(
     }
   };
   await Promise.all(Array.from({ length: lanes }, lane));
-  return combine(o, plain, consumer, startedAt, reports);
+  return combine(o, plain, consumer, startedAt, reports, skipped);
 }
 
 const pollingViews = new WeakMap<Driver, Driver>();
@@ -144,6 +150,7 @@ function combine<T>(
   consumer: string,
   startedAt: number,
   reports: PartitionReport[],
+  skippedAtCreation: number,
 ): DrainReport {
   reports.sort((a, b) => a.partition - b.partition);
   const sum = (pick: (report: DrainReport) => number) => reports.reduce((total, r) => total + pick(r), 0);
@@ -163,6 +170,7 @@ function combine<T>(
     unfinished: sum((r) => r.unfinished),
     released: sum((r) => r.released),
     lostToTrim: sum((r) => r.lostToTrim),
+    skipped: sum((r) => r.skipped) + skippedAtCreation,
     consumersRemoved: sum((r) => r.consumersRemoved),
     trimmed: sum((r) => r.trimmed),
     droppedUnconsumed: sum((r) => r.droppedUnconsumed),

@@ -15,6 +15,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { bearerCheck } from './bearer.js';
+import { checkGroupNames } from './declare.js';
 import type { Driver } from './driver.js';
 import { checkKey, DATA_JSON, isTraceparent, LONE_SURROGATE, type OutgoingMessage } from './envelope.js';
 import { InvalidMessageError, InvalidOptionError } from './errors.js';
@@ -49,10 +50,17 @@ export interface PublishResponse {
   readonly body: string;
 }
 
-export interface PublishEndpointOptions extends PublishOptions {
+export interface PublishEndpointOptions extends Omit<PublishOptions, 'groups'> {
   readonly driver: Driver;
   /** Topics this endpoint accepts; others get 404. */
   readonly topics: readonly string[];
+  /**
+   * Consumer groups declared per topic (`{ orders: ['payment-processors'] }`): created before the
+   * first message of this container is written, so none misses a message published before its
+   * first drain (see `declareTopic`). Groups declared in Redis for a topic are created too.
+   * @default {}
+   */
+  readonly groups?: Readonly<Record<string, readonly string[]>>;
   /**
    * The bearer token callers may send. With neither a token nor `signingSecrets`, every request is
    * refused (401).
@@ -100,6 +108,27 @@ export interface PublishEndpointOptions extends PublishOptions {
    */
   readonly retryAfterSeconds?: number;
   readonly logger?: Logger;
+}
+
+/** Checks the endpoint's `groups` option: group names, for topics the endpoint accepts. */
+function declaredGroupsOption(
+  groups: PublishEndpointOptions['groups'],
+  topics: readonly string[],
+): Readonly<Record<string, readonly string[]>> {
+  if (groups === undefined) return {};
+  if (typeof groups !== 'object' || groups === null || Array.isArray(groups)) {
+    throw new InvalidOptionError('groups', 'Expected `groups` to map topic names to arrays of group names');
+  }
+  for (const [topic, names] of Object.entries(groups)) {
+    if (!topics.includes(topic)) {
+      throw new InvalidOptionError(
+        'groups',
+        `\`groups\` names topic ${JSON.stringify(topic)}, which is not in \`topics\` (${topics.join(', ')})`,
+      );
+    }
+    checkGroupNames(`groups.${topic}`, names);
+  }
+  return groups;
 }
 
 export const PUBLISH_ENDPOINT_DEFAULTS = Object.freeze({
@@ -215,6 +244,7 @@ export function createPublishEndpoint(
   const now = options.now ?? Date.now;
   if (typeof now !== 'function')
     throw new InvalidOptionError('now', 'Expected `now` to be a function returning ms since the epoch');
+  const groups = declaredGroupsOption(options.groups, options.topics);
   for (const topic of options.topics) {
     if (!isTopicName(topic)) {
       throw new InvalidOptionError(
@@ -223,7 +253,13 @@ export function createPublishEndpoint(
       );
     }
   }
-  resolvePublishOptions(options.driver, options); // bad publish options fail the cold start, not every request
+  // Each topic's publish options, checked now: bad ones fail the cold start, not every request.
+  const publishOptions = new Map<string, PublishOptions>();
+  for (const topic of options.topics) {
+    const own: PublishOptions = { ...options, groups: groups[topic] ?? [] };
+    resolvePublishOptions(options.driver, own);
+    publishOptions.set(topic, own);
+  }
   const topics = new Set(options.topics);
   const authorized = options.token ? bearerCheck(options.token) : undefined;
   const logger = options.logger ?? jsonLogger();
@@ -336,7 +372,7 @@ export function createPublishEndpoint(
         : undefined;
       let results: PublishResult[];
       try {
-        results = await publishBatch(options.driver, topic, messages, options);
+        results = await publishBatch(options.driver, topic, messages, publishOptions.get(topic));
       } catch (error) {
         // Not published (or not known to be): give the claim back, so that a retry of the same
         // signed bytes is not refused as a replay. Best effort — Redis may be what failed.

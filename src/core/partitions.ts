@@ -5,6 +5,7 @@
  * |---|---|
  * | `sluice:{orders}:partitions` | the partition count, recorded once (absent: 1, the plain topic) |
  * | `sluice:{orders#3}` | partition 3's stream (its dead letters, idempotency and lease keys share its tag) |
+ * | `sluice:{orders}:groups` | the consumer groups declared for the topic (a set; see `declare.ts`) |
  *
  * Partition i's hash tag is `<topic>#<i>` — or `<topic>#<i>.<n>` for the smallest n that puts its
  * slot near the middle of the i-th P-th of the slot space, so that the partitions of a topic spread
@@ -20,6 +21,7 @@ import calculateSlot from 'cluster-key-slot';
 import { type Driver, runScript } from './driver.js';
 import { InvalidOptionError, PartitionCountError, SluiceError } from './errors.js';
 import { KEY_PREFIX, type StreamKeys, streamKeys } from './keys.js';
+import { parseString } from './replies.js';
 import { DECLARE_TOPIC } from './scripts.js';
 import { checkInteger } from './validate.js';
 
@@ -34,6 +36,8 @@ export interface TopicLayout {
   readonly partitions: number;
   /** Whether the count is recorded in Redis (false: none is, the topic is plain for now). */
   readonly declared: boolean;
+  /** The consumer groups declared for the topic when the layout was read (publishers create them). */
+  readonly groups: readonly string[];
   /** The keys of partition `index` (0 ≤ index < partitions). */
   keys(index: number): StreamKeys;
 }
@@ -41,6 +45,11 @@ export interface TopicLayout {
 /** The key recording a topic's partition count. */
 export function partitionCountKey(topic: string): string {
   return `${KEY_PREFIX}:{${topic}}:partitions`;
+}
+
+/** The key (a set) holding the consumer groups declared for a topic. */
+export function declaredGroupsKey(topic: string): string {
+  return `${KEY_PREFIX}:{${topic}}:groups`;
 }
 
 const tags = new Map<string, string>();
@@ -101,18 +110,41 @@ const layouts = new WeakMap<Driver, Map<string, Promise<TopicLayout>>>();
 export function topicLayout(driver: Driver, topic: string, partitions?: number): Promise<TopicLayout> {
   if (partitions !== undefined) checkPartitionCount('partitions', partitions);
   return remembered(driver, topic, partitions === undefined ? 'read' : partitions, () =>
-    readLayout(driver, topic, partitions ?? 0, partitions),
+    readLayout(driver, topic, partitions ?? 0, partitions, []),
   );
 }
 
 /**
  * The layout a publisher writes by: `partitions` as {@link topicLayout} checks it, else the recorded
  * count — and when none is recorded, 1 is recorded first (in the same script), so that the topic
- * cannot be declared partitioned after this publisher took it for a plain one.
+ * cannot be declared partitioned after this publisher took it for a plain one. `groups` are
+ * declared for the topic in the same step; the layout lists every declared group.
  */
-export function publishLayout(driver: Driver, topic: string, partitions?: number): Promise<TopicLayout> {
-  if (partitions !== undefined) return topicLayout(driver, topic, partitions);
-  return remembered(driver, topic, 'publish', () => readLayout(driver, topic, 1, undefined));
+export function publishLayout(
+  driver: Driver,
+  topic: string,
+  partitions?: number,
+  groups: readonly string[] = [],
+): Promise<TopicLayout> {
+  if (partitions !== undefined) checkPartitionCount('partitions', partitions);
+  const purpose = `publish\u0000${partitions ?? ''}\u0000${[...groups].sort().join(',')}`;
+  return remembered(driver, topic, purpose, () =>
+    readLayout(driver, topic, partitions ?? 1, partitions, groups),
+  );
+}
+
+/**
+ * Records `groups` as declared for `topic` (and `partitions` as {@link topicLayout} does) and
+ * returns the layout read in the same step. Never remembered: a declaration always reaches Redis.
+ */
+export function declareLayout(
+  driver: Driver,
+  topic: string,
+  partitions: number | undefined,
+  groups: readonly string[],
+): Promise<TopicLayout> {
+  if (partitions !== undefined) checkPartitionCount('partitions', partitions);
+  return readLayout(driver, topic, partitions ?? 0, partitions, groups);
 }
 
 function remembered(
@@ -148,10 +180,18 @@ async function readLayout(
   topic: string,
   record: number,
   requested: number | undefined,
+  declare: readonly string[],
 ): Promise<TopicLayout> {
   const plain = streamKeys({ topic });
-  const reply = await runScript(driver, DECLARE_TOPIC, [partitionCountKey(topic), plain.stream], [record]);
-  const recorded = Number(reply);
+  const reply = await runScript(
+    driver,
+    DECLARE_TOPIC,
+    [partitionCountKey(topic), plain.stream, declaredGroupsKey(topic)],
+    [record, ...declare],
+  );
+  const recorded = Array.isArray(reply) ? Number(reply[0]) : Number.NaN;
+  const groups =
+    Array.isArray(reply) && Array.isArray(reply[1]) ? reply[1].map((g) => parseString(g, 'group')) : [];
   if (!Number.isInteger(recorded))
     throw new SluiceError(`Unexpected topic layout reply: ${JSON.stringify(reply)}`);
   if (recorded === -1) {
@@ -173,6 +213,7 @@ async function readLayout(
     topic,
     partitions,
     declared,
+    groups: groups.sort(),
     keys: (index) => {
       keys[index] ??= partitionKeys(topic, index, partitions);
       return keys[index];

@@ -3,11 +3,15 @@
  * On a partitioned topic a message goes to its key's partition, and a batch is one script call per
  * partition it touches, sent side by side: all or nothing per partition.
  */
+
+import { checkGroupNames } from './declare.js';
 import type { Driver } from './driver.js';
 import { runScript } from './driver.js';
 import { encodeMessage, type OutgoingMessage } from './envelope.js';
 import { InvalidMessageError, InvalidOptionError, ReplicationError, SluiceError } from './errors.js';
+import { ensureGroups, warnSkipped } from './group.js';
 import { type StreamKeys, streamKeys } from './keys.js';
+import { jsonLogger, type Logger } from './logger.js';
 import { checkPartitionCount, partitionForKey, publishLayout } from './partitions.js';
 import { parseString } from './replies.js';
 import { PUBLISH } from './scripts.js';
@@ -41,6 +45,19 @@ export interface PublishOptions {
    * @default 1000
    */
   readonly replicaTimeoutMs?: number;
+  /**
+   * Consumer groups this publisher declares for the topic (see `declareTopic`): recorded, and
+   * created on a stream before the first message is written there, so that none misses a message
+   * published before its first drain. Groups declared earlier (`sluice topic create -g`) are
+   * created too. Once per driver (warm container): later publishes cost nothing more.
+   * @default []
+   */
+  readonly groups?: readonly string[];
+  /**
+   * Where a warning goes when a group created here skipped entries the stream already held.
+   * @default jsonLogger()
+   */
+  readonly logger?: Pick<Logger, 'warn'>;
 }
 
 export interface PublishResult {
@@ -69,6 +86,8 @@ interface ResolvedPublishOptions {
   readonly partitions: number | undefined;
   readonly replicas: number;
   readonly replicaTimeoutMs: number;
+  readonly groups: readonly string[];
+  readonly logger: Pick<Logger, 'warn'> | undefined;
 }
 
 /** Checks publish options against a driver (an endpoint does it once, at its cold start). */
@@ -93,7 +112,15 @@ export function resolvePublishOptions(
   }
   const partitions =
     options?.partitions === undefined ? undefined : checkPartitionCount('partitions', options.partitions);
-  return { windowMs: windowOf(options), partitions, replicas, replicaTimeoutMs };
+  const groups = checkGroupNames('groups', options?.groups ?? []);
+  return {
+    windowMs: windowOf(options),
+    partitions,
+    replicas,
+    replicaTimeoutMs,
+    groups,
+    logger: options?.logger,
+  };
 }
 
 function windowOf(options: PublishOptions | undefined): number {
@@ -106,23 +133,41 @@ function windowOf(options: PublishOptions | undefined): number {
 /** Where messages go: one stream (a plain topic, or a stream used as it is) or a topic's partitions. */
 interface Destination {
   readonly partitions: number;
+  /** The groups that must exist on a stream before anything is written to it. */
+  readonly groups: readonly string[];
   keys(partition: number): StreamKeys;
 }
 
 async function destinationOf(
   driver: Driver,
   target: PublishTarget,
-  partitions: number | undefined,
+  o: ResolvedPublishOptions,
 ): Promise<Destination> {
   const topic = typeof target === 'string' ? target : 'topic' in target ? target.topic : undefined;
   if (topic === undefined) {
-    if (partitions !== undefined)
+    if (o.partitions !== undefined)
       throw new InvalidOptionError('partitions', '`partitions` applies to a topic, not to a `stream`');
     const keys = streamKeys(target as { stream: string });
-    return { partitions: 1, keys: () => keys };
+    return { partitions: 1, groups: o.groups, keys: () => keys };
   }
   streamKeys({ topic }); // validates the name before anything is sent
-  return publishLayout(driver, topic, partitions);
+  return publishLayout(driver, topic, o.partitions, o.groups);
+}
+
+/**
+ * Makes sure the destination's groups exist on `stream` before a first write there (remembered per
+ * driver: nothing is sent once they are known to exist).
+ */
+async function groupsReady(
+  driver: Driver,
+  destination: Destination,
+  stream: string,
+  o: ResolvedPublishOptions,
+): Promise<void> {
+  if (destination.groups.length === 0) return;
+  for (const { group, skipped } of await ensureGroups(driver, stream, destination.groups)) {
+    if (skipped > 0) warnSkipped(o.logger ?? jsonLogger(), { stream }, group, skipped);
+  }
 }
 
 const nextKeyless = new Map<string, number>();
@@ -156,9 +201,10 @@ export async function publish<T>(
 ): Promise<PublishResult> {
   const o = resolvePublishOptions(driver, options);
   const fields = encodeMessage(message);
-  const destination = await destinationOf(driver, target, o.partitions);
+  const destination = await destinationOf(driver, target, o);
   const partition = partitionOf(message, destination, destination.keys(0).stream);
   const keys = destination.keys(partition);
+  await groupsReady(driver, destination, keys.stream, o);
   let result: PublishResult;
   if (message.idempotencyKey === undefined) {
     result = { id: parseString(await driver.add(keys.stream, fields), 'XADD'), duplicate: false };
@@ -193,9 +239,10 @@ export async function publishBatch(
     );
   }
   const fields = messages.map((message, i) => encodeMessage(message, `messages[${i}]: `));
-  const destination = await destinationOf(driver, target, o.partitions);
+  const destination = await destinationOf(driver, target, o);
   if (destination.partitions === 1) {
     const keys = destination.keys(0);
+    await groupsReady(driver, destination, keys.stream, o);
     const results = await runBatch(driver, keys, messages, fields, o.windowMs);
     await replicated(driver, keys.stream, o);
     return results;
@@ -220,6 +267,7 @@ export async function publishBatch(
   await Promise.all(
     [...groups].map(async ([partition, indexes]) => {
       const keys = destination.keys(partition);
+      await groupsReady(driver, destination, keys.stream, o);
       const written = await runBatch(
         driver,
         keys,

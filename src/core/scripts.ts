@@ -235,27 +235,59 @@ return {removed, left, pending, lag, trimmed, dropped}
 );
 
 /**
- * Read — and, when asked, record — a topic's partition count.
- * KEYS[1] the count key, KEYS[2] the plain topic's stream (same hash tag). ARGV: requested count (0 = only read).
- * Returns the recorded count; 0 when none is recorded and none was asked; -1 when a count above 1
- * was asked of a topic that already has a plain stream.
+ * Read — and, when asked, record — a topic's partition count and its declared consumer groups.
+ * KEYS[1] the count key, KEYS[2] the plain topic's stream, KEYS[3] the declared-groups set (one hash tag).
+ * ARGV: requested count (0 = only read), then groups to declare.
+ * Returns {count, {group, …}}: the recorded count — 0 when none is recorded and none was asked, -1
+ * when a count above 1 was asked of a topic that already has a plain stream (nothing is declared
+ * then) — and every group declared for the topic.
  */
 export const DECLARE_TOPIC = /* @__PURE__ */ defineScript(
   'sluice-declare-topic',
   `
+local function declared(count)
+  if #ARGV > 1 then redis.call('SADD', KEYS[3], unpack(ARGV, 2)) end
+  return {count, redis.call('SMEMBERS', KEYS[3])}
+end
 local recorded = redis.call('GET', KEYS[1])
 if recorded then
   local count = tonumber(recorded)
   if not count or count < 1 or count % 1 ~= 0 then
     return redis.error_reply('SLUICE_LAYOUT ' .. KEYS[1] .. ' holds ' .. recorded .. ', not a partition count')
   end
-  return count
+  return declared(count)
 end
 local requested = tonumber(ARGV[1])
-if requested == 0 then return 0 end
-if requested > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if requested == 0 then return declared(0) end
+if requested > 1 and redis.call('EXISTS', KEYS[2]) == 1 then return {-1, {}} end
 redis.call('SET', KEYS[1], requested)
-return requested
+return declared(requested)
+`,
+);
+
+/**
+ * Create consumer groups on a stream (creating the stream if needed), saying what each skipped.
+ * KEYS[1] stream. ARGV: start id ('$' or '0'), then group names.
+ * Returns one number per group: -1 when it already existed, else how many entries the stream held
+ * that a group created at '$' will never see (0 for '0', or for a new stream).
+ */
+export const CREATE_GROUPS = /* @__PURE__ */ defineScript(
+  'sluice-create-groups',
+  `
+local start = ARGV[1]
+local skipped = 0
+if start == '$' and redis.call('EXISTS', KEYS[1]) == 1 then skipped = redis.call('XLEN', KEYS[1]) end
+local out = {}
+for i = 2, #ARGV do
+  local reply = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[i], start, 'MKSTREAM')
+  if type(reply) == 'table' and reply.err then
+    if string.sub(reply.err, 1, 9) ~= 'BUSYGROUP' then return redis.error_reply(reply.err) end
+    out[#out + 1] = -1
+  else
+    out[#out + 1] = skipped
+  end
+end
+return out
 `,
 );
 
