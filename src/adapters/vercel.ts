@@ -37,10 +37,23 @@
 import { bearerCheck } from '../core/bearer.js';
 import type { Env } from '../core/config.js';
 import { ConfigurationError, InvalidOptionError } from '../core/errors.js';
-import { createPublishEndpoint, type PublishEndpointOptions } from '../core/http-publish.js';
+import { BODY_TIMEOUT_MS, Refusal } from '../core/http.js';
+import {
+  createPublishEndpoint,
+  PUBLISH_ENDPOINT_DEFAULTS,
+  type PublishEndpointOptions,
+} from '../core/http-publish.js';
 import { jsonLogger } from '../core/logger.js';
 import { type DrainOverrides, drainOverrides } from '../core/overrides.js';
-import { json, type RequestDrainOptions, requestDrain } from './web.js';
+import { parseSignatureHeader, SIGNATURE_HEADER } from '../core/signature.js';
+import {
+  bodyReader,
+  discardBody,
+  json,
+  type RequestDrainOptions,
+  refusalResponse,
+  requestDrain,
+} from './web.js';
 
 export interface VercelDrainOptions<T = unknown> extends RequestDrainOptions<T> {
   /** The function's `maxDuration` (vercel.json `functions`), in seconds: the deadline is derived from it. */
@@ -162,24 +175,60 @@ function topicOf(url: string): string | undefined {
   return fromQuery.length === 1 ? fromQuery[0] : undefined;
 }
 
+/** Options of {@link vercelPublishHandler}: the publish endpoint's, and how long its body may take. */
+export interface VercelPublishOptions extends PublishEndpointOptions {
+  /**
+   * Longest time for the whole request body to arrive, from its first byte read; a slower one is
+   * refused with 408 (a client trickling bytes cannot hold the function).
+   * @default 10000
+   */
+  readonly bodyTimeoutMs?: number;
+}
+
 /**
  * A Vercel route for `POST /topics/{topic}/messages`: the platform-neutral publish endpoint over a
- * Web `Request`. The body is read as bytes, so invalid UTF-8 is refused (400) rather than replaced.
- * Statuses: see `createPublishEndpoint` (202, 400, 401, 404, 405, 413, 415, 503).
+ * Web `Request`.
+ *
+ * The body is read only once the headers make the request worth it — a valid bearer token, or (with
+ * signing secrets) a well-formed `Sluice-Signature`, which covers the body and is checked after —
+ * else the request is refused 401 unread. It is read as bytes (invalid UTF-8 is refused, 400, not
+ * replaced), at most `maxBodyBytes` of it (413 as soon as more arrive, before the topic is looked
+ * at) and within `bodyTimeoutMs` (408). Statuses: see `createPublishEndpoint` (202, 400, 401, 404,
+ * 405, 413, 415, 503), and 408.
  */
-export function vercelPublishHandler(
-  options: PublishEndpointOptions,
-): (request: Request) => Promise<Response> {
-  const endpoint = createPublishEndpoint(options);
+export function vercelPublishHandler(options: VercelPublishOptions): (request: Request) => Promise<Response> {
+  const { bodyTimeoutMs = BODY_TIMEOUT_MS, ...endpointOptions } = options;
+  const endpoint = createPublishEndpoint(endpointOptions);
+  const read = bodyReader({
+    maxBodyBytes: options.maxBodyBytes ?? PUBLISH_ENDPOINT_DEFAULTS.maxBodyBytes,
+    bodyTimeoutMs,
+  });
+  const bearer = options.token ? bearerCheck(options.token) : undefined;
+  const signed = (options.signingSecrets ?? []).length > 0;
+  /** Whether the headers alone could authenticate the request: else the endpoint refuses it unread. */
+  function worthReading(request: Request): boolean {
+    if (bearer?.(request.headers.get('authorization'))) return true;
+    if (!signed) return false;
+    try {
+      parseSignatureHeader(request.headers.get(SIGNATURE_HEADER));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   return async function vercelPublish(request: Request): Promise<Response> {
     let body: Uint8Array | undefined;
     // Only a POST is read: the endpoint answers anything else 405 without looking at the body.
-    if (request.method === 'POST' && request.body !== null) {
+    if (request.method === 'POST' && request.body !== null && worthReading(request)) {
       try {
-        body = new Uint8Array(await request.arrayBuffer());
-      } catch {
-        return json(400, { error: 'the request body could not be read' });
+        body = await read(request);
+      } catch (error) {
+        if (error instanceof Refusal) return refusalResponse(error);
+        throw error;
       }
+    } else {
+      discardBody(request);
     }
     const response = await endpoint({
       method: request.method,

@@ -5,6 +5,7 @@
 import { drain } from '../core/drain.js';
 import type { Driver } from '../core/driver.js';
 import { describeError, InvalidOptionError } from '../core/errors.js';
+import { type BodyLimits, type Refusal, readBody } from '../core/http.js';
 import { jsonLogger } from '../core/logger.js';
 import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
 import { applyOverrides, type DrainOverrides } from '../core/overrides.js';
@@ -32,6 +33,28 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 export { isPlainObject } from '../core/http.js';
+
+/** The answer to a {@link Refusal} (JSON `{ "error": … }`, with its headers). */
+export function refusalResponse(refusal: Refusal): Response {
+  return json(refusal.status, { error: refusal.message }, refusal.headers);
+}
+
+/**
+ * Checks `maxBodyBytes` and `bodyTimeoutMs` at cold start, and returns what reads a request's body
+ * within them: its bytes, or a {@link Refusal} thrown (413 too large, 408 too slow, 400 unreadable).
+ */
+export function bodyReader(limits: BodyLimits): (request: Request) => Promise<Uint8Array> {
+  for (const name of ['maxBodyBytes', 'bodyTimeoutMs'] as const) {
+    const problem = checkInteger(name, limits[name], 1);
+    if (problem) throw new InvalidOptionError(name, problem);
+  }
+  return (request) => readBody(request.body, request.headers.get('content-length'), limits);
+}
+
+/** Lets go of a body that will not be read (a refused request), so the platform can drop it. */
+export function discardBody(request: Request): void {
+  if (request.body !== null && !request.bodyUsed) request.body.cancel().catch(() => {});
+}
 
 /**
  * Validates the options at once (so a bad one fails the cold start) and returns what runs one cycle

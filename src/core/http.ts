@@ -56,6 +56,71 @@ export function bodyText(raw: string | Uint8Array | undefined, maxBodyBytes: num
   }
 }
 
+/** How much of a streamed request body is read, and for how long. */
+export interface BodyLimits {
+  /** Most bytes read: past them the request is refused (413) and the rest is never read. */
+  readonly maxBodyBytes: number;
+  /** Longest time to receive the whole body, from the first read: past it the request is refused (408). */
+  readonly bodyTimeoutMs: number;
+}
+
+/** What a streamed body is given by default to arrive whole: 10 s. */
+export const BODY_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads a streamed request body (a Web `ReadableStream`, as a `Request` holds it) into bytes, within
+ * `limits`: 413 as soon as more than `maxBodyBytes` arrived (or a `Content-Length` says so: then
+ * nothing is read), 408 when it is not whole within `bodyTimeoutMs`, 400 when the stream fails. On
+ * a refusal the stream is cancelled, so what was not read is never buffered. Decode the bytes with
+ * {@link bodyText}.
+ */
+export async function readBody(
+  stream: ReadableStream<Uint8Array> | null,
+  contentLength: string | null | undefined,
+  limits: BodyLimits,
+): Promise<Uint8Array> {
+  if (stream === null) return new Uint8Array(0);
+  const declared = contentLength?.trim();
+  if (declared && /^\d+$/.test(declared) && Number(declared) > limits.maxBodyBytes) {
+    await stream.cancel().catch(() => {});
+    throw new Refusal(413, `body is ${declared} bytes; the limit is ${limits.maxBodyBytes}`);
+  }
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new Refusal(408, `the body did not arrive within bodyTimeoutMs (${limits.bodyTimeoutMs} ms)`)),
+      limits.bodyTimeoutMs,
+    );
+  });
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([
+        reader.read().catch(() => {
+          throw new Refusal(400, 'the request body could not be read');
+        }),
+        expired,
+      ]);
+      if (done) break;
+      if (!(value instanceof Uint8Array)) throw new Refusal(400, 'the request body is not bytes');
+      size += value.byteLength;
+      if (size > limits.maxBodyBytes) {
+        throw new Refusal(413, `body is larger than allowed; the limit is ${limits.maxBodyBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    reader.cancel().catch(() => {}); // not awaited: a stalled source may never confirm
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return Buffer.concat(chunks, size); // a copy: a source may reuse the buffers it handed out
+}
+
 /** True when `value` is a JSON object (not an array, not null). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { DrainOptions } from '../../src/core/options.js';
 import { publish } from '../../src/core/publish.js';
 import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
+import { countedBody, streamedRequest } from '../support/streams.js';
 
 // These functions run on Upstash over REST in production: test them on that driver.
 const rest = DRIVERS.find((kind) => kind.name === 'upstash') as (typeof DRIVERS)[number];
@@ -405,6 +406,84 @@ describe('vercelPublishHandler', () => {
     );
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('vercelPublishHandler: the body is read only once trusted, capped and timed', () => {
+  const topic = randomTopic();
+  const limit = 10_000;
+  const route = vercelPublishHandler({
+    driver,
+    topics: [topic],
+    token: publishToken,
+    signingSecrets: ['signing-secret-0123456789'],
+    maxBodyBytes: limit,
+    bodyTimeoutMs: 500,
+    logger: silentLogger,
+  });
+  const at = `${origin}/topics/${topic}/messages`;
+  const json = { 'content-type': 'application/json' };
+
+  it('a huge streamed body without credentials: 401 without reading it', async () => {
+    for (const headers of [
+      json,
+      { ...json, authorization: 'Bearer wrong' },
+      { ...json, 'sluice-signature': 'not a signature' },
+    ]) {
+      const body = countedBody(65_536, 3_200); // 200 MiB if it were read
+      const res = await call(route, streamedRequest(at, body.stream, headers));
+      expect(res.status, JSON.stringify(headers)).toBe(401);
+      expect(body.pulled.chunks, JSON.stringify(headers)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('an oversize body with the token: 413 after reading at most the limit and one chunk', async () => {
+    const chunkBytes = 4_096;
+    const body = countedBody(chunkBytes, 10_000);
+    const res = await call(
+      route,
+      streamedRequest(at, body.stream, { ...json, authorization: `Bearer ${publishToken}` }),
+    );
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatch(`the limit is ${limit}`);
+    expect(body.pulled.chunks * chunkBytes).toBeLessThanOrEqual(limit + chunkBytes);
+    expect(body.pulled.cancelled).toBe(true);
+    expect(await redis.exists(`sluice:{${topic}}`)).toBe(0);
+  });
+
+  it('a body trickled in slower than bodyTimeoutMs: 408 once it has run out', async () => {
+    const body = countedBody(1, 200, 50); // 10 s to send 200 bytes
+    const started = Date.now();
+    const res = await call(
+      route,
+      streamedRequest(at, body.stream, { ...json, authorization: `Bearer ${publishToken}` }),
+    );
+    expect(res.status).toBe(408);
+    expect(res.body.error).toMatch(/bodyTimeoutMs \(500 ms\)/);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(body.pulled.chunks).toBeLessThan(200);
+  });
+
+  it('a streamed body within the limits is published', async () => {
+    const bytes = new TextEncoder().encode('{"data":"streamed"}');
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.slice(0, 5));
+        controller.enqueue(bytes.slice(5));
+        controller.close();
+      },
+    });
+    const res = await call(
+      route,
+      streamedRequest(at, stream, { ...json, authorization: `Bearer ${publishToken}` }),
+    );
+    expect(res.status).toBe(202);
+  });
+
+  it('cold start: a bad bodyTimeoutMs throws naming it', () => {
+    expect(() =>
+      vercelPublishHandler({ driver, topics: [topic], token: publishToken, bodyTimeoutMs: 0 }),
+    ).toThrow(/^Expected `bodyTimeoutMs`/);
   });
 });
 
