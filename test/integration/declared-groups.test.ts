@@ -12,7 +12,7 @@ import { streamKeys } from '../../src/core/keys.js';
 import type { Logger } from '../../src/core/logger.js';
 import { declaredGroupsKey, partitionKeys } from '../../src/core/partitions.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, groupInfo, randomTopic, testDrainOptions } from '../support/fixtures.js';
+import { DRIVERS, groupInfo, lambdaContext, randomTopic, testDrainOptions } from '../support/fixtures.js';
 
 /** A logger that keeps what it was told. */
 function recordingLogger() {
@@ -183,5 +183,45 @@ describe.each(DRIVERS)('declared groups over $name', (kind) => {
       createPublishEndpoint({ driver, topics: [topic], token: 't', groups: { other: ['g'] } }),
     ).toThrow(/not in `topics`/);
     expect(await redis.exists(streamKeys({ topic }).stream, declaredGroupsKey(topic))).toBe(0);
+  });
+});
+
+describe("the app's Lambda functions on a fresh deployment", () => {
+  it('the first scheduled drain gets the messages published before it (none skipped)', async () => {
+    const { drainFunction, publishFunction } = await import('../../functions/aws/wiring.js');
+    const { loadConfig } = await import('../../src/core/config.js');
+    const topic = randomTopic();
+    const config = loadConfig({
+      REDIS_URL: 'redis://127.0.0.1:1', // not used: the functions get the test's driver
+      SLUICE_TOPIC: topic,
+      SLUICE_GROUP: 'payment-processors',
+      SLUICE_PUBLISH_TOKEN: 'publish-token-0123',
+      SLUICE_BUDGET_MS: '3000',
+    });
+    const kind = DRIVERS[0] as (typeof DRIVERS)[number];
+    const publishHandler = publishFunction(kind.create(), config);
+    for (let orderId = 1; orderId <= 3; orderId++) {
+      const answer = await publishHandler({
+        version: '2.0',
+        routeKey: 'POST /topics/{topic}/messages',
+        rawPath: `/topics/${topic}/messages`,
+        rawQueryString: '',
+        headers: { authorization: 'Bearer publish-token-0123', 'content-type': 'application/json' },
+        pathParameters: { topic },
+        requestContext: { http: { method: 'POST' } },
+        body: JSON.stringify({ data: { orderId } }),
+        isBase64Encoded: false,
+      } as never);
+      expect(answer.statusCode).toBe(202);
+    }
+    const drainHandler = drainFunction(kind.create(), {
+      ...config,
+      drain: { ...config.drain, idleExitMs: 100 },
+    });
+    const report = await drainHandler(
+      { source: 'aws.events', 'detail-type': 'Scheduled Event' },
+      lambdaContext(5_000),
+    );
+    expect(report).toMatchObject({ read: 3, acked: 3, skipped: 0, stoppedBy: 'idle' });
   });
 });
