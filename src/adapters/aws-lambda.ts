@@ -11,7 +11,6 @@
  * export const handler = lambdaDrainHandler({ driver, topic: 'orders', group: 'billing', handler: async (m) => {} });
  * ```
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type DrainReport, drain } from '../core/drain.js';
 import type { Driver } from '../core/driver.js';
 import { createOpsEndpoint, type OpsEndpointOptions } from '../core/http-ops.js';
@@ -19,13 +18,10 @@ import { createPublishEndpoint, type PublishEndpointOptions } from '../core/http
 import { emfDocument } from '../core/metrics.js';
 import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
 import { applyOverrides, drainOverrides } from '../core/overrides.js';
+import type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
 
 export { type DrainOverrides, drainOverrides } from '../core/overrides.js';
-
-/** The part of the Lambda context sluice reads. */
-export interface LambdaContextLike {
-  getRemainingTimeInMillis(): number;
-}
+export type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
 
 export interface LambdaDrainOptions<T = unknown> extends DrainOptions<T> {
   readonly driver: Driver;
@@ -62,7 +58,7 @@ export function lambdaDrainHandler<T = unknown>(
 }
 
 /** The raw body of an HTTP API event: bytes when API Gateway base64-encoded it (a null body is none). */
-function eventBody(event: APIGatewayProxyEventV2): string | Uint8Array | undefined {
+function eventBody(event: LambdaHttpEvent): string | Uint8Array | undefined {
   if (event.body === undefined || event.body === null) return undefined;
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
 }
@@ -70,7 +66,7 @@ function eventBody(event: APIGatewayProxyEventV2): string | Uint8Array | undefin
 /** A Lambda handler for `POST /topics/{topic}/messages` on an API Gateway HTTP API (payload 2.0). */
 export function lambdaPublishHandler(
   options: PublishEndpointOptions,
-): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
+): (event: LambdaHttpEvent) => Promise<LambdaHttpResult> {
   const endpoint = createPublishEndpoint(options);
   return async (event) => {
     const response = await endpoint({
@@ -90,7 +86,7 @@ export function lambdaPublishHandler(
  */
 export function lambdaOpsHandler(
   options: OpsEndpointOptions,
-): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
+): (event: LambdaHttpEvent) => Promise<LambdaHttpResult> {
   const endpoint = createOpsEndpoint(options);
   return async (event) => {
     const response = await endpoint({
