@@ -7,6 +7,9 @@
  *   before its `nbf`, its subject the URL called, its body claim the SHA-256 of the body received.
  *   Missing, wrong, expired, other URL, other body → 401. The Receiver never falls back to
  *   QStash's public development keys (`devMode: false`), whatever `QSTASH_DEV` says.
+ * - The body is read only under a signature made with one of the keys (checked from the header
+ *   first: a forged one gets 401 unread), at most `maxBodyBytes` of it (413) and within
+ *   `bodyTimeoutMs` (408).
  * - One cycle per request. QStash holds the connection open until the response, up to the plan's
  *   limit (Upstash lists 15 minutes on the free plan, 2 hours pay-as-you-go; older plans 2 and 5
  *   minutes) or the schedule's `Upstash-Timeout`, whichever is shorter; the function hosting the
@@ -38,13 +41,23 @@
  * });
  * ```
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Receiver } from '@upstash/qstash';
 import type { Env } from '../core/config.js';
 import { ConfigurationError, describeError, InvalidOptionError } from '../core/errors.js';
+import { BODY_TIMEOUT_MS, bodyText, Refusal } from '../core/http.js';
 import { jsonLogger } from '../core/logger.js';
 import { type DrainOverrides, drainOverrides } from '../core/overrides.js';
 import { checkInteger } from '../core/validate.js';
-import { isPlainObject, json, type RequestDrainOptions, requestDrain } from './web.js';
+import {
+  bodyReader,
+  discardBody,
+  isPlainObject,
+  json,
+  type RequestDrainOptions,
+  refusalResponse,
+  requestDrain,
+} from './web.js';
 
 export interface QStashDrainOptions<T = unknown> extends RequestDrainOptions<T> {
   /** The current signing key (`QSTASH_CURRENT_SIGNING_KEY`). */
@@ -62,6 +75,18 @@ export interface QStashDrainOptions<T = unknown> extends RequestDrainOptions<T> 
    * @default 0
    */
   readonly clockToleranceSeconds?: number;
+  /**
+   * Largest request body (a schedule's overrides are a few dozen bytes): past it the request is
+   * refused with 413 and the rest is never read.
+   * @default 65536
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * Longest time for the whole request body to arrive, from its first byte read; a slower one is
+   * refused with 408.
+   * @default 10000
+   */
+  readonly bodyTimeoutMs?: number;
 }
 
 /** What {@link loadQStashConfig} reads from the environment. */
@@ -74,6 +99,34 @@ export interface QStashConfig {
 
 const DRAIN_METHODS = new Set(['POST', 'GET']);
 const OVERRIDE_FIELDS = new Set(['topic', 'group', 'budgetMs']);
+/** The default `maxBodyBytes`: room for any overrides, nothing to chew on. */
+const MAX_BODY_BYTES = 65_536;
+/** Longest `Upstash-Signature` looked at: a JWT of a URL and a hash is a few hundred characters. */
+const MAX_SIGNATURE_LENGTH = 4_096;
+const JWT = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+
+/**
+ * Whether `signature` is a JWT that QStash could have made: HS256, signed with one of `keys`. All
+ * that can be checked before the body is read (every key tried, in constant time each); the
+ * Receiver checks the rest (issuer, times, URL, the body's hash) once the body is read.
+ */
+function signedWithKey(signature: string, keys: readonly Uint8Array[]): boolean {
+  const parts = signature.length <= MAX_SIGNATURE_LENGTH ? JWT.exec(signature) : null;
+  if (parts === null) return false;
+  const [, head, claims, mac] = parts as unknown as [string, string, string, string];
+  try {
+    if (JSON.parse(Buffer.from(head, 'base64url').toString('utf8'))?.alg !== 'HS256') return false;
+  } catch {
+    return false;
+  }
+  const given = Buffer.from(mac, 'base64url');
+  let matched = false;
+  for (const key of keys) {
+    const expected = createHmac('sha256', key).update(`${head}.${claims}`).digest();
+    if (expected.length === given.length && timingSafeEqual(expected, given)) matched = true;
+  }
+  return matched;
+}
 
 function signingKey(env: Env, name: string): string {
   const value = env[name]?.trim();
@@ -137,7 +190,15 @@ function bodyOverrides(body: string): DrainOverrides {
 export function qstashDrainHandler<T = unknown>(
   options: QStashDrainOptions<T>,
 ): (request: Request) => Promise<Response> {
-  const { currentSigningKey, nextSigningKey, url, clockToleranceSeconds = 0, ...drainOptions } = options;
+  const {
+    currentSigningKey,
+    nextSigningKey,
+    url,
+    clockToleranceSeconds = 0,
+    maxBodyBytes = MAX_BODY_BYTES,
+    bodyTimeoutMs = BODY_TIMEOUT_MS,
+    ...drainOptions
+  } = options;
   for (const [name, key] of [
     ['currentSigningKey', currentSigningKey],
     ['nextSigningKey', nextSigningKey],
@@ -151,9 +212,11 @@ export function qstashDrainHandler<T = unknown>(
   }
   const problem = checkInteger('clockToleranceSeconds', clockToleranceSeconds, 0, 300);
   if (problem) throw new InvalidOptionError('clockToleranceSeconds', problem);
+  const read = bodyReader({ maxBodyBytes, bodyTimeoutMs });
   const runDrain = requestDrain(drainOptions);
   // devMode: false: never the public development keys, whatever QSTASH_DEV says.
   const receiver = new Receiver({ currentSigningKey, nextSigningKey, devMode: false });
+  const keys = [currentSigningKey, nextSigningKey].map((key) => new TextEncoder().encode(key));
   const logger = options.logger ?? jsonLogger();
 
   return async function qstashDrain(request: Request): Promise<Response> {
@@ -167,14 +230,22 @@ export function qstashDrainHandler<T = unknown>(
     }
     const signature = request.headers.get('upstash-signature');
     if (!signature) {
+      discardBody(request);
       logger.warn('drain request refused: no Upstash-Signature header');
       return json(401, { error: 'missing Upstash-Signature header' });
     }
+    if (!signedWithKey(signature, keys)) {
+      // Not made with either signing key: the body, which it would cover, is not worth reading.
+      discardBody(request);
+      logger.warn('drain request refused: invalid Upstash-Signature');
+      return json(401, { error: 'invalid Upstash-Signature' });
+    }
     let body: string;
     try {
-      body = await request.text();
-    } catch {
-      return json(400, { error: 'the request body could not be read' });
+      body = bodyText(await read(request), maxBodyBytes);
+    } catch (error) {
+      if (error instanceof Refusal) return refusalResponse(error);
+      throw error;
     }
     try {
       await receiver.verify({

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { DrainOptions } from '../../src/core/options.js';
 import { publish } from '../../src/core/publish.js';
 import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
+import { countedBody, streamedRequest } from '../support/streams.js';
 
 // These functions run on Upstash over REST in production: test them on that driver.
 const rest = DRIVERS.find((kind) => kind.name === 'upstash') as (typeof DRIVERS)[number];
@@ -279,6 +280,56 @@ describe('qstashDrainHandler', () => {
     );
     expect(option(() => qstashDrainHandler({ ...base, maxDurationSeconds: 2 }))).toBe('maxDurationSeconds');
     expect(option(() => qstashDrainHandler({ ...base, budgetMs: 0 }))).toBe('budgetMs');
+  });
+});
+
+describe('qstashDrainHandler: the body is read only under a signature, capped and timed', () => {
+  it('a huge body under a missing, garbled or forged signature: 401 without reading it', async () => {
+    const { drain, seen } = route(randomTopic());
+    const forged: [string, Record<string, string>][] = [
+      ['none', {}],
+      ['garbage', { 'upstash-signature': 'not-a-jwt' }],
+      ['wrong key', { 'upstash-signature': await sign('', { key: 'sig_someoneElsesKey0123456789' }) }],
+      [
+        'alg none',
+        { 'upstash-signature': `${new UnsecuredJWT({ body: '' }).setIssuer('Upstash').encode()}` },
+      ],
+      ['too long', { 'upstash-signature': `${await sign('')}${'A'.repeat(8_192)}` }],
+    ];
+    for (const [what, headers] of forged) {
+      const body = countedBody(65_536, 3_200); // 200 MiB if it were read
+      const res = await call(drain, streamedRequest(url, body.stream, headers));
+      expect(res.status, what).toBe(401);
+      expect(body.pulled.chunks, what).toBeLessThanOrEqual(1);
+    }
+    expect(seen).toEqual([]);
+  });
+
+  it('an oversize body under a valid signature: 413 after at most maxBodyBytes and one chunk', async () => {
+    const { drain } = route(randomTopic());
+    const chunkBytes = 4_096;
+    const body = countedBody(chunkBytes, 10_000);
+    const res = await call(drain, streamedRequest(url, body.stream, { 'upstash-signature': await sign('') }));
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatch('the limit is 65536');
+    expect(body.pulled.chunks * chunkBytes).toBeLessThanOrEqual(65_536 + chunkBytes);
+    expect(body.pulled.cancelled).toBe(true);
+  });
+
+  it('a body trickled in slower than bodyTimeoutMs: 408 once it has run out', async () => {
+    const { drain, seen } = route(randomTopic(), { bodyTimeoutMs: 300 });
+    const body = countedBody(1, 200, 50); // 10 s to send 200 bytes
+    const started = Date.now();
+    const res = await call(drain, streamedRequest(url, body.stream, { 'upstash-signature': await sign('') }));
+    expect(res.status).toBe(408);
+    expect(res.body.error).toMatch(/bodyTimeoutMs \(300 ms\)/);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(seen).toEqual([]);
+  });
+
+  it('cold start: a bad maxBodyBytes or bodyTimeoutMs throws naming it', () => {
+    expect(() => route(randomTopic(), { maxBodyBytes: -1 })).toThrow(/^Expected `maxBodyBytes`/);
+    expect(() => route(randomTopic(), { bodyTimeoutMs: 1.5 })).toThrow(/^Expected `bodyTimeoutMs`/);
   });
 });
 
