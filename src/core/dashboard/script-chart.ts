@@ -2,7 +2,7 @@
  * The dashboard script's chart: lag and pending over time, an SVG drawn from the polls kept in the tab.
  * A fragment of the page's one script (see dashboard.ts), sharing its scope.
  */
-export const CHART_SCRIPT = String.raw`
+export const CHART_SCRIPT = `
   // ---- chart --------------------------------------------------------------------------------
   function niceStep(raw) {
     const power = Math.pow(10, Math.floor(Math.log10(raw)));

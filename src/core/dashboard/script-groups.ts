@@ -303,7 +303,7 @@ export const GROUPS_SCRIPT = String.raw`
   async function purgeMessages(topic, group, ids, total, button) {
     const what = ids ? 'this dead letter' : 'all ' + plural(total, 'dead letter');
     const sure = await confirmDanger(
-      'Delete ' + what + ' of ' + group + ' on ' + topic + ' for good? They cannot be redriven afterwards.',
+      'Delete ' + what + ' of ' + group + ' on ' + topic + ' for good? ' + (ids ? 'It' : 'They') + ' cannot be redriven afterwards.',
       ids ? 'Purge' : 'Purge ' + count(total),
     );
     if (!sure) return;
