@@ -11,6 +11,7 @@ export function drainFunction(driver: Driver, config: SluiceConfig) {
     driver,
     topic: config.topic,
     group: config.group,
+    allowedTopics: config.topics, // the schedule's input may name a topic of SLUICE_TOPICS, no other
     ...config.drain,
     handler: handleMessage,
   });

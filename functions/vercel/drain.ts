@@ -1,6 +1,7 @@
 /**
  * Cron drain (Vercel Cron, `GET /api/drain` every minute): one bounded cycle per run. The query may
- * override `topic`, `group` and `budgetMs`. Configuration: the README's table, plus `CRON_SECRET`.
+ * override `topic` (one of `SLUICE_TOPICS`), `group` (only `SLUICE_GROUP`) and `budgetMs`.
+ * Configuration: the README's table, plus `CRON_SECRET`.
  */
 
 import { loadCronSecret, vercelDrainHandler } from '../../src/adapters/vercel.js';
@@ -15,6 +16,7 @@ export const GET = vercelDrainHandler({
   driver: upstashFromConfig(config),
   topic: config.topic,
   group: config.group,
+  allowedTopics: config.topics, // the query may name a topic of SLUICE_TOPICS, no other
   ...config.drain,
   maxDurationSeconds: MAX_DURATION_SECONDS,
   cronSecret: loadCronSecret(process.env),

@@ -1,6 +1,7 @@
 /**
  * Drain driven by an Upstash QStash schedule (`POST /api/qstash-drain`): one bounded cycle per
- * signed request. The schedule's JSON body may override `topic`, `group` and `budgetMs`.
+ * signed request. The schedule's JSON body may override `topic` (one of `SLUICE_TOPICS`), `group`
+ * (only `SLUICE_GROUP`) and `budgetMs`.
  * Configuration: the README's table, plus `QSTASH_CURRENT_SIGNING_KEY`, `QSTASH_NEXT_SIGNING_KEY`
  * and, when the public URL differs from the one the function sees, `SLUICE_QSTASH_URL`.
  */
@@ -18,6 +19,7 @@ export const POST = qstashDrainHandler({
   ...loadQStashConfig(process.env),
   topic: config.topic,
   group: config.group,
+  allowedTopics: config.topics, // the body may name a topic of SLUICE_TOPICS, no other
   ...config.drain,
   maxDurationSeconds: MAX_DURATION_SECONDS,
   handler: handleMessage,

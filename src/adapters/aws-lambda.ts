@@ -17,13 +17,13 @@ import { createOpsEndpoint, type OpsEndpointOptions } from '../core/http-ops.js'
 import { createPublishEndpoint, type PublishEndpointOptions } from '../core/http-publish.js';
 import { emfDocument } from '../core/metrics.js';
 import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
-import { applyOverrides, drainOverrides } from '../core/overrides.js';
+import { applyOverrides, drainOverrides, type OverrideAllowList, overrideGuard } from '../core/overrides.js';
 import type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
 
-export { type DrainOverrides, drainOverrides } from '../core/overrides.js';
+export { type DrainOverrides, drainOverrides, OverrideNotAllowedError } from '../core/overrides.js';
 export type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
 
-export interface LambdaDrainOptions<T = unknown> extends DrainOptions<T> {
+export interface LambdaDrainOptions<T = unknown> extends DrainOptions<T>, OverrideAllowList {
   readonly driver: Driver;
   /**
    * Where each cycle's CloudWatch Embedded Metric Format line goes (lag, processed, failed,
@@ -36,18 +36,23 @@ export interface LambdaDrainOptions<T = unknown> extends DrainOptions<T> {
 /**
  * A Lambda handler that runs one drain cycle per invocation. The deadline honours both `budgetMs`
  * and the function's remaining time (less `safetyMarginMs`). Resolves the cycle's report, and
- * writes its metrics in CloudWatch Embedded Metric Format.
+ * writes its metrics in CloudWatch Embedded Metric Format. The event may override `topic`, `group`,
+ * `budgetMs` and `assignedPartitions`; a topic or group outside the configured ones and
+ * `allowedTopics` / `allowedGroups` throws an `OverrideNotAllowedError` before anything runs.
  */
 export function lambdaDrainHandler<T = unknown>(
   options: LambdaDrainOptions<T>,
 ): (event: unknown, context?: LambdaContextLike) => Promise<DrainReport> {
-  const { driver, metrics, ...drainOptions } = options;
+  const { driver, metrics, allowedTopics, allowedGroups, ...drainOptions } = options;
   resolveDrainOptions(drainOptions); // fail the cold start, not the first invocation
+  const guard = overrideGuard(options);
   const emit =
     metrics === false ? undefined : (metrics ?? ((line: string) => process.stdout.write(`${line}\n`)));
   return async (event, context) => {
+    const overrides = drainOverrides(event);
+    guard(overrides, 'event');
     const report = await drain(driver, {
-      ...applyOverrides(drainOptions, drainOverrides(event)),
+      ...applyOverrides(drainOptions, overrides),
       ...(context && typeof context.getRemainingTimeInMillis === 'function'
         ? { remainingTimeMs: () => context.getRemainingTimeInMillis() }
         : {}),

@@ -21,7 +21,8 @@
  *   retries (set `Upstash-Retries: 0` on the schedule to leave it to the next tick); 400 for a body
  *   that is not a JSON object of overrides; 405 for a method other than POST or GET.
  * - The schedule's body may override `topic`, `group` and `budgetMs` for its runs, as JSON
- *   (`{"topic": "refunds", "budgetMs": 20000}`); empty means no override. A replayed request (within
+ *   (`{"topic": "refunds", "budgetMs": 20000}`); empty means no override. A `topic` or `group`
+ *   other than the configured ones, or those in `allowedTopics` / `allowedGroups`, gets 403. A replayed request (within
  *   the signature's lifetime) only runs another cycle, which concurrent cycles tolerate.
  *
  * @example
@@ -213,7 +214,7 @@ export function qstashDrainHandler<T = unknown>(
   const problem = checkInteger('clockToleranceSeconds', clockToleranceSeconds, 0, 300);
   if (problem) throw new InvalidOptionError('clockToleranceSeconds', problem);
   const read = bodyReader({ maxBodyBytes, bodyTimeoutMs });
-  const runDrain = requestDrain(drainOptions);
+  const runDrain = requestDrain(drainOptions, 'body');
   // devMode: false: never the public development keys, whatever QSTASH_DEV says.
   const receiver = new Receiver({ currentSigningKey, nextSigningKey, devMode: false });
   const keys = [currentSigningKey, nextSigningKey].map((key) => new TextEncoder().encode(key));

@@ -16,6 +16,8 @@
  *   stays pending for the next run); 400 for a bad override; 405 for a method other than GET or POST.
  * - The query may override `topic`, `group`, `budgetMs` and `assignedPartitions` for one run
  *   (`/api/drain?topic=refunds&budgetMs=20000&assignedPartitions=0,1`); other parameters are ignored.
+ *   A `topic` or `group` other than the configured ones, or those in `allowedTopics` /
+ *   `allowedGroups`, gets 403 naming the allowed values.
  *
  * @example
  * ```ts
@@ -121,7 +123,7 @@ export function vercelDrainHandler<T = unknown>(
   if (cronSecret !== undefined && (typeof cronSecret !== 'string' || /\s/.test(cronSecret))) {
     throw new InvalidOptionError('cronSecret', 'Expected `cronSecret` to be a string without whitespace');
   }
-  const runDrain = requestDrain(drainOptions);
+  const runDrain = requestDrain(drainOptions, 'query');
   const authorized = cronSecret ? bearerCheck(cronSecret) : undefined;
   const logger = options.logger ?? jsonLogger();
 

@@ -8,11 +8,19 @@ import { describeError, InvalidOptionError } from '../core/errors.js';
 import { type BodyLimits, type Refusal, readBody } from '../core/http.js';
 import { jsonLogger } from '../core/logger.js';
 import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
-import { applyOverrides, type DrainOverrides } from '../core/overrides.js';
+import {
+  applyOverrides,
+  type DrainOverrides,
+  type OverrideAllowList,
+  OverrideNotAllowedError,
+  overrideGuard,
+} from '../core/overrides.js';
 import { checkInteger } from '../core/validate.js';
 
 /** Drain options of a function invoked over HTTP, which has no remaining-time call. */
-export interface RequestDrainOptions<T = unknown> extends Omit<DrainOptions<T>, 'remainingTimeMs'> {
+export interface RequestDrainOptions<T = unknown>
+  extends Omit<DrainOptions<T>, 'remainingTimeMs'>,
+    OverrideAllowList {
   readonly driver: Driver;
   /**
    * The function's maximum duration (Vercel's `maxDuration`), in seconds. The cycle's deadline is at
@@ -61,11 +69,15 @@ export function discardBody(request: Request): void {
  * for a request that arrived at `startedAt` (ms since the epoch). It answers 200 with the
  * DrainReport, or 500 with it when the cycle stopped on an error (Redis unreachable, …): a scheduler
  * then marks the run failed, and nothing is lost, since whatever was not acknowledged stays pending.
+ * An override of a topic or group outside the allow lists gets 403 (`source`, e.g. `query`, names
+ * where the overrides came from), and nothing is created in Redis.
  */
 export function requestDrain<T>(
   options: RequestDrainOptions<T>,
+  source: string,
 ): (overrides: DrainOverrides, startedAt: number) => Promise<Response> {
-  const { driver, maxDurationSeconds, ...drainOptions } = options;
+  const { driver, maxDurationSeconds, allowedTopics, allowedGroups, ...drainOptions } = options;
+  const guard = overrideGuard(options);
   let maxDurationMs: number | undefined;
   if (maxDurationSeconds !== undefined) {
     const problem = checkInteger('maxDurationSeconds', maxDurationSeconds, 1, MAX_DURATION_SECONDS);
@@ -89,6 +101,13 @@ export function requestDrain<T>(
   const logger = drainOptions.logger ?? jsonLogger();
 
   return async (overrides, startedAt) => {
+    try {
+      guard(overrides, source);
+    } catch (error) {
+      if (!(error instanceof OverrideNotAllowedError)) throw error;
+      logger.warn('drain request refused: override not allowed', { error: error.message });
+      return json(403, { error: error.message });
+    }
     try {
       const report = await drain(driver, {
         ...applyOverrides(base, overrides),

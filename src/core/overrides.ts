@@ -70,6 +70,65 @@ export function drainOverrides(input: unknown, source = 'event'): DrainOverrides
 }
 
 /**
+ * Which topics and groups a schedule's input may name: the drain's own `topic` and `group`, and
+ * those listed here. Anything else is refused before the drain runs, so a holder of the schedule's
+ * secret cannot create streams and consumer groups at will (a stray group holds back trimming).
+ */
+export interface OverrideAllowList {
+  /**
+   * Topics an override's `topic` may name besides the configured `topic` (e.g. the app's
+   * `SLUICE_TOPICS`).
+   * @default [] (only the configured topic)
+   */
+  readonly allowedTopics?: readonly string[] | undefined;
+  /**
+   * Consumer groups an override's `group` may name besides the configured `group`.
+   * @default [] (only the configured group)
+   */
+  readonly allowedGroups?: readonly string[] | undefined;
+}
+
+/** An override names a topic or group the drain is not configured to serve (answered 403 over HTTP). */
+export class OverrideNotAllowedError extends InvalidOptionError {
+  override name = 'OverrideNotAllowedError';
+}
+
+function allowedNames(option: string, configured: string | undefined, listed: unknown): readonly string[] {
+  if (listed !== undefined && (!Array.isArray(listed) || !listed.every((name) => isTopicName(name)))) {
+    throw new InvalidOptionError(
+      option,
+      `Expected \`${option}\` to be an array of names matching ${TOPIC_PATTERN}, got ${describeGot(listed)}`,
+    );
+  }
+  return [...new Set([...(configured === undefined ? [] : [configured]), ...((listed as string[]) ?? [])])];
+}
+
+/**
+ * Checks the allow lists of `options` (at cold start) and returns the check of each invocation's
+ * overrides: it throws an {@link OverrideNotAllowedError} naming the allowed values when a `topic`
+ * or `group` override is not among them. `source` names where the overrides came from.
+ */
+export function overrideGuard(
+  options: OverrideAllowList & { readonly topic?: string | undefined; readonly group: string },
+): (overrides: DrainOverrides, source: string) => void {
+  const allowed = {
+    topic: allowedNames('allowedTopics', options.topic, options.allowedTopics),
+    group: allowedNames('allowedGroups', options.group, options.allowedGroups),
+  };
+  return (overrides, source) => {
+    for (const name of ['topic', 'group'] as const) {
+      const value = overrides[name];
+      if (value === undefined || allowed[name].includes(value)) continue;
+      const option = name === 'topic' ? 'allowedTopics' : 'allowedGroups';
+      throw new OverrideNotAllowedError(
+        name,
+        `${source} \`${name}\` ${JSON.stringify(value)} is not one this drain may serve; allowed: ${allowed[name].join(', ') || 'none'} (option ${option})`,
+      );
+    }
+  };
+}
+
+/**
  * Drain options with the overrides applied. A `topic` override replaces a configured `stream` (the
  * drain takes exactly one of the two).
  */

@@ -205,7 +205,7 @@ describe('qstashDrainHandler', () => {
     const { topic } = await arrange();
     const other = await arrange('g2');
     const { id } = await publish(driver, other.topic, { data: 'elsewhere' });
-    const { drain, seen } = route(topic);
+    const { drain, seen } = route(topic, { allowedTopics: [other.topic], allowedGroups: ['g2'] });
 
     const body = JSON.stringify({ topic: other.topic, group: 'g2', budgetMs: 2_000 });
     const res = await call(drain, request(body, await sign(body)));
@@ -225,6 +225,30 @@ describe('qstashDrainHandler', () => {
       expect(refused.body.error).toMatch(error);
       expect((await call(drain, request(bad, await sign('')))).status).toBe(401);
     }
+  });
+
+  it('an override outside the allowed topics and groups: 403 naming them, and no stream or group is made', async () => {
+    const { topic, stream } = await arrange();
+    const stray = randomTopic('stray');
+    const { drain, seen } = route(topic);
+    for (const [body, error] of [
+      [
+        { topic: stray },
+        `body \`topic\` "${stray}" is not one this drain may serve; allowed: ${topic} (option allowedTopics)`,
+      ],
+      [
+        { group: 'stray-group' },
+        'body `group` "stray-group" is not one this drain may serve; allowed: g (option allowedGroups)',
+      ],
+    ] as const) {
+      const text = JSON.stringify(body);
+      const res = await call(drain, request(text, await sign(text)));
+      expect(res.status, text).toBe(403);
+      expect(res.body.error).toBe(error);
+    }
+    expect(await redis.exists(streamKeys({ topic: stray }).stream)).toBe(0);
+    expect(((await redis.xinfo('GROUPS', stream)) as unknown[][]).map((g) => g[1])).toEqual(['g']);
+    expect(seen).toEqual([]);
   });
 
   it('GET (a schedule with Upstash-Method: GET) works; other methods get 405', async () => {
@@ -385,12 +409,19 @@ describe('api/qstash-drain.ts', () => {
   }
 
   it('is wired to the adapter and the signing keys of the environment', async () => {
-    stubEnv();
+    stubEnv({ SLUICE_TOPIC: undefined, SLUICE_TOPICS: 'orders,refunds' });
     const warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const { POST } = await import('../../api/qstash-drain.js');
     // Nothing listens behind the REST URL: only the refusal is tried.
     const res = await POST(request('', await sign('', { key: 'sig_someoneElsesKey0123456789' })));
     expect(res.status).toBe(401);
+    // Overrides are held to SLUICE_TOPICS (refused before Redis is asked).
+    const body = '{"topic":"stray"}';
+    const stray = await POST(request(body, await sign(body)));
+    expect(stray.status).toBe(403);
+    expect(JSON.parse(await stray.text()).error).toMatch(
+      /allowed: orders, refunds \(option allowedTopics\)$/,
+    );
     warnings.mockRestore();
   });
 

@@ -250,7 +250,7 @@ describe('vercelDrainHandler (Vercel Cron)', () => {
     const { topic } = await arrange();
     const other = await arrange('g2');
     const { id } = await publish(driver, other.topic, { data: 'elsewhere' });
-    const { route, seen } = cron(topic);
+    const { route, seen } = cron(topic, { allowedTopics: [other.topic], allowedGroups: ['g2'] });
 
     const res = await call(route, cronRequest(undefined, `/api/drain?topic=${other.topic}&group=g2`));
     expect(res.status).toBe(200);
@@ -272,6 +272,27 @@ describe('vercelDrainHandler (Vercel Cron)', () => {
     }
     // Parameters that are not overrides are left alone.
     expect((await call(route, cronRequest(undefined, '/api/drain?utm_source=x'))).status).toBe(200);
+  });
+
+  it('an override outside the allowed topics and groups: 403 naming them, and no stream or group is made', async () => {
+    const { topic, stream } = await arrange();
+    const stray = randomTopic('stray');
+    const { route, seen } = cron(topic, { allowedTopics: ['refunds'] });
+
+    const res = await call(route, cronRequest(undefined, `/api/drain?topic=${stray}`));
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe(
+      `query \`topic\` ${JSON.stringify(stray)} is not one this drain may serve; allowed: ${topic}, refunds (option allowedTopics)`,
+    );
+    const group = await call(route, cronRequest(undefined, '/api/drain?group=stray-group'));
+    expect(group.status).toBe(403);
+    expect(group.body.error).toMatch(/allowed: g \(option allowedGroups\)$/);
+    expect(await redis.exists(streamKeys({ topic: stray }).stream)).toBe(0);
+    expect(((await redis.xinfo('GROUPS', stream)) as unknown[][]).map((g) => g[1])).toEqual(['g']);
+    expect(seen).toEqual([]);
+    // Without the secret the answer is still 401; naming the configured ones is allowed.
+    expect((await call(route, cronRequest({}, `/api/drain?topic=${stray}`))).status).toBe(401);
+    expect((await call(route, cronRequest(undefined, `/api/drain?topic=${topic}&group=g`))).status).toBe(200);
   });
 
   it('a cycle that stops on a Redis error: 500 with the report', async () => {
@@ -516,10 +537,20 @@ describe('the Vercel deployment', () => {
   }
 
   it('api/drain.ts and api/publish.ts are wired to the adapters and the environment', async () => {
-    stubVercelEnv();
+    stubVercelEnv({ SLUICE_TOPIC: undefined, SLUICE_GROUP: undefined, SLUICE_TOPICS: 'orders,refunds' });
     const warnings = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const { GET } = await import('../../api/drain.js');
     expect((await GET(cronRequest({ authorization: 'Bearer wrong' }))).status).toBe(401);
+    // Overrides are held to SLUICE_TOPICS and SLUICE_GROUP (refused before Redis is asked).
+    const stray = await GET(cronRequest(undefined, '/api/drain?topic=stray'));
+    expect(stray.status).toBe(403);
+    expect(JSON.parse(await stray.text()).error).toMatch(
+      /allowed: orders, refunds \(option allowedTopics\)$/,
+    );
+    const group = await GET(cronRequest(undefined, '/api/drain?group=stray'));
+    expect(JSON.parse(await group.text()).error).toMatch(
+      /allowed: payment-processors \(option allowedGroups\)$/,
+    );
     const { POST } = await import('../../api/publish.js');
     const res = await POST(new Request(`${origin}/topics/orders/messages`, { method: 'POST' }));
     expect(res.status).toBe(401);
