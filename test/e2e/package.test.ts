@@ -24,6 +24,7 @@ async function run(command: string, args: readonly string[], cwd: string): Promi
     throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stdout}${stderr}`);
   }
 }
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const scratch = mkdtempSync(join(tmpdir(), 'sluice-package-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
