@@ -318,10 +318,15 @@ export function createPublishEndpoint(
     }
   }
 
-  function toMessages(body: unknown, headerKey: string | undefined): OutgoingMessage[] {
+  /** The messages of a body, and the key that stands for the whole batch (the Idempotency-Key header of a batch). */
+  function toMessages(
+    body: unknown,
+    headerKey: string | undefined,
+  ): { messages: OutgoingMessage[]; batchKey: string | undefined } {
     if (!isPlainObject(body))
       throw new Refusal(400, 'body must be a JSON object: {"data": …} or {"messages": [ … ]}');
-    if (!Object.hasOwn(body, 'messages')) return [messageOfJson(body, '', settings, headerKey)];
+    if (!Object.hasOwn(body, 'messages'))
+      return { messages: [messageOfJson(body, '', settings, headerKey)], batchKey: undefined };
     const extra = Object.keys(body).filter((k) => k !== 'messages');
     if (extra.length > 0)
       throw new Refusal(400, `a batch body has only \`messages\`; unexpected ${JSON.stringify(extra[0])}`);
@@ -331,15 +336,12 @@ export function createPublishEndpoint(
     if (list.length > settings.maxBatchMessages) {
       throw new Refusal(413, `batch has ${list.length} messages; the limit is ${settings.maxBatchMessages}`);
     }
-    // One Idempotency-Key header for a batch stands for the whole batch: message i gets `<key>:<i>`.
-    return list.map((item, i) =>
-      messageOfJson(
-        item,
-        `messages[${i}]: `,
-        settings,
-        headerKey === undefined ? undefined : `${headerKey}:${i}`,
-      ),
-    );
+    // One Idempotency-Key header stands for the whole batch: message i is remembered under (key, i),
+    // a namespace no message's own idempotencyKey can reach (see publishBatch).
+    return {
+      messages: list.map((item, i) => messageOfJson(item, `messages[${i}]: `, settings)),
+      batchKey: headerKey,
+    };
   }
 
   return async function handlePublish(request: PublishRequest): Promise<PublishResponse> {
@@ -359,7 +361,8 @@ export function createPublishEndpoint(
       // A W3C traceparent header travels with every message to its handler; an invalid one is
       // ignored, as the Trace Context spec asks of receivers.
       const traceparent = header(request.headers, 'traceparent')?.trim().toLowerCase();
-      const messages = toMessages(readBody(request), headerKey).map((message) =>
+      const { messages: parsed, batchKey } = toMessages(readBody(request), headerKey);
+      const messages = parsed.map((message) =>
         isTraceparent(traceparent) ? { ...message, traceparent } : message,
       );
       // Everything is checked: only now is the signature claimed, so a refusal writes nothing.
@@ -372,7 +375,10 @@ export function createPublishEndpoint(
         : undefined;
       let results: PublishResult[];
       try {
-        results = await publishBatch(options.driver, topic, messages, publishOptions.get(topic));
+        results = await publishBatch(options.driver, topic, messages, {
+          ...publishOptions.get(topic),
+          idempotencyKey: batchKey,
+        });
       } catch (error) {
         // Not published (or not known to be): give the claim back, so that a retry of the same
         // signed bytes is not refused as a replay. Best effort — Redis may be what failed.

@@ -10,6 +10,7 @@
  * | `sluice:{orders}` | the stream |
  * | `sluice:{orders}:dlq:<group>` | dead letters of one consumer group |
  * | `sluice:{orders}:idem:<idempotency key>` | the id first published under that key (expires) |
+ * | `sluice:{orders}:idem-batch:<i>:<batch key>` | the id of message i of a batch published under one key (expires) |
  * | `sluice:{orders}:done:<group>:<message id>` | a message an `idempotent()` handler finished (expires) |
  * | `sluice:{orders}:lease:<group>` | which drain holds the stream for a group in ordered mode (expires) |
  * | `sluice:{orders}:partitions` | the topic's partition count (`partitions.ts`) |
@@ -31,6 +32,11 @@ export interface StreamKeys {
   deadLetters(group: string): string;
   /** The key that remembers an idempotency key's first message id. */
   idempotency(idempotencyKey: string): string;
+  /**
+   * The key that remembers the id of message `index` of a batch published under one key: a
+   * namespace of its own, so that no message's own idempotency key can ever meet it.
+   */
+  batchIdempotency(batchKey: string, index: number): string;
   /** The key that marks a message as processed by a group (`idempotent()` handlers). */
   processed(group: string, messageId: string): string;
   /** The lease of an ordered drain on the stream for a group. */
@@ -75,6 +81,7 @@ export function streamKeys(target: { topic: string } | { stream: string }): Stre
     stream,
     deadLetters: (group) => `${companion}:dlq:${group}`,
     idempotency: (idempotencyKey) => `${companion}:idem:${idempotencyKey}`,
+    batchIdempotency: (batchKey, index) => `${companion}:idem-batch:${index}:${batchKey}`,
     processed: (group, messageId) => `${companion}:done:${group}:${messageId}`,
     lease: (group) => `${companion}:lease:${group}`,
   };

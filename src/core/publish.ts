@@ -7,7 +7,7 @@
 import { checkGroupNames } from './declare.js';
 import type { Driver } from './driver.js';
 import { runScript } from './driver.js';
-import { encodeMessage, type OutgoingMessage } from './envelope.js';
+import { checkKey, encodeMessage, type OutgoingMessage } from './envelope.js';
 import { InvalidMessageError, InvalidOptionError, ReplicationError, SluiceError } from './errors.js';
 import { ensureGroups, warnSkipped } from './group.js';
 import { type StreamKeys, streamKeys } from './keys.js';
@@ -172,14 +172,22 @@ async function groupsReady(
 
 const nextKeyless = new Map<string, number>();
 
+/** A message ready to be written: its fields, where its idempotency record lives, what routes it. */
+interface Item {
+  readonly fields: string[];
+  /** The key of its idempotency record, given the keys of the stream it goes to (none: no record). */
+  readonly dedupe: ((keys: StreamKeys) => string) | undefined;
+  /** What picks its partition: its key, else what names its idempotency record. */
+  readonly route: string | undefined;
+}
+
 /**
  * The partition of a message: its key's, else its idempotency key's (a retry must meet the first
  * attempt's record), else the next in a round-robin that starts at a random partition.
  */
-function partitionOf(message: OutgoingMessage, destination: Destination, stream: string): number {
+function partitionOf(route: string | undefined, destination: Destination, stream: string): number {
   if (destination.partitions === 1) return 0;
-  const key = message.key ?? message.idempotencyKey;
-  if (key !== undefined) return partitionForKey(key, destination.partitions);
+  if (route !== undefined) return partitionForKey(route, destination.partitions);
   const turn = nextKeyless.get(stream) ?? Math.floor(Math.random() * destination.partitions);
   nextKeyless.set(stream, turn + 1);
   return turn % destination.partitions;
@@ -201,25 +209,39 @@ export async function publish<T>(
 ): Promise<PublishResult> {
   const o = resolvePublishOptions(driver, options);
   const fields = encodeMessage(message);
+  const own = message.idempotencyKey;
   const destination = await destinationOf(driver, target, o);
-  const partition = partitionOf(message, destination, destination.keys(0).stream);
+  const partition = partitionOf(message.key ?? own, destination, destination.keys(0).stream);
   const keys = destination.keys(partition);
   await groupsReady(driver, destination, keys.stream, o);
   let result: PublishResult;
-  if (message.idempotencyKey === undefined) {
+  if (own === undefined) {
     result = { id: parseString(await driver.add(keys.stream, fields), 'XADD'), duplicate: false };
   } else {
-    [result] = (await runBatch(driver, keys, [message], [fields], o.windowMs)) as [PublishResult];
+    const item: Item = { fields, dedupe: (k) => k.idempotency(own), route: undefined };
+    [result] = (await runBatch(driver, keys, [item], o.windowMs)) as [PublishResult];
   }
   await replicated(driver, keys.stream, o);
   return destination.partitions === 1 ? result : { ...result, partition };
 }
 
+export interface PublishBatchOptions extends PublishOptions {
+  /**
+   * One idempotency key for the whole batch (an HTTP `Idempotency-Key` header): publishing the
+   * same batch again under it within the window writes nothing twice. Message i's record is kept
+   * under (this key, i), in a namespace of its own: no message's own `idempotencyKey` can meet it.
+   * A message with its own `idempotencyKey` keeps that one.
+   * @default undefined
+   */
+  readonly idempotencyKey?: string | undefined;
+}
+
 /**
  * Publishes a batch in one round trip, atomically: either every message is written (or found to be
- * a duplicate) or none is. Results are in the order of `messages`. On a partitioned topic: one
- * round trip per partition touched, side by side, each atomic — when one fails the others may have
- * been written, and publishing the batch again with idempotency keys writes nothing twice.
+ * a duplicate) or none is. Results are in the order of `messages`. Two messages of one batch may
+ * not share an idempotency key. On a partitioned topic: one round trip per partition touched, side
+ * by side, each atomic — when one fails the others may have been written, and publishing the batch
+ * again with idempotency keys writes nothing twice.
  *
  * @example
  * ```ts
@@ -230,58 +252,83 @@ export async function publishBatch(
   driver: Driver,
   target: PublishTarget,
   messages: readonly OutgoingMessage[],
-  options?: PublishOptions,
+  options?: PublishBatchOptions,
 ): Promise<PublishResult[]> {
   const o = resolvePublishOptions(driver, options);
-  if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH_MESSAGES) {
-    throw new InvalidMessageError(
-      `Expected a batch of 1 to ${MAX_BATCH_MESSAGES} messages, got ${Array.isArray(messages) ? messages.length : typeof messages}`,
-    );
-  }
-  const fields = messages.map((message, i) => encodeMessage(message, `messages[${i}]: `));
+  const items = batchItems(messages, options?.idempotencyKey);
   const destination = await destinationOf(driver, target, o);
-  if (destination.partitions === 1) {
-    const keys = destination.keys(0);
-    await groupsReady(driver, destination, keys.stream, o);
-    const results = await runBatch(driver, keys, messages, fields, o.windowMs);
-    await replicated(driver, keys.stream, o);
-    return results;
-  }
-  // Keyless messages without idempotency keys stay together: one partition (the next in turn) for all of them.
-  const stream = destination.keys(0).stream;
-  let keyless: number | undefined;
-  const groups = new Map<number, number[]>();
-  messages.forEach((message, i) => {
-    let partition: number;
-    if (message.key !== undefined || message.idempotencyKey !== undefined) {
-      partition = partitionOf(message, destination, stream);
-    } else {
-      keyless ??= partitionOf(message, destination, stream);
-      partition = keyless;
-    }
-    const group = groups.get(partition);
-    if (group) group.push(i);
-    else groups.set(partition, [i]);
-  });
-  const results: PublishResult[] = new Array(messages.length);
+  const results: PublishResult[] = new Array(items.length);
   await Promise.all(
-    [...groups].map(async ([partition, indexes]) => {
+    [...byPartition(items, destination)].map(async ([partition, indexes]) => {
       const keys = destination.keys(partition);
       await groupsReady(driver, destination, keys.stream, o);
       const written = await runBatch(
         driver,
         keys,
-        indexes.map((i) => messages[i] as OutgoingMessage),
-        indexes.map((i) => fields[i] as string[]),
+        indexes.map((i) => items[i] as Item),
         o.windowMs,
       );
       indexes.forEach((i, j) => {
-        results[i] = { ...(written[j] as PublishResult), partition };
+        const result = written[j] as PublishResult;
+        results[i] = destination.partitions === 1 ? result : { ...result, partition };
       });
       await replicated(driver, keys.stream, o);
     }),
   );
   return results;
+}
+
+/** Checks a batch and its idempotency keys (none twice) and makes its items. */
+function batchItems(messages: readonly OutgoingMessage[], batchKey: string | undefined): Item[] {
+  if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH_MESSAGES) {
+    throw new InvalidMessageError(
+      `Expected a batch of 1 to ${MAX_BATCH_MESSAGES} messages, got ${Array.isArray(messages) ? messages.length : typeof messages}`,
+    );
+  }
+  if (batchKey !== undefined) checkKey(batchKey, 'idempotencyKey', 'the batch: ');
+  const seen = new Map<string, number>();
+  return messages.map((message, i) => {
+    const fields = encodeMessage(message, `messages[${i}]: `);
+    const own = message.idempotencyKey;
+    if (own !== undefined) {
+      const first = seen.get(own);
+      if (first !== undefined) {
+        throw new InvalidMessageError(
+          `messages[${i}]: \`idempotencyKey\` repeats that of messages[${first}]; one batch cannot hold two messages under one key (the second would be dropped as a duplicate)`,
+        );
+      }
+      seen.set(own, i);
+      return { fields, dedupe: (k: StreamKeys) => k.idempotency(own), route: message.key ?? own };
+    }
+    if (batchKey === undefined) return { fields, dedupe: undefined, route: message.key };
+    return {
+      fields,
+      dedupe: (k: StreamKeys) => k.batchIdempotency(batchKey, i),
+      route: message.key ?? `${batchKey}:${i}`,
+    };
+  });
+}
+
+/**
+ * The indexes of a batch's items per partition. Items routed by nothing stay together: one
+ * partition (the next in turn) for all of them.
+ */
+function byPartition(items: readonly Item[], destination: Destination): Map<number, number[]> {
+  const stream = destination.keys(0).stream;
+  let unrouted: number | undefined;
+  const partitions = new Map<number, number[]>();
+  items.forEach((item, i) => {
+    let partition: number;
+    if (item.route !== undefined) partition = partitionOf(item.route, destination, stream);
+    else {
+      unrouted ??= partitionOf(undefined, destination, stream);
+      partition = unrouted;
+    }
+    const indexes = partitions.get(partition);
+    if (indexes) indexes.push(i);
+    else partitions.set(partition, [i]);
+  });
+  return partitions;
 }
 
 /** Waits for the replicas asked for, after a write to `stream`. */
@@ -294,23 +341,21 @@ async function replicated(driver: Driver, stream: string, o: ResolvedPublishOpti
 async function runBatch(
   driver: Driver,
   keys: StreamKeys,
-  messages: readonly OutgoingMessage[],
-  fields: readonly string[][],
+  items: readonly Item[],
   windowMs: number,
 ): Promise<PublishResult[]> {
   const scriptKeys = [keys.stream];
-  const args: (string | number)[] = [windowMs, messages.length];
-  messages.forEach((message, i) => {
+  const args: (string | number)[] = [windowMs, items.length];
+  for (const item of items) {
     let keyIndex = 0;
-    if (message.idempotencyKey !== undefined) {
-      scriptKeys.push(keys.idempotency(message.idempotencyKey));
+    if (item.dedupe !== undefined) {
+      scriptKeys.push(item.dedupe(keys));
       keyIndex = scriptKeys.length;
     }
-    const own = fields[i] as string[];
-    args.push(keyIndex, own.length, ...own);
-  });
+    args.push(keyIndex, item.fields.length, ...item.fields);
+  }
   const reply = await runScript(driver, PUBLISH, scriptKeys, args);
-  if (!Array.isArray(reply) || reply.length !== messages.length * 2) {
+  if (!Array.isArray(reply) || reply.length !== items.length * 2) {
     throw new SluiceError(`Unexpected publish reply from Redis: ${JSON.stringify(reply)?.slice(0, 200)}`);
   }
   const results: PublishResult[] = [];

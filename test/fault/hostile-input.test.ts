@@ -671,7 +671,9 @@ async function check(
   });
 
   // No key but the topic's own: its stream, idempotency keys, signature keys, its partition count.
-  const own = new RegExp(`^sluice:\\{${topic}\\}(?::idem:[\\s\\S]+|:sig:[0-9a-f]{64}|:partitions)?$`);
+  const own = new RegExp(
+    `^sluice:\\{${topic}\\}(?::idem:[\\s\\S]+|:idem-batch:\\d+:[\\s\\S]+|:sig:[0-9a-f]{64}|:partitions)?$`,
+  );
   for (const key of now.keys) expect(key, where).toMatch(own);
   for (const key of was.keys) expect(now.keys, where).toContain(key);
 }
@@ -861,7 +863,7 @@ describe.each(DRIVERS)('hostile input at the publish endpoint over $name', (kind
     // Either driver's allowed topics: the other block's keys may still be there.
     const topics = DRIVERS.flatMap((d) => allowedOf(d.name));
     const own = new RegExp(
-      `^sluice:\\{(?:${topics.join('|')})\\}(?::idem:[\\s\\S]+|:sig:[0-9a-f]{64}|:partitions)?$`,
+      `^sluice:\\{(?:${topics.join('|')})\\}(?::idem:[\\s\\S]+|:idem-batch:\\d+:[\\s\\S]+|:sig:[0-9a-f]{64}|:partitions)?$`,
     );
     for (const key of found) expect(key).toMatch(own);
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore);

@@ -10,6 +10,7 @@ describe('keys', () => {
     expect(keys.stream).toBe('sluice:{orders}');
     expect(keys.deadLetters('billing')).toBe('sluice:{orders}:dlq:billing');
     expect(keys.idempotency('abc')).toBe('sluice:{orders}:idem:abc');
+    expect(keys.batchIdempotency('abc', 3)).toBe('sluice:{orders}:idem-batch:3:abc');
   });
 
   it('uses a foreign stream as it is, companions borrowing its hash tag or whole name', () => {
