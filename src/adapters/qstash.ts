@@ -184,6 +184,25 @@ function bodyOverrides(body: string): DrainOverrides {
   return drainOverrides(input, 'body');
 }
 
+/** Checks the signature options at cold start; a bad one throws an InvalidOptionError naming it. */
+function checkReceiverOptions(
+  options: Pick<QStashDrainOptions, 'currentSigningKey' | 'nextSigningKey' | 'url'>,
+  clockToleranceSeconds: number,
+): void {
+  for (const name of ['currentSigningKey', 'nextSigningKey'] as const) {
+    const key: unknown = options[name];
+    if (typeof key !== 'string' || key === '') {
+      throw new InvalidOptionError(name, `Expected \`${name}\`: a QStash signing key`);
+    }
+  }
+  const { url } = options;
+  if (url !== undefined && (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url))) {
+    throw new InvalidOptionError('url', 'Expected `url` to be the http(s):// URL the QStash schedule calls');
+  }
+  const problem = checkInteger('clockToleranceSeconds', clockToleranceSeconds, 0, 300);
+  if (problem) throw new InvalidOptionError('clockToleranceSeconds', problem);
+}
+
 /**
  * A route that runs one drain cycle per signed QStash request. Validates its options at once, so a
  * misconfigured function fails its cold start instead of its runs.
@@ -200,19 +219,7 @@ export function qstashDrainHandler<T = unknown>(
     bodyTimeoutMs = BODY_TIMEOUT_MS,
     ...drainOptions
   } = options;
-  for (const [name, key] of [
-    ['currentSigningKey', currentSigningKey],
-    ['nextSigningKey', nextSigningKey],
-  ] as const) {
-    if (typeof key !== 'string' || key === '') {
-      throw new InvalidOptionError(name, `Expected \`${name}\`: a QStash signing key`);
-    }
-  }
-  if (url !== undefined && (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url))) {
-    throw new InvalidOptionError('url', 'Expected `url` to be the http(s):// URL the QStash schedule calls');
-  }
-  const problem = checkInteger('clockToleranceSeconds', clockToleranceSeconds, 0, 300);
-  if (problem) throw new InvalidOptionError('clockToleranceSeconds', problem);
+  checkReceiverOptions(options, clockToleranceSeconds);
   const read = bodyReader({ maxBodyBytes, bodyTimeoutMs });
   const runDrain = requestDrain(drainOptions, 'body');
   // devMode: false: never the public development keys, whatever QSTASH_DEV says.
