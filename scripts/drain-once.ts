@@ -18,6 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '../src/cli/local-stack.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const envFile = join(root, '.sluice', 'dev.env');
@@ -33,15 +34,6 @@ function readEnvFile(path: string): Record<string, string> {
     if (match?.[1] !== undefined && match[2] !== undefined) values[match[1]] = match[2];
   }
   return values;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function fail(message: string): never {

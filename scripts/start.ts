@@ -16,7 +16,9 @@
  *   endpoints and the dashboard at http://localhost:3000/ops.
  * - `serverless offline`: POST /topics/{topic}/messages on SLUICE_HTTP_PORT (3000), the Lambda
  *   invoke API on SLUICE_LAMBDA_PORT (3002), the drain function fired every minute.
- * - `.sluice/dev.env` tells `npm run drain` where the running stack is.
+ * - `.sluice/dev.env` tells `npm run drain` where the running stack is; `.sluice/env` exports the
+ *   tokens for the README's commands (`source .sluice/env`); `.sluice/stack.json` tells the
+ *   `sluice` CLI where the running stack's Redis is (scripts/stack-files.ts).
  *
  * Ctrl-C (SIGINT), SIGTERM or SIGHUP stops everything this script started.
  */
@@ -27,6 +29,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '../src/cli/local-stack.js';
 import { ioredisClusterDriver, ioredisDriver } from '../src/drivers/ioredis.js';
 import { upstashDriver } from '../src/drivers/upstash.js';
 import { ConfigurationError, type Driver, ensureGroup, loadConfig, topicLayout } from '../src/index.js';
@@ -37,6 +40,7 @@ import {
   startRedisServer,
 } from '../test/support/redis-server.js';
 import { type RestServer, startRestServer } from '../test/support/upstash-rest-server.js';
+import { removeStackFile, writeShellEnv, writeStackFile } from './stack-files.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const stateDir = join(root, '.sluice');
@@ -62,15 +66,6 @@ function writeEnvFile(values: Record<string, string | undefined>): void {
       .map(([key, value]) => `${key}=${value}`),
   ];
   writeFileSync(envFile, `${lines.join('\n')}\n`, { mode: 0o600 });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function isRedisServer(pid: number): boolean {
@@ -421,6 +416,17 @@ async function main(): Promise<void> {
     SLUICE_REDIS_PID: redis?.pid === undefined ? undefined : String(redis.pid),
   });
 
+  const publishUrl = `http://${host}:${httpPort}/topics/${config.topics[0] ?? config.topic}/messages`;
+  writeShellEnv(root, { SLUICE_PUBLISH_TOKEN: token, SLUICE_ADMIN_TOKEN: adminToken });
+  writeStackFile(root, {
+    pid: process.pid,
+    ...(redisUrl === undefined ? {} : { redisUrl }),
+    publishUrl,
+    topics: config.topics,
+    topic: config.topic,
+    group: config.group,
+  });
+
   const require = createRequire(import.meta.url);
   const serverlessBin = require.resolve('osls/bin/serverless.js');
   // Own process group, so that stopping it also stops whatever it started (esbuild's service).
@@ -433,7 +439,6 @@ async function main(): Promise<void> {
 
   let stopping = false;
   let ready = false;
-  const publishUrl = `http://${host}:${httpPort}/topics/${config.topics[0] ?? config.topic}/messages`;
   const onOutput = (chunk: Buffer, to: NodeJS.WriteStream) => {
     to.write(chunk);
     if (!ready && /Server ready: http/.test(chunk.toString())) {
@@ -460,9 +465,10 @@ async function main(): Promise<void> {
           `  drain         every minute by the schedule; one cycle now: npm run drain`,
           `  lambda API    http://${host}:${lambdaPort}/2015-03-31/functions/${drainFunction}/invocations`,
           '',
-          '  Try it:',
+          `  Try it (in another terminal, from ${root}):`,
+          '  source .sluice/env   # exports SLUICE_PUBLISH_TOKEN and SLUICE_ADMIN_TOKEN',
           `  curl -i -X POST ${publishUrl} \\`,
-          `    -H 'Authorization: Bearer ${token}' \\`,
+          `    -H "Authorization: Bearer $SLUICE_PUBLISH_TOKEN" \\`,
           `    -H 'Content-Type: application/json' \\`,
           `    -d '${example}'`,
           '',
@@ -512,6 +518,7 @@ async function main(): Promise<void> {
       await redis.stop();
       console.log('sluice: redis-server stopped (data kept in .sluice/redis)');
     }
+    removeStackFile(root, process.pid);
     const current = readEnvFile(envFile);
     if (current.SLUICE_STACK_PID === String(process.pid)) {
       writeEnvFile({ ...current, SLUICE_STACK_PID: undefined, SLUICE_REDIS_PID: undefined });

@@ -45,6 +45,7 @@ export {
   LeaseLostError,
   PartitionCountError,
   PermanentError,
+  RedisAuthError,
   RedisReplyError,
   RedisUnavailableError,
   ReplicationError,

@@ -12,10 +12,12 @@ import {
   InvalidMessageError,
   InvalidOptionError,
   maskCredentials,
+  RedisAuthError,
   RedisUnavailableError,
   SluiceError,
 } from '../core/errors.js';
 import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
+import { discoverLocalStack } from './local-stack.js';
 
 /** Exit codes, the same for every command. */
 export const EXIT = Object.freeze({
@@ -27,6 +29,8 @@ export const EXIT = Object.freeze({
   usage: 2,
   /** Redis could not be reached (or stopped answering). */
   unavailable: 3,
+  /** Redis refused the credentials (wrong or missing password or REST token): fix the configuration; retrying will not help. */
+  credentials: 4,
 });
 
 /** A problem with what the command was given (exit 2). */
@@ -53,6 +57,7 @@ export function exitCodeOf(error: unknown): number {
   )
     return EXIT.usage;
   if (error instanceof RedisUnavailableError) return EXIT.unavailable;
+  if (error instanceof RedisAuthError) return EXIT.credentials;
   return EXIT.failed;
 }
 
@@ -85,6 +90,64 @@ export function connectionOf(redisUrl: string | undefined, env: NodeJS.ProcessEn
   return { kind: 'ioredis', url: redisUrl };
 }
 
+/** Whether any connection variable is set (then the environment decides, right or wrong). */
+function configuresRedis(env: NodeJS.ProcessEnv): boolean {
+  return [
+    'SLUICE_DRIVER',
+    'REDIS_URL',
+    'REDIS_CLUSTER_NODES',
+    'UPSTASH_REDIS_REST_URL',
+    'UPSTASH_REDIS_REST_TOKEN',
+  ].some((name) => (env[name]?.trim() ?? '') !== '');
+}
+
+/**
+ * The connection a command uses, in this order: `--redis-url`; `SLUICE_DRIVER` when set; else
+ * `REDIS_CLUSTER_NODES` or `REDIS_URL` (TCP) before `UPSTASH_REDIS_REST_URL` and
+ * `UPSTASH_REDIS_REST_TOKEN` (a warning on stderr when both kinds are set); else, with nothing
+ * configured, the running local stack of `npm start` (`.sluice/stack.json`), said on stderr.
+ */
+export async function resolveConnection(
+  redisUrl: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+): Promise<DriverConfig> {
+  if (redisUrl !== undefined || configuresRedis(env)) {
+    const config = connectionOf(redisUrl, env);
+    const tcp = env.REDIS_URL?.trim()
+      ? 'REDIS_URL'
+      : env.REDIS_CLUSTER_NODES?.trim()
+        ? 'REDIS_CLUSTER_NODES'
+        : undefined;
+    if (
+      redisUrl === undefined &&
+      !env.SLUICE_DRIVER?.trim() &&
+      tcp !== undefined &&
+      env.UPSTASH_REDIS_REST_URL?.trim()
+    ) {
+      process.stderr.write(
+        `sluice: both ${tcp} and UPSTASH_REDIS_REST_URL are set: using ${tcp} (SLUICE_DRIVER=upstash uses Upstash)\n`,
+      );
+    }
+    return config;
+  }
+  const local = await discoverLocalStack(cwd);
+  if (local.found === 'alive') {
+    process.stderr.write(
+      `sluice: no Redis configured: using the local stack's Redis at ${maskCredentials(local.stack.redisUrl)} (npm start, pid ${local.stack.pid}; ${local.file})\n`,
+    );
+    return { kind: 'ioredis', url: local.stack.redisUrl };
+  }
+  try {
+    return connectionOf(undefined, env);
+  } catch (error) {
+    if (local.found === 'stale' && error instanceof ConfigurationError) {
+      throw new ConfigurationError(error.variable, `${error.message}; ${local.problem}`);
+    }
+    throw error;
+  }
+}
+
 /** A driver for `config`; only the driver used is loaded (the other may not be installed). */
 export async function openDriver(config: DriverConfig): Promise<Driver> {
   if (config.kind === 'ioredis') {
@@ -113,7 +176,7 @@ const CLOSE_TIMEOUT_MS = 2_000;
 /** Runs `work` with a driver from the command's options, and closes it after. */
 export async function withDriver<R>(command: Command, work: (driver: Driver) => Promise<R>): Promise<R> {
   const { redisUrl } = command.optsWithGlobals<{ redisUrl?: string }>();
-  const config = connectionOf(redisUrl, process.env);
+  const config = await resolveConnection(redisUrl, process.env);
   const driver = await openDriver(config);
   try {
     return await work(driver);

@@ -5,7 +5,9 @@
  * `UPSTASH_REDIS_REST_TOKEN`, `SLUICE_DRIVER`). Results on stdout, notes and errors on stderr.
  *
  * Exit codes: 0 done; 1 the operation failed (or did not do all it was asked); 2 bad usage, input
- * or configuration; 3 Redis unavailable.
+ * or configuration; 3 Redis unavailable (unreachable, or stopped answering: retrying later may
+ * help); 4 Redis refused the credentials (wrong or missing password or REST token: a configuration
+ * error, retrying will not help).
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
@@ -35,7 +37,7 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 done, 1 operation failed, 2 bad usage or input, 3 Redis unavailable.
+Exit codes: 0 done, 1 operation failed, 2 bad usage or input, 3 Redis unavailable, 4 Redis refused the credentials.
 Run \`sluice <command> --help\` for the options of each command.`,
     );
   publishCommand(program);

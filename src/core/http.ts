@@ -1,5 +1,5 @@
 /** What the platform-neutral HTTP endpoints (publish, ops) share: refusals, JSON answers, header lookup. */
-import { describeError, RedisUnavailableError, ReplicationError } from './errors.js';
+import { describeError, RedisAuthError, RedisUnavailableError, ReplicationError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** An answer: status, headers, and the body as text. */
@@ -128,7 +128,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 /**
  * The answer for an error no refusal caught: 503 with `Retry-After` when Redis is unavailable
- * (logged as a warning), else 500 (logged as an error). Never says more than that to the caller.
+ * (logged as a warning), else 500 (logged as an error) — a refused Redis password is one, always:
+ * a configuration error that no retry fixes. Never says more than that to the caller.
  */
 export function failureAnswer(
   error: unknown,
@@ -151,6 +152,13 @@ export function failureAnswer(
       { error: 'Redis is unavailable; retry later' },
       { 'retry-after': String(retryAfterSeconds) },
     );
+  }
+  if (error instanceof RedisAuthError) {
+    logger.error(`${what} failed: Redis refused the credentials`, { error: describeError(error) });
+    return jsonAnswer(500, {
+      error:
+        'server misconfigured: Redis refused its credentials (wrong or missing password or token); retrying will not help until they are fixed',
+    });
   }
   logger.error(`${what} failed`, { error: describeError(error) });
   return jsonAnswer(500, { error: 'internal error' });

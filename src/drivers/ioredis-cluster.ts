@@ -17,12 +17,14 @@ import { Cluster, type ClusterOptions, Command, type Redis, type RedisOptions } 
 import { parseClusterNodes } from '../core/cluster-nodes.js';
 import type { Driver } from '../core/driver.js';
 import { InvalidOptionError, RedisUnavailableError } from '../core/errors.js';
+import { authFailure, connectionError, type Where } from './connection-errors.js';
 import {
   afterEvent,
   type Call,
   commandRunner,
   commandTimeoutOf,
   type Holdable,
+  isReplyError,
   streamOperations,
 } from './ioredis-commands.js';
 
@@ -159,6 +161,20 @@ export function ioredisClusterDriver(
     cluster.on('node error', () => {});
   }
 
+  // Why a node connection last failed (closed port, unknown host, refused password), named by its
+  // address: what the commands that fail meanwhile report.
+  const seeds = (cluster as unknown as { startupNodes?: { host?: string; port?: number }[] }).startupNodes;
+  const where: Where = {
+    address: (seeds ?? []).map((n) => `${n.host}:${n.port}`).join(', ') || 'the cluster',
+  };
+  let lastNodeFailure: Error | undefined;
+  cluster.on('node error', (error: unknown, address: unknown) => {
+    lastNodeFailure = connectionError({ address: String(address) }, error) ?? lastNodeFailure;
+  });
+  cluster.on('ready', () => {
+    lastNodeFailure = undefined;
+  });
+
   const socketOf = (node: Redis) => (node as unknown as { stream?: Holdable }).stream;
   const runner = commandRunner(
     {
@@ -175,6 +191,12 @@ export function ioredisClusterDriver(
             return afterEvent(node, 'end', () => socket.destroy?.());
           }),
         ).then(() => {}),
+      explain: (error) => {
+        if (isReplyError(error)) return authFailure(where, error);
+        if (error === undefined) return cluster.status === 'ready' ? undefined : lastNodeFailure;
+        const lastNodeError = (error as { lastNodeError?: unknown } | undefined)?.lastNodeError;
+        return connectionError(where, lastNodeError ?? error) ?? lastNodeFailure;
+      },
       beforeCommand: () => {
         // The cluster ends when no node could be reached (it does not retry in the background).
         if (owned && !closed && cluster.status === 'end') cluster.connect().catch(() => {});

@@ -5,19 +5,33 @@
  */
 import { ReplyError } from 'ioredis';
 import type { Driver, ReadArgs, ReadGroupArgs } from '../core/driver.js';
-import { describeError, InvalidOptionError, RedisUnavailableError, replyError } from '../core/errors.js';
+import {
+  describeError,
+  InvalidOptionError,
+  RedisAuthError,
+  RedisUnavailableError,
+  replyError,
+} from '../core/errors.js';
 import { checkInteger } from '../core/validate.js';
 
 /** How long a command may go unanswered (plus its BLOCK time) before the connection is presumed dead. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 
-/** An ioredis failure as a sluice error: a reply error with its code, anything else unavailability. */
-export function normalise(error: unknown): Error {
-  if (error instanceof RedisUnavailableError) return error;
+/** An error reply from Redis (`ERR …`, `NOGROUP …`, `WRONGPASS …`). */
+export function isReplyError(error: unknown): error is Error {
   // instanceof, not `name`: redis-errors derives `name` from the constructor, which minifiers rename.
-  if (error instanceof (ReplyError as ErrorConstructor) && error instanceof Error) {
-    return replyError(error.message.split(' ', 1)[0] ?? '', error.message, error);
-  }
+  return error instanceof (ReplyError as ErrorConstructor) && error instanceof Error;
+}
+
+/**
+ * An ioredis failure as a sluice error: what `explain` makes of it (a refused password, a closed
+ * port, …), else a reply error with its code, anything else unavailability.
+ */
+export function normalise(error: unknown, explain?: (error: unknown) => Error | undefined): Error {
+  if (error instanceof RedisUnavailableError || error instanceof RedisAuthError) return error;
+  const explained = explain?.(error);
+  if (explained) return explained;
+  if (isReplyError(error)) return replyError(error.message.split(' ', 1)[0] ?? '', error.message, error);
   return new RedisUnavailableError(`Redis is unavailable: ${describeError(error)}`, { cause: error });
 }
 
@@ -40,6 +54,11 @@ export interface Link {
   reset(): Promise<void>;
   /** Called before every command (the cluster reconnects here after it gave up). */
   beforeCommand?(): void;
+  /**
+   * The error to report for `error` — or, given undefined (a command timed out), for the state of
+   * the connection: why it last failed to open, if it did — when that says more than the default.
+   */
+  explain?(error: unknown): Error | undefined;
 }
 
 export interface Runner {
@@ -109,14 +128,17 @@ export function commandRunner(link: Link, commandTimeoutMs: number): Runner {
         fail = reject;
         interrupts.add(fail);
         timer = setTimeout(() => {
-          reject(new RedisUnavailableError(`Redis did not answer ${label} within ${commandTimeoutMs} ms`));
+          reject(
+            link.explain?.(undefined) ??
+              new RedisUnavailableError(`Redis did not answer ${label} within ${commandTimeoutMs} ms`),
+          );
           reset();
         }, commandTimeoutMs + waitMs);
       });
       try {
         return await Promise.race([send(), interrupted]);
       } catch (error) {
-        throw normalise(error);
+        throw normalise(error, link.explain);
       } finally {
         clearTimeout(timer);
         interrupts.delete(fail);

@@ -8,15 +8,24 @@
  * const driver = ioredisDriver(process.env.REDIS_URL);
  * ```
  */
+import { TLSSocket } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Driver } from '../core/driver.js';
-import { InvalidOptionError, maskCredentials, RedisUnavailableError } from '../core/errors.js';
+import {
+  InvalidOptionError,
+  maskCredentials,
+  RedisAuthError,
+  RedisUnavailableError,
+} from '../core/errors.js';
+import { checkInteger } from '../core/validate.js';
+import { authFailure, connectionError, tlsHandshakeError, type Where } from './connection-errors.js';
 import {
   afterEvent,
   type Call,
   commandRunner,
   commandTimeoutOf,
   type Holdable,
+  isReplyError,
   streamOperations,
 } from './ioredis-commands.js';
 
@@ -46,6 +55,13 @@ export interface IoredisDriverOptions {
    * @default 5000
    */
   readonly commandTimeoutMs?: number;
+  /**
+   * Longest TLS handshake (`rediss://`), from the moment the TCP connection is open. Past it the
+   * connection fails with "TLS handshake failed: is the server speaking TLS?": a plain Redis port
+   * never answers a TLS hello, so without this the first command would wait for its timeout.
+   * @default 2000
+   */
+  readonly tlsHandshakeTimeoutMs?: number;
   /** Extra ioredis options, merged over {@link IOREDIS_DEFAULTS}. */
   readonly redisOptions?: RedisOptions;
 }
@@ -76,6 +92,22 @@ export function ioredisDriver(
     client.on('error', () => {});
   }
   const commandTimeoutMs = commandTimeoutOf(options.commandTimeoutMs);
+  const { host, port, path } = client.options;
+  const where = { address: path ?? `${host}:${port}` };
+  // Why the connection last failed to open (an 'error' event since it was last ready): the
+  // commands that fail meanwhile say that, not only that the connection closed.
+  let lastError: unknown;
+  client.on('error', (error: unknown) => {
+    lastError = error;
+  });
+  client.on('ready', () => {
+    lastError = undefined;
+  });
+  const explainLast = (): Error | undefined =>
+    lastError instanceof RedisUnavailableError || lastError instanceof RedisAuthError
+      ? lastError
+      : connectionError(where, lastError);
+  if (client.options.tls) watchTlsHandshake(client, where, tlsHandshakeTimeoutOf(options));
 
   const socket = () => (client as unknown as { stream?: Holdable }).stream;
   const runner = commandRunner(
@@ -83,6 +115,12 @@ export function ioredisDriver(
       owned,
       sockets: () => [socket()],
       reset: () => afterEvent(client, 'close', () => client.disconnect(true)),
+      explain: (error) => {
+        if (isReplyError(error)) return authFailure(where, error);
+        // A command timed out: on an open connection that says it all (a stalled server).
+        if (error === undefined) return client.status === 'ready' ? undefined : explainLast();
+        return connectionError(where, error) ?? explainLast();
+      },
     },
     commandTimeoutMs,
   );
@@ -90,7 +128,10 @@ export function ioredisDriver(
   // ioredis drops the commands it had sent when a connection closes, without failing them (we turn
   // its resending off): fail them here, at once, instead of at their timeout.
   client.on('close', () =>
-    runner.failInFlight(new RedisUnavailableError('the connection to Redis closed before it answered')),
+    runner.failInFlight(
+      explainLast() ??
+        new RedisUnavailableError(`the connection to Redis at ${where.address} closed before it answered`),
+    ),
   );
 
   const call: Call = (command, args, _key, waitMs) =>
@@ -128,4 +169,38 @@ export function ioredisDriver(
       });
     },
   };
+}
+
+function tlsHandshakeTimeoutOf(options: IoredisDriverOptions): number {
+  const timeoutMs = options.tlsHandshakeTimeoutMs ?? 2_000;
+  const problem = checkInteger('tlsHandshakeTimeoutMs', timeoutMs, 1);
+  if (problem) throw new InvalidOptionError('tlsHandshakeTimeoutMs', problem);
+  return timeoutMs;
+}
+
+/**
+ * Fails a TLS handshake that does not finish within `timeoutMs` of the TCP connection opening: a
+ * plain Redis port takes the TLS hello for the start of a command line and waits for its end.
+ */
+function watchTlsHandshake(client: Redis, where: Where, timeoutMs: number): void {
+  // 'connecting' comes before ioredis has made the socket; it is there once the current I/O is done.
+  client.on('connecting', () =>
+    setImmediate(() => {
+      const stream = (client as unknown as { stream?: unknown }).stream;
+      if (!(stream instanceof TLSSocket) || stream.destroyed) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const start = () => {
+        timer = setTimeout(() => {
+          if (client.status === 'connecting' && !stream.destroyed) {
+            stream.destroy(tlsHandshakeError(where, `no answer to the TLS hello within ${timeoutMs} ms`));
+          }
+        }, timeoutMs);
+        timer.unref();
+      };
+      stream.once('secureConnect', () => clearTimeout(timer));
+      stream.once('close', () => clearTimeout(timer));
+      if (stream.connecting) stream.once('connect', start);
+      else start();
+    }),
+  );
 }

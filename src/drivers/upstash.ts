@@ -27,6 +27,7 @@ import {
   replyError,
 } from '../core/errors.js';
 import { checkInteger } from '../core/validate.js';
+import { authFailure, connectionError, type Where } from './connection-errors.js';
 
 /** Upstash's limit of pending entries per consumer. */
 export const UPSTASH_MAX_PENDING_PER_CONSUMER = 1000;
@@ -61,10 +62,13 @@ const REPLY_CODE = /^([A-Z][A-Z_]+)\b/;
 const UNREACHABLE =
   /unavailable|ECONN[A-Z]+|EPIPE|ETIMEDOUT|EHOSTUNREACH|timed? ?out|connection (closed|lost|refused|reset)|socket/i;
 
-function normalise(error: unknown): Error {
+function normalise(error: unknown, where: Where): Error {
   if (error instanceof upstashErrors.UpstashError) {
     // The SDK appends ", command was: [...]", which may hold a payload: keep it out of the message.
     const message = error.message.split(', command was:', 1)[0] ?? error.message;
+    // The SDK hides the status: a 401 is known by its text ("Unauthorized", "WRONGPASS …").
+    const auth = authFailure(where, new Error(message));
+    if (auth) return auth;
     const code = REPLY_CODE.exec(message)?.[1];
     // A REST server answers 5xx with an `ERR …` text when it cannot reach Redis: that is
     // unavailability. Only a plain ERR is looked into: other codes' texts quote key and group names.
@@ -72,7 +76,19 @@ function normalise(error: unknown): Error {
       return replyError(code, message, error);
     return new RedisUnavailableError(`Upstash refused the request: ${message}`, { cause: error });
   }
-  return new RedisUnavailableError(`Upstash is unavailable: ${describeError(error)}`, { cause: error });
+  return (
+    connectionError(where, error) ??
+    new RedisUnavailableError(`Upstash is unavailable: ${describeError(error)}`, { cause: error })
+  );
+}
+
+/** `host:port` of a REST URL, for error messages (never its credentials). */
+function whereOf(url: string | undefined): Where {
+  try {
+    return { address: new URL(url ?? '').host, rest: true };
+  } catch {
+    return { address: maskCredentials(url ?? 'the REST server'), rest: true };
+  }
 }
 
 /**
@@ -124,11 +140,16 @@ export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
     once = build(0);
   }
 
+  const where = whereOf(
+    target instanceof Redis
+      ? (target as unknown as { client?: { baseUrl?: string } }).client?.baseUrl
+      : target.url,
+  );
   const send = async (client: Redis, args: (string | number)[]): Promise<unknown> => {
     try {
       return await client.exec(args.map(String) as [string, ...string[]]);
     } catch (error) {
-      throw normalise(error);
+      throw normalise(error, where);
     }
   };
   const call = (args: (string | number)[]) => send(retrying, args);

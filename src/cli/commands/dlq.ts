@@ -45,7 +45,7 @@ function withTarget(command: Command): Command {
 
 function listCommand(dlq: Command): void {
   withTarget(dlq.command('list').description('list dead letters, oldest first'))
-    .option('-n, --count <n>', 'at most this many (default 20)', wholeNumber(1, 10_000), 20)
+    .option('-n, --count <n>', 'at most this many', wholeNumber(1, 10_000), 20)
     .option(
       '--start <id>',
       'from this dead-letter id on (inclusive; "(<id>" exclusive, as the footer prints)',

@@ -5,9 +5,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Command, Option } from 'commander';
-import { drain } from '../../core/drain.js';
+import { type DrainReport, drain } from '../../core/drain.js';
+import { isPermanent } from '../../core/errors.js';
 import type { LogFields, Logger } from '../../core/logger.js';
-import type { DrainOptions, Handler } from '../../core/options.js';
+import { DRAIN_DEFAULTS, type DrainOptions, type Handler } from '../../core/options.js';
 import {
   EXIT,
   groupOf,
@@ -140,14 +141,17 @@ Example:
       const handler = await loadHandler(flags.handler);
       const bar = progressBar('draining');
       const logger = stderrLogger(flags.verbose ? 'debug' : 'warn', bar.stop);
-      let handled = 0;
-      let failed = 0;
+      const counted = { acked: 0, failed: 0, deadLettered: 0 };
+      const maxDeliveries = flags.maxDeliveries ?? DRAIN_DEFAULTS.maxDeliveries;
+      // Counted as the cycle will count them (the report's names): a permanent failure, or one on the
+      // last allowed delivery, is dead-lettered; any other failure stays pending (failed).
       const counting: Handler = async (message, context) => {
         try {
           await handler(message, context);
-          handled++;
+          counted.acked++;
         } catch (error) {
-          failed++;
+          if (isPermanent(error) || message.deliveries >= maxDeliveries) counted.deadLettered++;
+          else counted.failed++;
           throw error;
         }
       };
@@ -183,7 +187,7 @@ Example:
           bar.update(
             Date.now() - startedAt,
             budgetMs,
-            `handled ${handled}${failed > 0 ? `, failed ${failed}` : ''}`,
+            `acked ${counted.acked}, failed ${counted.failed}, deadLettered ${counted.deadLettered}`,
           ),
         100,
       );
@@ -192,11 +196,24 @@ Example:
         bar.stop();
       });
       printJson(report);
+      note(reportSummary(report));
       if (report.stoppedBy === 'error') {
         note(`sluice drain: the cycle stopped on an error: ${report.error}`);
-        process.exitCode = report.error?.startsWith('RedisUnavailableError') ? EXIT.unavailable : EXIT.failed;
+        process.exitCode = report.error?.startsWith('RedisUnavailableError')
+          ? EXIT.unavailable
+          : report.error?.startsWith('RedisAuthError')
+            ? EXIT.credentials
+            : EXIT.failed;
       }
     });
+}
+
+/** The report in one line for the person at the terminal (stderr), in the report's own words. */
+export function reportSummary(report: DrainReport): string {
+  const counts = (['read', 'reclaimed', 'acked', 'failed', 'deadLettered', 'lostToTrim'] as const)
+    .map((name) => `${name} ${report[name]}`)
+    .join(', ');
+  return `sluice drain: ${counts}; stoppedBy ${report.stoppedBy} after ${report.durationMs} ms`;
 }
 
 async function loadHandler(path: string): Promise<Handler> {

@@ -5,9 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { encodeMessage, type OutgoingMessage } from '../../core/envelope.js';
 import { InvalidMessageError } from '../../core/errors.js';
+import { Refusal } from '../../core/http.js';
+import { messageOfJson, PUBLISH_ENDPOINT_DEFAULTS } from '../../core/http-publish.js';
 import { type PublishResult, publish, publishBatch } from '../../core/publish.js';
-import { targetOf, targetOptions, UsageError, withDriver } from '../context.js';
-import { print, printJson, progressBar } from '../terminal.js';
+import { type Target, targetOf, targetOptions, UsageError, withDriver } from '../context.js';
+import { formatDuration, note, print, printJson, progressBar } from '../terminal.js';
 
 /** Messages per publish call of a batch: each call is atomic and one round trip. */
 const CHUNK = 1_000;
@@ -52,6 +54,7 @@ Examples:
         );
       const input = await readInput(data, flags.file);
       const messages = flags.batch ? parseLines(input, flags) : [single(input, flags)];
+      const startedAt = Date.now();
       const results: PublishResult[] = await withDriver(cmd, async (driver) => {
         if (!flags.batch) return [await publish(driver, target, messages[0] as OutgoingMessage)];
         const bar = progressBar('publishing');
@@ -67,8 +70,23 @@ Examples:
         return published;
       });
       if (flags.json) printJson(flags.batch ? results : results[0]);
-      else for (const r of results) print(r.duplicate ? `${r.id} (duplicate)` : r.id);
+      // On a terminal a batch's ids would scroll past by the thousand: the summary says what happened.
+      else if (!flags.batch || !process.stdout.isTTY)
+        for (const r of results) print(r.duplicate ? `${r.id} (duplicate)` : r.id);
+      if (flags.batch) note(batchSummary(results, target, Date.now() - startedAt));
     });
+}
+
+/** The one line a batch always ends with (stderr): how many, where, how long, duplicates. */
+export function batchSummary(results: readonly PublishResult[], target: Target, durationMs: number): string {
+  const duplicates = results.filter((r) => r.duplicate).length;
+  const where = 'stream' in target ? `stream ${target.stream}` : `topic ${target.topic}`;
+  const ids = process.stdout.isTTY ? '; ids with --json, or pipe the output' : '';
+  return `sluice publish: published ${results.length - duplicates} of ${results.length} messages to ${where} in ${formatDuration(durationMs)}${
+    duplicates > 0
+      ? ` (${duplicates} duplicates of earlier messages with the same idempotency key, not written again)`
+      : ''
+  }${ids}`;
 }
 
 async function readInput(data: string | undefined, file: string | undefined): Promise<string> {
@@ -122,24 +140,13 @@ function parseLines(input: string, flags: PublishFlags): OutgoingMessage[] {
   input.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     const where = `line ${i + 1}: `;
-    const value = parseJson(line, where);
-    if (
-      typeof value !== 'object' ||
-      value === null ||
-      Array.isArray(value) ||
-      !Object.hasOwn(value, 'data')
-    ) {
-      throw new InvalidMessageError(
-        `${where}expected a message object {"data": …, "key"?: …, "idempotencyKey"?: …}`,
-      );
+    try {
+      // The publish endpoint's own check of a message: the same refusals, in the same words.
+      messages.push(messageOfJson(parseJson(line, where), where, PUBLISH_ENDPOINT_DEFAULTS));
+    } catch (error) {
+      if (error instanceof Refusal) throw new InvalidMessageError(error.message);
+      throw error;
     }
-    const { data, key, idempotencyKey, ...rest } = value as Record<string, unknown>;
-    const unknown = Object.keys(rest);
-    if (unknown.length > 0)
-      throw new InvalidMessageError(`${where}unknown field ${JSON.stringify(unknown[0])}`);
-    const message = { data, key, idempotencyKey } as OutgoingMessage;
-    encodeMessage(message, where);
-    messages.push(message);
   });
   if (messages.length === 0) throw new InvalidMessageError('the batch has no message (no non-empty line)');
   return messages;

@@ -60,11 +60,26 @@ function describe(r: ReplayReport): string {
   const count = r.exact ? String(r.entries) : `more than ${r.entries - 1}`;
   const when = r.dryRun ? 'would move' : 'moved';
   const lines = [
-    `group ${r.group} of ${r.stream}: ${when} from ${r.previousLastDeliveredId} to ${r.lastDeliveredId}`,
+    `group ${r.group} of ${r.stream}: ${when} from ${position(r.previousLastDeliveredId)} to ${position(r.lastDeliveredId)}`,
     r.from === '$'
       ? '  it skips to the end of the stream: only new messages are delivered'
       : `  ${count} of ${r.length} entries from ${r.from} on ${r.dryRun ? 'would be' : 'will be'} delivered again`,
   ];
   if (r.pending > 0) lines.push(`  ${r.pending} pending entries stay pending`);
   return lines.join('\n');
+}
+
+/** The largest sequence number of a stream id: `<ms>-18446744073709551615` is "just before `<ms+1>-0`". */
+const LAST_SEQUENCE = '18446744073709551615';
+
+/**
+ * A group's position (its last-delivered id) as a person reads it: the next entry it gets comes
+ * after this, with the time the id stands for.
+ */
+export function position(id: string): string {
+  const [ms, sequence] = id.split('-');
+  if (id === '0-0') return 'the start of the stream';
+  const time = (at: number) => (Number.isSafeInteger(at) ? ` (${new Date(at).toISOString()})` : '');
+  if (sequence === LAST_SEQUENCE) return `just before ${Number(ms) + 1}-0${time(Number(ms) + 1)}`;
+  return `just after ${id}${time(Number(ms))}`;
 }

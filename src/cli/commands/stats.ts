@@ -3,11 +3,13 @@
  * letters; a table, `--json`, `--watch`.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import type { Driver } from '../../core/driver.js';
 import { isTopicName, TOPIC_PATTERN } from '../../core/keys.js';
 import { partitionedTopicStats, type TopicStats } from '../../core/ops.js';
 import { sleep } from '../../core/signals.js';
 import { interruptSignal, type Target, UsageError, withDriver } from '../context.js';
-import { formatDuration, print, printJson, table } from '../terminal.js';
+import { describeFound, discover } from '../discover.js';
+import { formatDuration, note, print, printJson, table } from '../terminal.js';
 
 interface StatsFlags {
   topic?: string[];
@@ -22,7 +24,10 @@ export function statsCommand(program: Command): void {
   program
     .command('stats')
     .description('length, lag, pending, oldest pending age, consumers and dead letters per topic and group')
-    .option('-t, --topic <name...>', 'topics (default: SLUICE_TOPICS, else SLUICE_TOPIC)')
+    .option(
+      '-t, --topic <name...>',
+      'topics (default: SLUICE_TOPICS, else SLUICE_TOPIC, else every topic found in Redis)',
+    )
     .option('--stream <key...>', 'stream keys used as they are')
     .option('--json', 'print JSON (with --watch: one line per refresh)')
     .option(
@@ -48,21 +53,23 @@ Examples:
   sluice stats -t orders --json`,
     )
     .action(async (flags: StatsFlags, cmd: Command) => {
-      const targets = targetsOf(flags);
+      const named = targetsOf(flags);
       await withDriver(cmd, async (driver) => {
+        const targets = named ?? (await everyTopic(driver));
+        if (targets.length === 0) return;
         const measure = async () =>
           (await Promise.all(targets.map((target) => partitionedTopicStats(driver, target)))).flat();
+        const first = await measure();
+        if (flags.topic !== undefined || flags.stream !== undefined) await refuseUnknown(driver, first);
         if (flags.watch === undefined) {
-          const stats = await measure();
-          if (flags.json) printJson(stats);
-          else print(statsTable(stats));
+          if (flags.json) printJson(first);
+          else print(statsTable(first));
           return;
         }
         const everyMs = (flags.watch === true ? DEFAULT_WATCH_SECONDS : flags.watch) * 1_000;
         const interrupt = interruptSignal();
         try {
-          while (!interrupt.signal.aborted) {
-            const stats = await measure();
+          for (let stats = first; !interrupt.signal.aborted; stats = await measure()) {
             if (flags.json) printJson(stats, true);
             else {
               if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
@@ -81,7 +88,27 @@ Examples:
     });
 }
 
-function targetsOf(flags: StatsFlags): Target[] {
+/** Every topic of the Redis, when none is named: said on stderr, with the other streams. */
+async function everyTopic(driver: Driver): Promise<Target[]> {
+  const found = await discover(driver);
+  note(`sluice stats: no --topic given: ${describeFound(found)}`);
+  return found.topics.map((topic) => ({ topic }));
+}
+
+/** A topic or stream named explicitly that does not exist is a mistake (exit 2), told with what does. */
+async function refuseUnknown(driver: Driver, stats: readonly TopicStats[]): Promise<void> {
+  const missing = stats.filter((s) => !s.exists && s.partition === undefined);
+  if (missing.length === 0) return;
+  const names = missing.map((s) =>
+    s.topic === null ? `stream ${JSON.stringify(s.stream)}` : `topic ${JSON.stringify(s.topic)}`,
+  );
+  throw new UsageError(
+    `no ${names.join(', no ')} (no stream and no recorded partitions); ${describeFound(await discover(driver))}`,
+  );
+}
+
+/** What the flags (else SLUICE_TOPICS / SLUICE_TOPIC) name; undefined: nothing (every topic found). */
+function targetsOf(flags: StatsFlags): Target[] | undefined {
   const targets: Target[] = [];
   const topics = flags.topic ?? [];
   if (topics.length === 0 && flags.stream === undefined) {
@@ -103,9 +130,7 @@ function targetsOf(flags: StatsFlags): Target[] {
     if (stream === '') throw new UsageError('--stream must not be empty');
     targets.push({ stream });
   }
-  if (targets.length === 0)
-    throw new UsageError('missing --topic <name> (or --stream <key>, or SLUICE_TOPICS / SLUICE_TOPIC)');
-  return targets;
+  return targets.length === 0 ? undefined : targets;
 }
 
 export function statsTable(all: readonly TopicStats[]): string {
