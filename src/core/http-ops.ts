@@ -20,8 +20,8 @@
  *
  * Statuses: 200 · 400 malformed (query, body, id, group name) · 401 unauthenticated (or no admin
  * token configured) · 404 unknown route, topic outside the allow-list, or group the topic does not
- * have · 405 wrong method (with `Allow`) · 413 body too large · 415 body not JSON · 503 Redis
- * unavailable (with `Retry-After`). Errors are JSON: `{ "error": "<what is wrong>" }`.
+ * have · 405 wrong method (with `Allow`) · 413 body too large · 415 body not JSON · 500 Redis refused
+ * the credentials (a configuration error: no `Retry-After`) · 503 Redis unavailable (with `Retry-After`). Errors are JSON: `{ "error": "<what is wrong>" }`.
  */
 
 import { bearerCheck } from './bearer.js';

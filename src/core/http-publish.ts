@@ -8,8 +8,8 @@
  * With neither a token nor a secret configured, every request is refused.
  *
  * Statuses: 202 published (ids in order) · 400 malformed · 401 unauthenticated (or publishing
- * disabled) · 404 unknown topic · 405 not POST · 413 too large · 415 not JSON · 503 Redis
- * unavailable (with Retry-After). A batch is written whole or not at all; a refused request
+ * disabled) · 404 unknown topic · 405 not POST · 413 too large · 415 not JSON · 500 Redis refused
+ * the credentials (a configuration error: no Retry-After) · 503 Redis unavailable (with Retry-After). A batch is written whole or not at all; a refused request
  * writes nothing.
  */
 
