@@ -3,9 +3,9 @@
  * the original fields followed by constant `dlq.*` fields saying why.
  */
 import { type Driver, runScript } from './driver.js';
-import { describeError } from './errors.js';
+import { describeError, SluiceError } from './errors.js';
 import type { StreamKeys } from './keys.js';
-import { parseInteger } from './replies.js';
+import { parseString } from './replies.js';
 import { DEAD_LETTER } from './scripts.js';
 
 /** The fields sluice stamps on a dead letter. */
@@ -41,8 +41,8 @@ const MAX_ERROR_LENGTH = 1000;
 
 /**
  * Moves entries this consumer holds to the group's dead-letter stream, acknowledging each original
- * in the same atomic step. Resolves how many were moved (an entry acknowledged or claimed by
- * someone else meanwhile is left alone).
+ * in the same atomic step. Resolves the ids moved (an entry acknowledged or claimed by someone else
+ * meanwhile is left alone).
  */
 export async function deadLetter(
   driver: Driver,
@@ -51,8 +51,8 @@ export async function deadLetter(
   consumer: string,
   candidates: readonly DeadLetterCandidate[],
   now: Date = new Date(),
-): Promise<number> {
-  if (candidates.length === 0) return 0;
+): Promise<string[]> {
+  if (candidates.length === 0) return [];
   const args: (string | number)[] = [group, consumer, candidates.length];
   for (const c of candidates) {
     const stamped = [
@@ -74,8 +74,8 @@ export async function deadLetter(
     ];
     args.push(c.id, stamped.length, ...stamped);
   }
-  return parseInteger(
-    await runScript(driver, DEAD_LETTER, [keys.stream, keys.deadLetters(group)], args),
-    'dead-letter',
-  );
+  const reply = await runScript(driver, DEAD_LETTER, [keys.stream, keys.deadLetters(group)], args);
+  if (!Array.isArray(reply))
+    throw new SluiceError(`Unexpected dead-letter reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+  return reply.map((id) => parseString(id, 'dead-lettered id'));
 }

@@ -515,7 +515,21 @@ async function deadLetterOrKeep<T>(
 ): Promise<number> {
   const { driver, keys, consumer, options: o } = cycle;
   try {
-    return await deadLetter(driver, keys, o.group, consumer, candidates);
+    const moved = new Set(await deadLetter(driver, keys, o.group, consumer, candidates));
+    for (const c of candidates) {
+      if (!moved.has(c.id)) continue;
+      // One line per dead letter: it will not be processed until someone redrives it.
+      o.logger.error('message dead-lettered', {
+        stream: keys.stream,
+        group: o.group,
+        id: c.id,
+        reason: c.reason,
+        deliveries: c.deliveries,
+        error: describeError(c.error),
+        deadLetters: keys.deadLetters(o.group),
+      });
+    }
+    return moved.size;
   } catch (error) {
     if (!(error instanceof RedisReplyError)) throw error;
     o.logger.error('could not dead-letter; the messages stay pending', {

@@ -87,14 +87,14 @@ return {cursor, claimed, deleted}
  * (acknowledged or claimed by another meanwhile) is skipped.
  * KEYS[1] stream, KEYS[2] dead-letter stream.
  * ARGV: group, consumer, count, then per entry: id, fieldCount, fields… (the dead-letter fields included).
- * Returns how many were dead-lettered.
+ * Returns the ids dead-lettered.
  */
 export const DEAD_LETTER = /* @__PURE__ */ defineScript(
   'sluice-dead-letter',
   `
 local group, consumer = ARGV[1], ARGV[2]
 local count = tonumber(ARGV[3])
-local moved = 0
+local moved = {}
 local a = 4
 for i = 1, count do
   local id = ARGV[a]
@@ -103,7 +103,7 @@ for i = 1, count do
   if p[1] and p[1][2] == consumer then
     redis.call('XADD', KEYS[2], '*', unpack(ARGV, a + 2, a + 1 + nfields))
     redis.call('XACK', KEYS[1], group, id)
-    moved = moved + 1
+    moved[#moved + 1] = id
   end
   a = a + 2 + nfields
 end

@@ -9,19 +9,16 @@ import type { Driver } from '../../src/core/driver.js';
 import { InvalidOptionError } from '../../src/core/errors.js';
 import { createPublishEndpoint } from '../../src/core/http-publish.js';
 import { streamKeys } from '../../src/core/keys.js';
-import type { Logger } from '../../src/core/logger.js';
 import { declaredGroupsKey, partitionKeys } from '../../src/core/partitions.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, groupInfo, lambdaContext, randomTopic, testDrainOptions } from '../support/fixtures.js';
-
-/** A logger that keeps what it was told. */
-function recordingLogger() {
-  const lines: { level: string; message: string; fields: Record<string, unknown> | undefined }[] = [];
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    lines.push({ level, message, fields });
-  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-  return { logger, lines };
-}
+import {
+  DRIVERS,
+  groupInfo,
+  lambdaContext,
+  randomTopic,
+  recordingLogger,
+  testDrainOptions,
+} from '../support/fixtures.js';
 
 /** Counts the commands a driver sends (every method call). */
 function counting(driver: Driver) {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 import type { Driver } from '../../src/core/driver.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { type Logger, silentLogger } from '../../src/core/logger.js';
 import type { DrainOptions } from '../../src/core/options.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
@@ -181,4 +181,14 @@ export function testDrainOptions<T>(
     logger: silentLogger,
     ...extra,
   };
+}
+
+/** A logger that keeps every line it is given, for assertions on what was logged. */
+export function recordingLogger() {
+  const lines: { level: keyof Logger; message: string; fields: Record<string, unknown> | undefined }[] = [];
+  const at = (level: keyof Logger) => (message: string, fields?: Record<string, unknown>) => {
+    lines.push({ level, message, fields });
+  };
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { logger, lines };
 }
