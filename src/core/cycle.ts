@@ -84,7 +84,6 @@ function guardDriver(driver: Driver, guard: <R>(promise: Promise<R>) => Promise<
   return {
     name: driver.name,
     capabilities: driver.capabilities,
-    createGroup: (...args) => guard(driver.createGroup(...args)),
     readGroup: (...args) => guard(driver.readGroup(...args)),
     ack: (...args) => guard(driver.ack(...args)),
     add: (...args) => guard(driver.add(...args)),

@@ -37,8 +37,6 @@ export interface Driver {
   /** For logs and reports (`ioredis`, `upstash`). */
   readonly name: string;
   readonly capabilities: DriverCapabilities;
-  /** XGROUP CREATE stream group startId MKSTREAM. */
-  createGroup(stream: string, group: string, startId: string): Promise<unknown>;
   /** XREADGROUP GROUP group consumer COUNT n [BLOCK ms] STREAMS stream >. */
   readGroup(args: ReadGroupArgs): Promise<unknown>;
   /**

@@ -139,9 +139,6 @@ function opened(node: Redis): Promise<boolean> {
   });
 }
 
-/** XGROUP CREATE … MKSTREAM with its key declared (see `createGroup` below). */
-const CREATE_GROUP = "return redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM')";
-
 /**
  * A driver over an ioredis `Cluster`. Give it seed nodes — `host:port` or `redis://` / `rediss://`
  * URLs; the driver owns and closes the connections — or an existing `Cluster` (you own it and its
@@ -247,7 +244,6 @@ export function ioredisClusterDriver(
     // ioredis finds no key in XGROUP, so it would send it to any master (and follow a MOVED, and
     // reload the slot map): as a script its key is explicit and it goes straight to its slot.
     // An error reply inside a script keeps its code (BUSYGROUP).
-    createGroup: (stream, group, startId) => call('EVAL', [CREATE_GROUP, 1, stream, group, startId], stream),
     waitForReplicas: (key, replicas, timeoutMs) =>
       runner.run(
         'WAIT',

@@ -162,10 +162,8 @@ export type Call = (
 /** The driver operations every ioredis driver sends the same way. */
 export function streamOperations(
   call: Call,
-): Pick<Driver, 'createGroup' | 'readGroup' | 'read' | 'ack' | 'add' | 'evalSha' | 'eval'> {
+): Pick<Driver, 'readGroup' | 'read' | 'ack' | 'add' | 'evalSha' | 'eval'> {
   return {
-    createGroup: (stream, group, startId) =>
-      call('XGROUP', ['CREATE', stream, group, startId, 'MKSTREAM'], stream),
     readGroup: ({ stream, group, consumer, count, blockMs }: ReadGroupArgs) =>
       call(
         'XREADGROUP',

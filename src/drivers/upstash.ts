@@ -158,7 +158,6 @@ export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
   return {
     name: 'upstash',
     capabilities: { blocking: false, maxPendingPerConsumer: UPSTASH_MAX_PENDING_PER_CONSUMER },
-    createGroup: (stream, group, startId) => call(['XGROUP', 'CREATE', stream, group, startId, 'MKSTREAM']),
     // No BLOCK over REST: `blockMs` is never passed to a driver that cannot block.
     // XREADGROUP `>` moves the group and fills the pending list: a repeat after a lost answer would
     // strand the first batch (and spend a delivery of each message), so it is sent once.
