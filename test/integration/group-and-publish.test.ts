@@ -1,11 +1,15 @@
+import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
+import { declareTopic } from '../../src/core/declare.js';
 import { drain } from '../../src/core/drain.js';
-import { InvalidMessageError } from '../../src/core/errors.js';
+import { InvalidMessageError, PermanentError } from '../../src/core/errors.js';
 import { ensureGroup } from '../../src/core/group.js';
-import { streamKeys } from '../../src/core/keys.js';
+import { idempotent } from '../../src/core/idempotent.js';
+import { type StreamKeys, streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { declaredGroupsKey, partitionCountKey, partitionKeys } from '../../src/core/partitions.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
-import { DRIVERS, randomTopic } from '../support/fixtures.js';
+import { DRIVERS, keysOf, randomTopic, rawClusterClient, testDrainOptions } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('over $name', (kind) => {
   const redis = kind.redis();
@@ -125,14 +129,16 @@ describe.each(DRIVERS)('over $name', (kind) => {
       expect(await redis.xlen(`sluice:{${topic}}`)).toBe(1);
     });
 
-    it('idempotency keys work inside a batch and across batches', async () => {
+    it('idempotency keys work across batches; one batch may not repeat a key', async () => {
       const topic = randomTopic();
-      const [a, b, c] = await publishBatch(driver, topic, [
-        { data: 1, idempotencyKey: 'k1' },
-        { data: 2, idempotencyKey: 'k1' },
-        { data: 3 },
-      ]);
-      expect(b).toEqual({ id: a?.id, duplicate: true });
+      await expect(
+        publishBatch(driver, topic, [
+          { data: 1, idempotencyKey: 'k1' },
+          { data: 2, idempotencyKey: 'k1' },
+        ]),
+      ).rejects.toThrow(/messages\[1\]: `idempotencyKey` repeats that of messages\[0\]/);
+      const [a, c] = await publishBatch(driver, topic, [{ data: 1, idempotencyKey: 'k1' }, { data: 3 }]);
+      expect(a?.duplicate).toBe(false);
       expect(c?.duplicate).toBe(false);
       const [d] = await publishBatch(driver, topic, [{ data: 4, idempotencyKey: 'k1' }]);
       expect(d).toEqual({ id: a?.id, duplicate: true });
@@ -161,16 +167,34 @@ describe.each(DRIVERS)('over $name', (kind) => {
       expect(second.duplicate).toBe(false);
     });
 
-    it('keeps the companion keys in the stream slot', async () => {
+    it('every key the library writes for a topic lies in its stream slot', async () => {
       const topic = randomTopic();
-      await publish(driver, topic, { data: 1, idempotencyKey: 'x' });
-      const slots = await Promise.all(
-        [`sluice:{${topic}}`, `sluice:{${topic}}:idem:x`, `sluice:{${topic}}:dlq:g`].map((k) =>
-          redis.call('CLUSTER', 'KEYSLOT', k).catch(() => null),
-        ),
+      const keys = streamKeys({ topic });
+      await declareTopic(driver, topic, { groups: ['g'] });
+      await publish(driver, topic, { data: 'poison', idempotencyKey: 'x' });
+      await publishBatch(driver, topic, [{ data: 1 }, { data: 2 }], { idempotencyKey: 'batch' });
+      const handler = idempotent<unknown>(
+        (m) => {
+          if (m.data === 'poison') throw new PermanentError('no');
+        },
+        { driver, group: 'g' },
       );
-      // CLUSTER KEYSLOT works without cluster mode on Redis 7.
-      expect(new Set(slots).size).toBe(1);
+      await drain(driver, testDrainOptions(topic, 'g', handler));
+      const written = await keysOf(redis, `sluice:{${topic}}*`);
+      // What streamKeys and the layout functions name is what was written: each kind at least once.
+      expect(written).toEqual(
+        expect.arrayContaining([
+          keys.stream,
+          keys.deadLetters('g'),
+          keys.idempotency('x'),
+          keys.batchIdempotency('batch', 0),
+          keys.batchIdempotency('batch', 1),
+          partitionCountKey(topic),
+          declaredGroupsKey(topic),
+        ]),
+      );
+      expect(written.filter((key) => key.startsWith(keys.processed('g', '')))).toHaveLength(2);
+      for (const key of written) expect(calculateSlot(key), key).toBe(calculateSlot(keys.stream));
     });
 
     it('refuses bad input before writing anything', async () => {
@@ -187,5 +211,57 @@ describe.each(DRIVERS)('over $name', (kind) => {
       await expect(publish(driver, 'bad topic!', { data: 1 })).rejects.toThrow(/`topic` to match/);
       expect(await redis.exists(`sluice:{${topic}}`)).toBe(0);
     });
+  });
+});
+
+/** Every key kind of one stream (a topic, a partition or a stream named directly), as the library names it. */
+function keysOfEveryKind(keys: StreamKeys): string[] {
+  return [
+    keys.stream,
+    keys.deadLetters('g'),
+    keys.idempotency('k'),
+    keys.batchIdempotency('k', 3),
+    keys.processed('g', '1-0'),
+    keys.lease('g'),
+  ];
+}
+
+describe('key slots', () => {
+  const topics = ['orders', randomTopic(), randomTopic()];
+  const layouts = topics.flatMap((topic) =>
+    [1, 2, 4, 16].flatMap((count) =>
+      Array.from({ length: count }, (_, i) => ({ topic, keys: partitionKeys(topic, i, count) })),
+    ),
+  );
+
+  it('every key kind of a stream hashes to its slot; the topic-wide keys to the plain stream slot', () => {
+    for (const { keys } of layouts) {
+      for (const key of keysOfEveryKind(keys))
+        expect(calculateSlot(key), key).toBe(calculateSlot(keys.stream));
+    }
+    for (const topic of topics) {
+      const slot = calculateSlot(streamKeys({ topic }).stream);
+      expect(calculateSlot(partitionCountKey(topic))).toBe(slot);
+      expect(calculateSlot(declaredGroupsKey(topic))).toBe(slot);
+    }
+    // A stream named directly (no hash tag): its companions hash like the whole stream name.
+    const named = streamKeys({ stream: 'legacy-events' });
+    for (const key of keysOfEveryKind(named))
+      expect(calculateSlot(key), key).toBe(calculateSlot('legacy-events'));
+    // The slot function tells keys apart: the 16 partitions of a topic lie in 16 slots.
+    expect(
+      new Set(Array.from({ length: 16 }, (_, i) => calculateSlot(partitionKeys('orders', i, 16).stream)))
+        .size,
+    ).toBe(16);
+  });
+
+  it("agrees with a real cluster's CLUSTER KEYSLOT for every key kind", async () => {
+    const cluster = rawClusterClient();
+    const all = [
+      ...layouts.flatMap(({ keys }) => keysOfEveryKind(keys)),
+      ...topics.flatMap((topic) => [partitionCountKey(topic), declaredGroupsKey(topic)]),
+    ];
+    const slots = await Promise.all(all.map((key) => cluster.call('CLUSTER', 'KEYSLOT', key)));
+    expect(slots).toEqual(all.map((key) => calculateSlot(key)));
   });
 });
