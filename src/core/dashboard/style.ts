@@ -173,6 +173,9 @@ th.num { text-align: right; }
   .summary { grid-template-columns: repeat(2, minmax(0, 1fr)); }
   .bar { gap: 10px; }
   .brand .sub { display: none; }
+  .status { font-size: 12px; }
+  #signout { white-space: nowrap; }
+  .tile .value { font-size: 20px; }
   .group { padding: 14px 12px; }
   .facts { margin-left: 0; }
   .group-head .where { margin-left: 0; flex-basis: 100%; }
@@ -186,7 +189,6 @@ th.num { text-align: right; }
   .dlq td.err, .dlq td.payload { grid-column: 1 / -1; }
   .dlq td.deliveries, .dlq td.source { display: none; }
   .dlq tr.detail { display: block; }
-  .dlq tr.detail[hidden] { display: none; }
   .dlq tr.detail > td { display: block; padding: 4px 4px 12px; }
 }
 `;
