@@ -13,7 +13,7 @@
  *   read *after* the pending list (processing is recorded before acknowledging, so the order of
  *   the two reads makes the check sound).
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { drain } from '../../src/core/drain.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -33,6 +33,7 @@ import {
   watchAcks,
 } from '../support/fault-kit.js';
 import { dropTopic, newDriver, randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const VISIBILITY_MS = 500;
 /** High enough that no healthy message is dead-lettered however often it is caught in a kill. */
@@ -135,6 +136,7 @@ describe('crash: SIGKILL while draining', () => {
     const started = Date.now();
     const MESSAGES = 2_000;
     const KILLS = 5;
+    const random = seededRandom('crash/mid-batch');
     const { topic, group, stream, logKey } = await arrange();
     const watch = await watchAcks(redisUrl(), redis, { stream, group, logKey });
     cleanups.push(() => watch.close());
@@ -189,7 +191,7 @@ describe('crash: SIGKILL while draining', () => {
         }
         // Leave enough undelivered messages that the child is always busy when the kill comes.
         const lag = (await groupState(redis, stream, group)).lag ?? 0;
-        const after = randomInt(10, Math.max(11, Math.min(250, lag - 100)));
+        const after = random.int(10, Math.max(11, Math.min(250, lag - 100)));
         const child = spawnChild(
           {
             url: redisUrl(),
@@ -204,6 +206,7 @@ describe('crash: SIGKILL while draining', () => {
             blockMs: 100,
             idleExitMs: 5_000,
             workMs: 2,
+            workSeed: random.int(0x1_0000_0000),
           },
           (_line, self) => {
             // Killed the moment its `after`-th recorded message is reported: somewhere inside a batch.

@@ -7,16 +7,20 @@
  * A private redis-server (and, for the REST driver, a local Upstash REST server in front of it), so
  * that MONITOR sees this file's traffic only and the heavy load stays off the run's shared servers.
  * Over the REST driver the children talk to the REST server; MONITOR watches the redis-server behind
- * it, so the acknowledgement check is the same.
+ * it, so the acknowledgement check is the same. Over the cluster driver the children drain a private
+ * Redis Cluster; MONITOR, the recorder and the state checks use the master that serves the topic's
+ * slot (every key of a topic shares it).
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
 import type { Driver } from '../../src/core/driver.js';
-import { ioredisDriver } from '../../src/drivers/ioredis.js';
+import { streamKeys } from '../../src/core/keys.js';
+import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 import { killAllChildren, scaled } from '../support/fault-kit.js';
 import { runKillScenario } from '../support/kill-scenario.js';
+import { startRedisCluster } from '../support/redis-cluster.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
 
@@ -85,6 +89,35 @@ describe('kill -9 at points of the cycle', () => {
         url: server.url,
         redis,
         driver: driver(upstashDriver({ url: rest.url, token: rest.token, requestTimeoutMs: 5_000 })),
+        messages: scaled(2_000, 200),
+        kills: KILLS,
+        poisonEvery: 50,
+        cleanups,
+      });
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    `ioredis-cluster: ${KILLS} kills over ${scaled(2_000, 200)} messages, poison included`,
+    async () => {
+      // nodeTimeoutMs long: a busy machine must not fail a master over while children are killed.
+      const cluster = await startRedisCluster({ masters: 3, nodeTimeoutMs: 15_000 });
+      cleanups.push(() => cluster.stop());
+      const topic = `kill-${randomUUID().slice(0, 8)}`;
+      const master = await cluster.masterFor(streamKeys({ topic }).stream);
+      const onMaster = new Redis(master.url, { maxRetriesPerRequest: 1 });
+      onMaster.on('error', () => {});
+      cleanups.push(() => onMaster.disconnect());
+      const clusterDriver = ioredisClusterDriver([...cluster.seeds]);
+      cleanups.push(() => clusterDriver.close());
+      await runKillScenario({
+        name: 'ioredis-cluster',
+        topic,
+        child: { driver: 'ioredis-cluster', clusterNodes: cluster.seeds },
+        url: master.url,
+        redis: onMaster,
+        driver: clusterDriver,
         messages: scaled(2_000, 200),
         kills: KILLS,
         poisonEvery: 50,

@@ -31,9 +31,10 @@ import { Redis } from 'ioredis';
 import { drain } from '../../src/core/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import type { Logger } from '../../src/core/logger.js';
-import { DEAD_LETTER, PUBLISH, RECLAIM, RELEASE, TIDY } from '../../src/core/scripts.js';
-import { ioredisDriver } from '../../src/drivers/ioredis.js';
+import { CREATE_GROUPS, DEAD_LETTER, PUBLISH, RECLAIM, RELEASE, TIDY } from '../../src/core/scripts.js';
+import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
+import { seededRandom } from './seeded-random.js';
 
 /** Driver operations a kill can be placed at (scripts by name). */
 export type KillOp = 'group' | 'read' | 'ack' | 'reclaim' | 'dead-letter' | 'release' | 'tidy' | 'publish';
@@ -63,8 +64,13 @@ export type KillPoint =
 export interface DrainChildConfig {
   /** The redis-server (`redis://…`): the cycle's own driver unless `driver` is `upstash`, and the recorder. */
   readonly url: string;
-  /** Which driver the cycle uses. @default 'ioredis' */
-  readonly driver?: 'ioredis' | 'upstash';
+  /**
+   * Which driver the cycle uses. @default 'ioredis'. With `ioredis-cluster`, `url` is the master that
+   * serves the topic's slot (the recorder's log key shares it).
+   */
+  readonly driver?: 'ioredis' | 'upstash' | 'ioredis-cluster';
+  /** Seed nodes (`host:port`), for the `ioredis-cluster` driver. */
+  readonly clusterNodes?: readonly string[];
   /** The REST server, for the `upstash` driver. */
   readonly restUrl?: string;
   readonly restToken?: string;
@@ -82,6 +88,8 @@ export interface DrainChildConfig {
   readonly idleExitMs?: number;
   /** Each message's handler first waits a random 0..workMs ms (0: only a tick). */
   readonly workMs: number;
+  /** Seed of those waits (the parent draws it from its seeded PRNG, so a run replays). @default 0 */
+  readonly workSeed?: number;
   /** Cycles to run before exiting. @default 1 */
   readonly cycles?: number;
   /** Print `PHASE read` when the reclaim phase is over. */
@@ -116,6 +124,8 @@ function describePoint(point: KillPoint): string {
 }
 
 const SCRIPTS = new Map<string, KillOp>([
+  [CREATE_GROUPS.sha1, 'group'],
+  [CREATE_GROUPS.source, 'group'],
   [RECLAIM.sha1, 'reclaim'],
   [DEAD_LETTER.sha1, 'dead-letter'],
   [RELEASE.sha1, 'release'],
@@ -170,7 +180,6 @@ function traced(driver: Driver, tracker: Tracker): Driver {
   };
   return {
     ...driver, // whatever else the driver has, as it is
-    createGroup: (...args) => around('group', () => driver.createGroup(...args)),
     readGroup: (args) => {
       tracker.enterRead();
       return around('read', () => driver.readGroup(args));
@@ -200,6 +209,10 @@ async function readConfig(): Promise<DrainChildConfig> {
 
 function createDriver(config: DrainChildConfig): Driver {
   if ((config.driver ?? 'ioredis') === 'ioredis') return ioredisDriver(config.url);
+  if (config.driver === 'ioredis-cluster') {
+    if (!config.clusterNodes?.length) throw new Error('drain-child: ioredis-cluster needs clusterNodes');
+    return ioredisClusterDriver(config.clusterNodes);
+  }
   return upstashDriver({ url: config.restUrl, token: config.restToken, requestTimeoutMs: 5_000 });
 }
 
@@ -208,6 +221,7 @@ async function main(): Promise<void> {
   const tracker = new Tracker(config.killAt, config.trace ?? false);
   const inner = createDriver(config);
   const driver = config.killAt || config.trace ? traced(inner, tracker) : inner;
+  const work = seededRandom('drain-child/work', config.workSeed ?? 0);
   const recorder = new Redis(config.url, { maxRetriesPerRequest: 1 });
   recorder.on('error', () => {});
   try {
@@ -238,7 +252,7 @@ async function main(): Promise<void> {
               signal.addEventListener('abort', () => reject(signal.reason), { once: true });
             });
           }
-          await sleep(config.workMs > 0 ? Math.floor(Math.random() * (config.workMs + 1)) : 0);
+          await sleep(config.workMs > 0 ? work.int(config.workMs + 1) : 0);
           if (data?.poison) {
             line(`F ${message.id} ${message.deliveries}`);
             throw new Error(`poison message ${message.id}`);

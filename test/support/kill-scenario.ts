@@ -17,7 +17,7 @@
  * all pending entries are past the visibility timeout, so the next child's reclaim phase — never cut
  * by a kill when the kill before was in a reclaim phase — completes them at their 3rd delivery.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { drain } from '../../src/core/drain.js';
@@ -38,11 +38,17 @@ import {
   untilSomeIdle,
   watchAcks,
 } from './fault-kit.js';
+import { type SeededRandom, seededRandom } from './seeded-random.js';
 
 export interface KillScenario {
   readonly name: string;
   /** Connection settings of the children's driver. */
-  readonly child: Pick<DrainChildConfig, 'driver' | 'restUrl' | 'restToken'>;
+  readonly child: Pick<DrainChildConfig, 'driver' | 'restUrl' | 'restToken' | 'clusterNodes'>;
+  /**
+   * The topic; a random one when omitted. A cluster scenario picks it first, to know which master
+   * serves it: `url` and `redis` are that master (every key of a topic shares its slot).
+   */
+  readonly topic?: string;
   /** The redis-server (the children's recorder, MONITOR, the raw client's server). */
   readonly url: string;
   readonly redis: Redis;
@@ -101,17 +107,19 @@ const RECLAIM_POINTS: readonly PointBase[] = [
  * `room` messages; the reclaim phase: about half of what is pending), one of the first reads or
  * acknowledgements, or the first of anything else.
  */
-function chooseNth(base: PointBase, phase: 'read' | 'reclaim', room: number, reclaimable: number): number {
+function chooseNth(
+  random: SeededRandom,
+  base: PointBase,
+  phase: 'read' | 'reclaim',
+  room: number,
+  reclaimable: number,
+): number {
   if (base.op === 'handler-start' || base.op === 'handler-done') {
     const most = phase === 'read' ? Math.min(150, room) : Math.min(40, Math.ceil(reclaimable / 2));
-    return randomInt(1, Math.max(1, most) + 1);
+    return random.int(1, Math.max(1, most) + 1);
   }
-  if (base.op === 'read' || base.op === 'ack') return randomInt(1, phase === 'read' ? 4 : 2);
+  if (base.op === 'read' || base.op === 'ack') return random.int(1, phase === 'read' ? 4 : 2);
   return 1;
-}
-
-function pick<T>(items: readonly T[]): T {
-  return items[randomInt(items.length)] as T;
 }
 
 interface KillRecord {
@@ -130,7 +138,9 @@ interface KillRecord {
 export async function runKillScenario(s: KillScenario): Promise<void> {
   const started = Date.now();
   const { redis } = s;
-  const topic = `kill-${randomUUID().slice(0, 8)}`;
+  // The kill schedule, reproducible from SLUICE_TEST_SEED (test/support/seeded-random.ts).
+  const random = seededRandom(`kill-scenario/${s.name}`);
+  const topic = s.topic ?? `kill-${randomUUID().slice(0, 8)}`;
   const group = `g-${randomUUID().slice(0, 8)}`;
   const keys = streamKeys({ topic });
   const stream = keys.stream;
@@ -209,15 +219,15 @@ export async function runKillScenario(s: KillScenario): Promise<void> {
       const room = Math.max(4, Math.floor(((before.lag ?? 0) - 150) / Math.max(1, s.kills - k)));
       let point: KillPoint | undefined;
       let randomAfter: number | undefined;
-      if (plan.point === 'random') randomAfter = randomInt(1, Math.min(150, room) + 1);
+      if (plan.point === 'random') randomAfter = random.int(1, Math.min(150, room) + 1);
       else
         point = {
           ...plan.point,
           phase: plan.phase,
-          nth: chooseNth(plan.point, plan.phase, room, before.pending.size),
+          nth: chooseNth(random, plan.point, plan.phase, room, before.pending.size),
         };
-      const concurrency = pick([1, 1, 2, 4, 8]);
-      const batchSize = pick([10, 20, 50, 100]);
+      const concurrency = random.pick([1, 1, 2, 4, 8]);
+      const batchSize = random.pick([10, 20, 50, 100]);
       const child = spare;
       let landed: string | undefined;
       let inRead = false;
@@ -229,7 +239,7 @@ export async function runKillScenario(s: KillScenario): Promise<void> {
         } else if (line === 'PHASE read') {
           inRead = true;
           // A reclaim-phase point that never came (nothing of the kind to reclaim): kill in the read phase instead.
-          if (plan.phase === 'reclaim') randomAfter = randomInt(1, Math.min(40, room) + 1);
+          if (plan.phase === 'reclaim') randomAfter = random.int(1, Math.min(40, room) + 1);
         } else if (line.startsWith('P ') && inRead && randomAfter !== undefined) {
           if (++readProcessed === randomAfter) {
             landed = `${plan.phase === 'reclaim' ? 'fallback ' : ''}random@read after ${randomAfter} processed`;
@@ -253,6 +263,7 @@ export async function runKillScenario(s: KillScenario): Promise<void> {
         blockMs: 100,
         idleExitMs: 5_000,
         workMs: 2,
+        workSeed: random.int(0x1_0000_0000),
         trace: true,
         ...(point ? { killAt: point } : {}),
       });
