@@ -11,14 +11,17 @@
  *   REDIS_URL) for another database, or no running stack: runs the handler of
  *   functions/aws/drain-upstash.ts in this process.
  *
- * SLUICE_BUDGET_MS bounds the cycle (default 5000 here, so that the command returns quickly);
- * SLUICE_TOPIC and SLUICE_GROUP choose what to drain (default: what the stack drains).
- * Exit code 0 when the cycle ran, 1 when it failed.
+ * The cycle ends as soon as it is caught up (nothing new to read; SLUICE_IDLE_EXIT_MS waits that
+ * long for more first), or at SLUICE_BUDGET_MS (default 5000 here). SLUICE_TOPIC and SLUICE_GROUP
+ * choose what to drain (default: what the stack drains).
+ * Exit code 0 when the cycle ran, 1 when it failed (the function failed, or its report says
+ * `stoppedBy: "error"`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive } from '../src/cli/local-stack.js';
+import { SluiceError } from '../src/core/errors.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const envFile = join(root, '.sluice', 'dev.env');
@@ -57,16 +60,42 @@ function budget(): number {
   return Number(value);
 }
 
+/** How long the cycle waits for more once it has read everything: 0 unless SLUICE_IDLE_EXIT_MS says. */
+function idleExit(): number {
+  const value = setting('SLUICE_IDLE_EXIT_MS');
+  if (value === undefined) return 0;
+  if (!/^\d{1,6}$/.test(value) || Number(value) > FUNCTION_TIMEOUT_MS) {
+    fail(
+      `SLUICE_IDLE_EXIT_MS must be a whole number of milliseconds from 0 to ${FUNCTION_TIMEOUT_MS}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return Number(value);
+}
+
 function print(report: unknown): void {
   console.log(JSON.stringify(report, null, 2));
 }
 
+/** Ends the process: 1 when the cycle stopped on an error (its report says why), else 0. */
+function exitWith(report: unknown): never {
+  print(report);
+  const stoppedBy = (report as { stoppedBy?: unknown } | null)?.stoppedBy;
+  if (stoppedBy === 'error') {
+    console.error(
+      `sluice: the drain cycle stopped on an error: ${(report as { error?: string }).error ?? '?'}`,
+    );
+    process.exit(1);
+  }
+  // The function keeps its Redis connection for the next invocation, as on Lambda: end here.
+  process.exit(0);
+}
+
 /** Through serverless offline's Lambda API (`POST /2015-03-31/functions/{name}/invocations`). */
-async function invokeRunningStack(stack: Record<string, string>, budgetMs: number): Promise<void> {
+async function invokeRunningStack(stack: Record<string, string>, budgetMs: number): Promise<never> {
   const name = stack.SLUICE_DRAIN_FUNCTION ?? 'sluice-dev-drain';
   const build = stack.SLUICE_DRIVER ?? 'ioredis';
   const url = `http://${stack.SLUICE_HTTP_HOST ?? 'localhost'}:${stack.SLUICE_LAMBDA_PORT ?? '3002'}/2015-03-31/functions/${name}/invocations`;
-  const event: Record<string, unknown> = { budgetMs };
+  const event: Record<string, unknown> = { budgetMs, idleExitMs: idleExit() };
   const topic = setting('SLUICE_TOPIC');
   const group = setting('SLUICE_GROUP');
   if (topic !== undefined) event.topic = topic;
@@ -97,7 +126,7 @@ async function invokeRunningStack(stack: Record<string, string>, budgetMs: numbe
     print(payload);
     process.exit(1);
   }
-  print(payload);
+  exitWith(payload);
 }
 
 /** A Redis the environment names explicitly, for a drain in this process. */
@@ -149,6 +178,7 @@ async function runInProcess(target: Target, stack: Record<string, string>, budge
     process.env.UPSTASH_REDIS_REST_TOKEN = target.restToken;
   }
   process.env.SLUICE_BUDGET_MS = String(budgetMs);
+  process.env.SLUICE_IDLE_EXIT_MS = String(idleExit());
   for (const name of ['SLUICE_TOPIC', 'SLUICE_GROUP'] as const) {
     const value = stack[name];
     if (setting(name) === undefined && value !== undefined) process.env[name] = value;
@@ -160,6 +190,7 @@ async function runInProcess(target: Target, stack: Record<string, string>, budge
         ? `the Redis Cluster at ${target.clusterNodes.replace(/\/\/[^@/]*@/g, '//***@')}`
         : `the Upstash REST API at ${target.restUrl}`;
   console.error(`sluice: one drain cycle (budget ${budgetMs} ms) in this process against ${where}`);
+  let report: unknown;
   try {
     // Imported only now: the module reads its configuration from the environment when it loads.
     const { handler } =
@@ -167,15 +198,13 @@ async function runInProcess(target: Target, stack: Record<string, string>, budge
         ? await import('../functions/aws/drain-upstash.js')
         : await import('../functions/aws/drain.js');
     const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
-    const report = await handler({}, { getRemainingTimeInMillis: () => deadline - Date.now() });
-    print(report);
-    // The function keeps its Redis connection for the next invocation, as on Lambda: end here.
-    process.exit(0);
+    report = await handler({}, { getRemainingTimeInMillis: () => deadline - Date.now() });
   } catch (error) {
     console.error('sluice: the drain cycle failed:');
-    console.error(error);
+    console.error(error instanceof SluiceError ? `${error.name}: ${error.message}` : error);
     process.exit(1);
   }
+  exitWith(report);
 }
 
 async function main(): Promise<void> {
@@ -186,10 +215,7 @@ async function main(): Promise<void> {
   const stackRunning = Number.isInteger(stackPid) && stackPid > 0 && isAlive(stackPid);
 
   if (target !== undefined && !isStackTarget(target, stack)) await runInProcess(target, stack, budgetMs);
-  if (stackRunning) {
-    await invokeRunningStack(stack, budgetMs);
-    return;
-  }
+  if (stackRunning) await invokeRunningStack(stack, budgetMs);
   if (target !== undefined) await runInProcess(target, stack, budgetMs);
   fail(
     existsSync(envFile)

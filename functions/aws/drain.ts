@@ -1,11 +1,9 @@
 /**
  * Scheduled drain (EventBridge) over ioredis: one bounded cycle per invocation. The schedule's
- * input may override `topic`, `group` and `budgetMs`. Configuration: the README's table.
+ * input may override `topic`, `group`, `budgetMs` and `idleExitMs` (0: end when caught up).
+ * Configuration: the README's table; a bad one fails each invocation with its message.
  */
-import { loadConfig } from '../../src/index.js';
 import { ioredisFromConfig } from '../drivers/ioredis.js';
-import { drainFunction } from './wiring.js';
+import { coldStart, drainFunction } from './wiring.js';
 
-const config = loadConfig(process.env);
-
-export const handler = drainFunction(ioredisFromConfig(config), config);
+export const handler = coldStart((config) => drainFunction(ioredisFromConfig(config), config));

@@ -1,8 +1,5 @@
 /** HTTP publish (API Gateway HTTP API) over ioredis: POST /topics/{topic}/messages. */
-import { loadConfig } from '../../src/index.js';
 import { ioredisFromConfig } from '../drivers/ioredis.js';
-import { publishFunction } from './wiring.js';
+import { coldStart, publishFunction } from './wiring.js';
 
-const config = loadConfig(process.env);
-
-export const handler = publishFunction(ioredisFromConfig(config), config);
+export const handler = coldStart((config) => publishFunction(ioredisFromConfig(config), config));

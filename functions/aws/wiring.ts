@@ -3,8 +3,26 @@
  * driver and passes it here, so a bundle holds only the driver it uses.
  */
 import { lambdaDrainHandler, lambdaOpsHandler, lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
-import type { Driver, SluiceConfig } from '../../src/index.js';
+import { type Driver, loadConfig, type SluiceConfig } from '../../src/index.js';
 import { handleMessage } from '../orders-handler.js';
+
+/**
+ * A handler built at cold start (module scope: once per warm container) from the configuration in
+ * the environment. When the configuration or the driver cannot be built, every invocation fails with
+ * that error instead of the import: the platform reports the message and the process ends, where a
+ * throw at import leaves `serverless invoke local` (serverless-esbuild) hanging.
+ */
+export function coldStart<A extends unknown[], R>(
+  build: (config: SluiceConfig) => (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  try {
+    return build(loadConfig(process.env));
+  } catch (error) {
+    return async () => {
+      throw error;
+    };
+  }
+}
 
 export function drainFunction(driver: Driver, config: SluiceConfig) {
   return lambdaDrainHandler({

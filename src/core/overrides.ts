@@ -11,6 +11,8 @@ export interface DrainOverrides {
   readonly topic?: string;
   readonly group?: string;
   readonly budgetMs?: number;
+  /** End this cycle once nothing has arrived for this long; 0: as soon as it is caught up (a one-off drain). */
+  readonly idleExitMs?: number;
   /** The partitions to serve this time (a share of a partitioned topic), e.g. one schedule per share. */
   readonly assignedPartitions?: readonly number[];
 }
@@ -19,14 +21,20 @@ export interface DrainOverrides {
 const MAX_OVERRIDE_BUDGET_MS = 900_000;
 
 /**
- * Overrides from a schedule's input (`{ "topic": …, "group": …, "budgetMs": …, "assignedPartitions": [0, 1] }`); other fields are
+ * Overrides from a schedule's input (`{ "topic": …, "group": …, "budgetMs": …, "idleExitMs": 0, "assignedPartitions": [0, 1] }`); other fields are
  * ignored, so a plain EventBridge event (`detail-type: Scheduled Event`) overrides nothing. Bad values
  * throw an `InvalidOptionError`; `source` names where the input came from in its message.
  */
 export function drainOverrides(input: unknown, source = 'event'): DrainOverrides {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return {};
   const fields = input as Record<string, unknown>;
-  const overrides: { topic?: string; group?: string; budgetMs?: number; assignedPartitions?: number[] } = {};
+  const overrides: {
+    topic?: string;
+    group?: string;
+    budgetMs?: number;
+    idleExitMs?: number;
+    assignedPartitions?: number[];
+  } = {};
   for (const name of ['topic', 'group'] as const) {
     const value = fields[name];
     if (value === undefined) continue;
@@ -38,14 +46,19 @@ export function drainOverrides(input: unknown, source = 'event'): DrainOverrides
     }
     overrides[name] = value;
   }
-  if (fields.budgetMs !== undefined) {
-    if (checkInteger('budgetMs', fields.budgetMs, 1, MAX_OVERRIDE_BUDGET_MS) !== undefined) {
+  for (const [name, min] of [
+    ['budgetMs', 1],
+    ['idleExitMs', 0],
+  ] as const) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    if (checkInteger(name, value, min, MAX_OVERRIDE_BUDGET_MS) !== undefined) {
       throw new InvalidOptionError(
-        'budgetMs',
-        `Expected ${source} \`budgetMs\` to be an integer from 1 to ${MAX_OVERRIDE_BUDGET_MS}, got ${describeGot(fields.budgetMs)}`,
+        name,
+        `Expected ${source} \`${name}\` to be an integer from ${min} to ${MAX_OVERRIDE_BUDGET_MS}, got ${describeGot(value)}`,
       );
     }
-    overrides.budgetMs = fields.budgetMs as number;
+    overrides[name] = value as number;
   }
   if (fields.assignedPartitions !== undefined) {
     // An array of indexes, or (from a query string) a comma list of them.

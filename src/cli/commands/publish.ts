@@ -41,6 +41,10 @@ export function publishCommand(program: Command): void {
     .addHelpText(
       'after',
       `
+A batch's lines are checked as the publish endpoint checks a body; nothing is published if one is
+refused. It ends with a summary on stderr; the ids go to stdout, one per line, when stdout is not a
+terminal (on a terminal: --json prints them).
+
 Examples:
   sluice publish -t orders '{"orderId": 42}'
   sluice publish -t orders --file order.json --key customer-7
