@@ -107,7 +107,8 @@ function redact(url: string): string {
 const HELP = `Usage: npm start [-- --help]
 
 Runs sluice on this machine: Redis, the publish, drain and ops functions under serverless offline
-(the drain fired every minute), and .sluice/dev.env for \`npm run drain\`. Ctrl-C stops it all.
+(the drain fired every minute), .sluice/dev.env for \`npm run drain\`, .sluice/env (\`source .sluice/env\`:
+the tokens, for the README's commands) and .sluice/stack.json (for the sluice CLI). Ctrl-C stops it all.
 
 Which build of the functions (as for a deployment):
   npm start                          ioredis build (TCP): functions/aws/publish.ts, drain.ts
