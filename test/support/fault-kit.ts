@@ -244,6 +244,8 @@ export interface AckWatch {
   readonly logged: Set<string>;
   /** Ids acknowledged (XACK of the group, scripts included). */
   readonly acked: Set<string>;
+  /** How many XACK commands named each id (more than one: acknowledged twice). */
+  readonly ackCounts: Map<string, number>;
   /** Ids copied to the dead-letter stream. */
   readonly deadLettered: string[];
   /** Acknowledged with neither a log entry nor a dead letter before: the violations. */
@@ -343,6 +345,7 @@ export async function watchAcks(
 ): Promise<AckWatch> {
   const logged = new Set<string>();
   const acked = new Set<string>();
+  const ackCounts = new Map<string, number>();
   const dead = new Set<string>();
   const deadLettered: string[] = [];
   const ackedUnaccounted: string[] = [];
@@ -362,6 +365,7 @@ export async function watchAcks(
       xackCommands++;
       for (const id of args.slice(3)) {
         acked.add(id);
+        ackCounts.set(id, (ackCounts.get(id) ?? 0) + 1);
         if (!logged.has(id) && !dead.has(id)) ackedUnaccounted.push(id);
       }
     } else if (command === 'echo' && args[1] !== undefined) {
@@ -371,6 +375,7 @@ export async function watchAcks(
   return {
     logged,
     acked,
+    ackCounts,
     deadLettered,
     ackedUnaccounted,
     get xackCommands() {
