@@ -3,7 +3,7 @@
  * grouped by partition, draining all or a share of the partitions, and ordered draining (leases,
  * head-of-line waiting). Assertions go through the driver itself, so they hold on a cluster too.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drain } from '../../src/core/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import type { Message } from '../../src/core/envelope.js';
@@ -13,7 +13,9 @@ import { listDeadLetters, partitionedTopicStats, redrive } from '../../src/core/
 import { partitionCountKey, partitionForKey, partitionKeys, topicLayout } from '../../src/core/partitions.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { LEASE } from '../../src/core/scripts.js';
-import { DRIVERS, newDriver, randomTopic, rawClient, testDrainOptions } from '../support/fixtures.js';
+import { DRIVERS, randomTopic, testDrainOptions } from '../support/fixtures.js';
+import { type OwnRedis, ownRedis } from '../support/own-redis.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** One command on `key`, through the driver (routed to the key's node on a cluster). */
 function call(driver: Driver, key: string, command: string, ...args: (string | number)[]): Promise<unknown> {
@@ -422,12 +424,13 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       );
       // Wait until the first drain holds both leases.
       const leases = [0, 1].map((i) => layout.keys(i).lease('g'));
-      for (let tries = 0; ; tries++) {
-        const held = await Promise.all(leases.map((key) => call(driver, key, 'EXISTS')));
-        if (held.every((n) => Number(n) === 1)) break;
-        expect(tries).toBeLessThan(200);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await waitFor(
+        async () => {
+          const held = await Promise.all(leases.map((key) => call(driver, key, 'EXISTS')));
+          return held.every((n) => Number(n) === 1);
+        },
+        { timeoutMs: 10_000, what: 'the first drain to hold both leases' },
+      );
       const second = await drain(
         kind.create(),
         testDrainOptions(topic, 'g', () => {}, { ordered: true }),
@@ -462,7 +465,10 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
       });
       expect(await drain(driver, options)).toMatchObject({ stoppedBy: 'leased', read: 0 });
       expect(handled).toEqual([]);
-      await new Promise((resolve) => setTimeout(resolve, 650)); // the lease's expiry: a clock, not an event
+      await waitFor(async () => Number(await call(driver, keys.lease(group), 'EXISTS')) === 0, {
+        timeoutMs: 10_000,
+        what: "the dead drain's lease to expire",
+      });
       const report = await drain(driver, options);
       // The dead drain's two wait out their visibility timeout before the two after them.
       expect(handled).toEqual([0, 1, 2, 3]);
@@ -506,11 +512,18 @@ describe.each(DRIVERS)('partitioned topics over $name', (kind) => {
   });
 });
 
-describe('ordered draining on one redis-server', () => {
-  const driver = newDriver();
-  const redis = rawClient();
+describe.each(DRIVERS.map((k) => k.name))('ordered draining over %s on a Redis of its own', (name) => {
+  // The test pauses Redis (CLIENT PAUSE): servers of its own, so that no other file's deadlines stall.
+  let own: OwnRedis;
+  beforeAll(async () => {
+    own = await ownRedis(name);
+  });
+  afterAll(async () => {
+    await own?.stop();
+  });
 
   it('stops handing out messages before its lease can expire when renewals go unanswered', async () => {
+    const { driver } = own;
     const topic = randomTopic();
     await drain(
       driver,
@@ -528,7 +541,7 @@ describe('ordered draining on one redis-server', () => {
           if (m.data !== 1) return;
           // Redis stops answering for longer than the lease (as a stalled network would) while this
           // handler runs past the lease: the renewals sent meanwhile go unanswered.
-          await redis.call('CLIENT', 'PAUSE', 1_500, 'ALL');
+          await own.pause(1_500);
           await new Promise((resolve) => {
             const timer = setTimeout(resolve, 1_000);
             signal.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true });
