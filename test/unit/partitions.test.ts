@@ -36,8 +36,7 @@ describe('partition keys', () => {
   });
 
   it('names are stable, readable, and keep every companion key in the partition slot', () => {
-    // These names are part of the data layout: changing them strands what is stored.
-    expect([0, 1, 2, 3].map((i) => partitionKeys('orders', i, 4).stream)).toMatchSnapshot();
+    // The names themselves are part of the data layout: test/unit/key-layout.test.ts holds them.
     const keys = partitionKeys('orders', 2, 4);
     const slot = calculateSlot(keys.stream);
     for (const key of [
