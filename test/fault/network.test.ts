@@ -5,9 +5,12 @@
  * end by its deadline plus the settle grace, say why it stopped, lose nothing (what it did not
  * acknowledge stays pending), and the same driver object must carry on once the network heals.
  * A publish through a stalled connection fails within the driver's command timeout.
+ * MONITOR on a redis-server of this file's own checks that every XACK of the group came after the
+ * handler recorded the id (an awaited RPUSH straight to Redis).
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DrainReport, drain } from '../../src/core/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { RedisUnavailableError } from '../../src/core/errors.js';
@@ -15,19 +18,32 @@ import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { publish, publishBatch } from '../../src/core/publish.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
-import { compareIds, groupState, until } from '../support/fault-kit.js';
+import { compareIds, groupState, until, watchAcks } from '../support/fault-kit.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { rawClient, redisUrl } from '../support/fixtures.js';
+import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 
-const redis = rawClient();
-const REDIS_PORT = Number(new URL(redisUrl()).port);
+// A redis-server of this file's own: MONITOR then sees this file's commands only.
+let server: RedisServer;
+let redis: Redis;
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
 const VISIBILITY_MS = 300;
 const BUDGET_MS = 1_500;
 const SAFETY_MARGIN_MS = 400;
 /** The documented settle grace: min(1000, max(100, safetyMarginMs / 2)). */
 const GRACE_MS = Math.min(1_000, Math.max(100, Math.floor(SAFETY_MARGIN_MS / 2)));
-/** Timer and scheduling slack on a loaded 2-core machine. */
-const SLACK_MS = 300;
+/**
+ * Timer and scheduling slack on a loaded 2-core machine. Still meaningful: what it must catch is a
+ * cycle held by the driver's own wait (the default 5 s command timeout) or forever.
+ */
+const SLACK_MS = 1_000;
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -38,7 +54,7 @@ afterEach(async () => {
 });
 
 async function arrange(commandTimeoutMs: number | undefined, messages: number) {
-  const proxy = await startFaultProxy(REDIS_PORT);
+  const proxy = await startFaultProxy(server.port);
   cleanups.push(() => proxy.close());
   const driver = ioredisDriver(proxy.url, commandTimeoutMs === undefined ? {} : { commandTimeoutMs });
   cleanups.push(() => driver.close());
@@ -50,19 +66,31 @@ async function arrange(commandTimeoutMs: number | undefined, messages: number) {
     if (keys.length > 0) await redis.del(...keys);
   });
   await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+  // Every XACK of the group must come after the handler recorded the id here (MONITOR checks).
+  const logKey = `${stream}:test-processed`;
+  const watch = await watchAcks(server.url, redis, { stream, group, logKey });
+  cleanups.push(() => watch.close());
   const published: string[] = [];
   for (let start = 0; start < messages; start += 500) {
     const chunk = Array.from({ length: Math.min(500, messages - start) }, (_, i) => ({ data: start + i }));
     // Straight to Redis, not through the proxy: the arrangement is not under test.
     published.push(...(await publishBatch(ioredisDriverOnce(), topic, chunk)).map((r) => r.id));
   }
-  return { proxy, driver, topic, group, stream, published };
+  return { proxy, driver, topic, group, stream, published, logKey, watch };
+}
+
+type Scene = Awaited<ReturnType<typeof arrange>>;
+
+/** The handlers' record of a processing: in memory, and RPUSHed straight to Redis before it returns. */
+async function record(s: { logKey: string }, processed: Map<string, number>, id: string): Promise<void> {
+  processed.set(id, (processed.get(id) ?? 0) + 1);
+  await redis.rpush(s.logKey, id);
 }
 
 let direct: Driver | undefined;
 function ioredisDriverOnce(): Driver {
   if (!direct) {
-    const driver = ioredisDriver(redisUrl());
+    const driver = ioredisDriver(server.url);
     direct = driver;
     cleanups.push(() => {
       direct = undefined;
@@ -85,10 +113,7 @@ const cycleOptions = {
  * After the fault: no acknowledged message went unprocessed; then cycles with the same driver finish
  * the work (entries left pending come back after the visibility timeout). Returns the cycles' reports.
  */
-async function finish(
-  s: { driver: Driver; topic: string; group: string; stream: string; published: string[] },
-  processed: Map<string, number>,
-): Promise<DrainReport[]> {
+async function finish(s: Scene, processed: Map<string, number>): Promise<DrainReport[]> {
   const state = await groupState(redis, s.stream, s.group);
   for (const id of s.published) {
     if (compareIds(id, state.lastDeliveredId) > 0) break;
@@ -103,9 +128,7 @@ async function finish(
       blockMs: 50,
       idleExitMs: 150,
       budgetMs: 10_000,
-      handler: (message) => {
-        processed.set(message.id, (processed.get(message.id) ?? 0) + 1);
-      },
+      handler: (message) => record(s, processed, message.id),
     });
     reports.push(report);
     if (report.lag === 0 && report.pending === 0) break;
@@ -125,6 +148,9 @@ async function finish(
   const final = await groupState(redis, s.stream, s.group);
   expect(final.pending.size).toBe(0);
   expect(final.lag).toBe(0);
+  await s.watch.flush();
+  expect(s.watch.ackedUnaccounted, 'acknowledged before it was processed (MONITOR)').toEqual([]);
+  expect(s.watch.acked.size).toBe(s.published.length);
   return reports;
 }
 
@@ -170,8 +196,8 @@ describe('network faults between the ioredis driver and Redis', () => {
         group: s.group,
         budgetMs: BUDGET_MS,
         safetyMarginMs: SAFETY_MARGIN_MS,
-        handler: (message) => {
-          processed.set(message.id, (processed.get(message.id) ?? 0) + 1);
+        handler: async (message) => {
+          await record(s, processed, message.id);
           // Mid-batch: the 60th message is in the 2nd batch of 50; its acknowledgement meets the fault.
           if (at === 'the acknowledgement' && processed.size === 60 && !broken) {
             broken = true;
@@ -240,8 +266,8 @@ describe('network faults between the ioredis driver and Redis', () => {
         group: s.group,
         budgetMs: BUDGET_MS,
         safetyMarginMs: SAFETY_MARGIN_MS,
-        handler: (message) => {
-          processed.set(message.id, (processed.get(message.id) ?? 0) + 1);
+        handler: async (message) => {
+          await record(s, processed, message.id);
           if (when === 'mid-batch' && processed.size === 75 && !cut) {
             cut = true;
             s.proxy.cut();
