@@ -2,7 +2,8 @@
  * The REST driver while its REST server dies: the local Upstash REST server runs as a child process
  * and is killed with SIGKILL mid-batch (between two handlers, or with a request in flight), then
  * started again on the same port. The cycle carries on or reports an error; nothing is lost, nothing
- * acknowledged unprocessed; the next cycles, on the same driver object, finish the work.
+ * acknowledged unprocessed (MONITOR on the redis-server behind it checks every XACK of the group);
+ * the next cycles, on the same driver object, finish the work.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,7 @@ import {
   scaled,
   spawnTsx,
   until,
+  watchAcks,
 } from '../support/fault-kit.js';
 import { newDriver, rawClient, redisUrl } from '../support/fixtures.js';
 import { freePort } from '../support/redis-server.js';
@@ -71,6 +73,10 @@ describe('REST server killed (SIGKILL) and restarted on the same port mid-batch'
         const keys = await redis.keys(`sluice:{${topic}}*`);
         if (keys.length > 0) await redis.del(...keys);
       });
+      // MONITOR (the redis-server lives on): every XACK of the group must follow the handler's RPUSH of the id.
+      const logKey = `${stream}:test-processed`;
+      const watch = await watchAcks(redisUrl(), redis, { stream, group, logKey });
+      cleanups.push(() => watch.close());
       const MESSAGES = scaled(600, 100);
       const published: string[] = [];
       for (let start = 0; start < MESSAGES; start += 500) {
@@ -81,6 +87,10 @@ describe('REST server killed (SIGKILL) and restarted on the same port mid-batch'
       }
 
       const processed = new Map<string, number>();
+      const record = async (id: string) => {
+        processed.set(id, (processed.get(id) ?? 0) + 1);
+        await redis.rpush(logKey, id);
+      };
       const killAt = Math.floor(MESSAGES / 3) + 7; // inside a batch of 50
       let killed = false;
       let down = false;
@@ -122,7 +132,7 @@ describe('REST server killed (SIGKILL) and restarted on the same port mid-batch'
       const first = await drain(cycleDriver, {
         ...options,
         handler: async (message) => {
-          processed.set(message.id, (processed.get(message.id) ?? 0) + 1);
+          await record(message.id);
           if (when === 'between two handlers' && processed.size === killAt && !killed)
             await killServer(restart === 'at once');
         },
@@ -148,9 +158,7 @@ describe('REST server killed (SIGKILL) and restarted on the same port mid-batch'
       for (;;) {
         const report = await drain(driver, {
           ...options,
-          handler: (message) => {
-            processed.set(message.id, (processed.get(message.id) ?? 0) + 1);
-          },
+          handler: (message) => record(message.id),
         });
         reports.push(report);
         expect(report.stoppedBy, report.error).not.toBe('error');
@@ -172,13 +180,16 @@ describe('REST server killed (SIGKILL) and restarted on the same port mid-batch'
       expect(final.pending.size).toBe(0);
       expect(final.lag).toBe(0);
       expect(await redis.xlen(stream)).toBe(MESSAGES);
+      await watch.flush();
+      expect(watch.ackedUnaccounted, 'acknowledged before it was processed (MONITOR)').toEqual([]);
+      expect(watch.acked.size).toBe(MESSAGES);
 
       const processings = [...processed.values()].reduce((a, b) => a + b, 0);
       console.log(
         `REST server SIGKILL ${when}, restarted ${restart}: first cycle ${first.stoppedBy}` +
           `${first.error ? ` (${first.error.slice(0, 100)})` : ''}, acked ${first.acked}; then ` +
           `${reports.map((r) => `${r.stoppedBy} acked ${r.acked} reclaimed ${r.reclaimed}`).join(' → ')}; ` +
-          `${MESSAGES} messages, lost 0, ${processings - MESSAGES} duplicates; ${Date.now() - started} ms`,
+          `${MESSAGES} messages, lost 0, ${processings - MESSAGES} duplicates; ${watch.xackCommands} XACKs checked by MONITOR; ${Date.now() - started} ms`,
       );
     },
     40_000,
