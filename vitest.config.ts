@@ -27,6 +27,8 @@ export default defineConfig({
       include: ['src/**/*.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: 'coverage',
+      // A figure even when a test fails (a failing run still says how much it exercised).
+      reportOnFailure: true,
     },
   },
 });
