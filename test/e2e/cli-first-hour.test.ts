@@ -7,12 +7,12 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { streamKeys } from '../../src/core/keys.js';
 import { publishBatch } from '../../src/core/publish.js';
 import { cleanEnv, finished, root, sluice } from '../support/cli-run.js';
 import { newDriver, randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
-import { freePort } from '../support/redis-server.js';
+import { freePort, startRedisServer } from '../support/redis-server.js';
 
 // Each test starts a few processes (tsx compiles on the fly): slow on a loaded 2-core machine.
 vi.setConfig({ testTimeout: 60_000 });
@@ -92,17 +92,25 @@ describe('the local stack of npm start', () => {
 
 describe('stats', () => {
   it('without a topic lists every topic found (a partitioned one once) with its groups', async () => {
+    // Its own server: every topic of the run-wide one (other files write odd keys there) would be listed.
+    const server = await startRedisServer();
+    const own = newDriver(server.url);
+    const ownRedis = rawClient(server.url);
+    onTestFinished(async () => {
+      await own.close();
+      await server.stop();
+    });
     const plain = randomTopic('found');
     const partitioned = randomTopic('found-p');
-    await publishBatch(driver, plain, [{ data: 1 }]);
-    await redis.xgroup('CREATE', streamKeys({ topic: plain }).stream, 'billing', '0');
+    await publishBatch(own, plain, [{ data: 1 }]);
+    await ownRedis.xgroup('CREATE', streamKeys({ topic: plain }).stream, 'billing', '0');
     await publishBatch(
-      driver,
+      own,
       partitioned,
       ['a', 'b', 'c', 'd'].map((key) => ({ data: key, key })),
       { partitions: 3 },
     );
-    const run = await sluice(['stats', '--json']);
+    const run = await sluice(['stats', '--json'], { env: { REDIS_URL: server.url } });
     expect(run.code).toBe(0);
     const listed = /no --topic given: topics: (.*?)(;|\n)/.exec(run.stderr)?.[1]?.split(', ') ?? [];
     expect(listed).toContain(plain);
