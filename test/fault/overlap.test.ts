@@ -7,18 +7,21 @@
  *
  * Each invocation has its own driver (separate function instances). A wrapper around it records
  * when each message was delivered (read or reclaimed) to which invocation, and when it was acknowledged.
+ * MONITOR (on the master that serves the topic, over the cluster) checks that every XACK of the group
+ * came after a handler recorded the id as processed.
  */
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { type DrainReport, drain } from '../../src/core/drain.js';
+import { type DrainReport, drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/core/publish.js';
 import { parseReadGroup, parseReclaim } from '../../src/core/replies.js';
-import { RECLAIM } from '../../src/core/scripts.js';
-import { groupState, scaled } from '../support/fault-kit.js';
-import { DRIVERS, dropTopic } from '../support/fixtures.js';
+import { RECLAIM, RELEASE } from '../../src/core/scripts.js';
+import { publishBatch } from '../../src/publish/publish.js';
+import { groupState, masterUrlFor, scaled, watchAcks } from '../support/fault-kit.js';
+import { clusterNodes, DRIVERS, dropTopic, redisUrl } from '../support/fixtures.js';
 
 const INVOCATIONS = 10;
 const VISIBILITY_MS = 2_000;
@@ -57,6 +60,7 @@ function recording(
   deliveries: Delivery[],
   lastDelivery: Map<string, number>,
   acks: Ack[],
+  released: Set<string>,
 ): Driver {
   const note = (ids: readonly string[], how: Delivery['how']) => {
     const at = Date.now();
@@ -64,6 +68,11 @@ function recording(
       deliveries.push({ id, at, invocation, how });
       lastDelivery.set(`${invocation} ${id}`, at);
     }
+  };
+  // RELEASE gives back what was read but never handed to a handler (ARGV: group, consumer, idle, then
+  // id, count pairs): made reclaimable at once on purpose, so its next delivery may come at once.
+  const noteRelease = (args: readonly (string | number)[]) => {
+    for (let a = 3; a < args.length; a += 2) released.add(`${invocation} ${args[a]}`);
   };
   return {
     ...driver,
@@ -82,6 +91,7 @@ function recording(
       return reply;
     },
     evalSha: async (sha1, keys, args) => {
+      if (sha1 === RELEASE.sha1) noteRelease(args);
       const reply = await driver.evalSha(sha1, keys, args);
       if (sha1 === RECLAIM.sha1)
         note(
@@ -91,6 +101,7 @@ function recording(
       return reply;
     },
     eval: async (source, keys, args) => {
+      if (source === RELEASE.source) noteRelease(args);
       const reply = await driver.eval(source, keys, args);
       if (source === RECLAIM.source)
         note(
@@ -110,7 +121,19 @@ describe.each(DRIVERS)('10 overlapping invocations over $name', (kind) => {
     const topic = `overlap-${randomUUID().slice(0, 8)}`;
     const group = 'g';
     const { stream } = streamKeys({ topic });
-    const cleanup = () => dropTopic(redis, topic);
+    // MONITOR where the topic lives (its master on the cluster): every XACK of the group must come
+    // after the handler recorded the id in the log.
+    const logKey = `${stream}:test-processed`;
+    const monitorUrl =
+      kind.name === 'ioredis-cluster' ? await masterUrlFor(clusterNodes(), stream) : redisUrl();
+    const probe = new Redis(monitorUrl, { maxRetriesPerRequest: 1 });
+    probe.on('error', () => {});
+    const watch = await watchAcks(monitorUrl, probe, { stream, group, logKey });
+    const cleanup = async () => {
+      watch.close();
+      probe.disconnect();
+      await dropTopic(redis, topic);
+    };
     try {
       await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
       const publisher = kind.create();
@@ -135,6 +158,7 @@ describe.each(DRIVERS)('10 overlapping invocations over $name', (kind) => {
       const deliveries: Delivery[] = [];
       const lastDelivery = new Map<string, number>();
       const acks: Ack[] = [];
+      const released = new Set<string>();
       const handlings: Handling[] = [];
       const inFlight = new Map<string, Handling>();
       /** Two handlers at once on one message, the first one's delivery younger than the visibility timeout. */
@@ -146,7 +170,7 @@ describe.each(DRIVERS)('10 overlapping invocations over $name', (kind) => {
       const invoke = async (name: string): Promise<DrainReport> => {
         const own = kind.create();
         try {
-          const report = await drain(recording(own, name, deliveries, lastDelivery, acks), {
+          const report = await drain(recording(own, name, deliveries, lastDelivery, acks, released), {
             topic,
             group,
             batchSize: 20,
@@ -191,6 +215,7 @@ describe.each(DRIVERS)('10 overlapping invocations over $name', (kind) => {
                   });
                 }
                 await new Promise((resolve) => setImmediate(resolve));
+                await redis.rpush(logKey, message.id);
                 handling.outcome = 'ok';
               } catch (error) {
                 handling.outcome = signal.aborted ? 'timed out' : 'failed';
@@ -265,13 +290,14 @@ describe.each(DRIVERS)('10 overlapping invocations over $name', (kind) => {
       for (const id of [...failFirst, ...hangFirst]) expect(repeated.has(id), id).toBe(true);
       for (const id of repeated)
         expect(failFirst.has(id) || hangFirst.has(id) || overheld.has(id), id).toBe(true);
-      // No message delivered again inside the visibility timeout.
+      // No message delivered again inside the visibility timeout, unless the earlier holder released it unhandled.
       const deliveriesById = new Map<string, Delivery[]>();
       for (const d of deliveries) deliveriesById.set(d.id, [...(deliveriesById.get(d.id) ?? []), d]);
       const early: string[] = [];
       for (const [id, list] of deliveriesById) {
         for (let i = 0; i + 1 < list.length; i++) {
           const gap = (list[i + 1] as Delivery).at - (list[i] as Delivery).at;
+          if (released.has(`${(list[i] as Delivery).invocation} ${id}`)) continue;
           if (gap < VISIBILITY_MS - CLOCK_SLACK_MS) early.push(`${id} again after ${gap} ms`);
         }
       }
@@ -282,6 +308,9 @@ describe.each(DRIVERS)('10 overlapping invocations over $name', (kind) => {
       const busy = reports.filter((r) => r.acked > 0).length;
       expect(busy).toBeGreaterThan(1);
       expect((await groupState(redis, stream, group)).pending.size).toBe(0);
+      await watch.flush();
+      expect(watch.ackedUnaccounted, 'acknowledged before it was processed (MONITOR)').toEqual([]);
+      expect(watch.acked.size).toBe(MESSAGES);
 
       const maxConcurrent = (() => {
         const events = handlings.flatMap((h) => [
@@ -303,6 +332,7 @@ describe.each(DRIVERS)('10 overlapping invocations over $name', (kind) => {
           `${deliveries.length} deliveries, 0 doubles in flight inside the visibility timeout ` +
           `(${lateDoubles.length} after it, ${overheld.size} messages held past it: overload), up to ${maxConcurrent} handlers at once, ` +
           `${busy} of ${reports.length} invocations acked work (max ${Math.max(...reports.map((r) => r.acked))}); ` +
+          `${released.size} released unhandled at a cycle's end; ${watch.xackCommands} XACKs checked by MONITOR; ` +
           `${Date.now() - started} ms`,
       );
     } finally {

@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Cluster, Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { type Cluster, Redis as IORedis, type Redis } from 'ioredis';
 import type { DrainChildConfig } from './drain-child.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -397,6 +398,25 @@ export async function watchAcks(
       monitor.close();
     },
   };
+}
+
+/**
+ * The URL of the master that serves `key` in the cluster of `seeds` (`host:port`): where MONITOR
+ * sees a topic's commands (every key of a topic shares its slot).
+ */
+export async function masterUrlFor(seeds: readonly string[], key: string): Promise<string> {
+  const [host = '127.0.0.1', port = '6379'] = (seeds[0] ?? '').split(':');
+  const client = new IORedis({ host, port: Number(port), lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    const slot = calculateSlot(key);
+    const range = (await client.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to);
+    const master = range?.[2];
+    if (!master) throw new Error(`no master serves slot ${slot} (${key})`);
+    return `redis://${master[0]}:${master[1]}`;
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** Polls `condition` every `intervalMs` until it holds; throws after `timeoutMs`. For states no event announces. */
