@@ -135,7 +135,7 @@ type Target =
   | { readonly driver: 'ioredis-cluster'; readonly clusterNodes: string }
   | { readonly driver: 'upstash'; readonly restUrl: string; readonly restToken: string };
 
-/** What the environment of this command selects, as src/core/config.ts would read it. */
+/** What the environment of this command selects, as src/app/config.ts would read it. */
 function explicitTarget(): Target | undefined {
   const forced = setting('SLUICE_DRIVER');
   if (forced !== undefined && forced !== 'ioredis' && forced !== 'upstash') {

@@ -259,7 +259,7 @@ async function main(): Promise<void> {
     previous.SLUICE_ADMIN_TOKEN ||
     randomBytes(24).toString('base64url');
 
-  /** How the functions reach Redis: exactly one driver's settings (see src/core/config.ts). */
+  /** How the functions reach Redis: exactly one driver's settings (see src/app/config.ts). */
   const driverEnv = (target: { redisUrl?: string; restUrl?: string; restToken?: string }) =>
     upstash
       ? {

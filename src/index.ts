@@ -20,15 +20,28 @@ export {
   type Env,
   loadConfig,
   type SluiceConfig,
-} from './core/config.js';
-export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './core/dead-letters.js';
+} from './app/config.js';
+export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './consume/dead-letters.js';
+export { type DrainReport, drain, type PartitionReport, type StopReason } from './consume/drain.js';
+export {
+  AlreadyRunningError,
+  IDEMPOTENT_DEFAULTS,
+  type IdempotentOptions,
+  idempotent,
+} from './consume/idempotent.js';
+export {
+  DRAIN_DEFAULTS,
+  type DrainOptions,
+  type Handler,
+  type HandlerContext,
+  resolveDrainOptions,
+} from './consume/options.js';
 export {
   type DeclaredGroup,
   declareTopic,
   type TopicDeclaration,
   type TopicDeclared,
 } from './core/declare.js';
-export { type DrainReport, drain, type PartitionReport, type StopReason } from './core/drain.js';
 export type {
   Driver,
   DriverCapabilities,
@@ -52,28 +65,44 @@ export {
   SluiceError,
 } from './core/errors.js';
 export { ensureGroup, ensureGroups, type GroupEnsured } from './core/group.js';
+export { hashTagOf, isTopicName, type StreamKeys, streamKeys, TOPIC_PATTERN } from './core/keys.js';
+export { jsonLogger, type LogFields, type Logger, silentLogger } from './core/logger.js';
+export {
+  declaredGroupsKey,
+  MAX_PARTITIONS,
+  partitionCountKey,
+  partitionForKey,
+  partitionKeys,
+  type TopicLayout,
+  topicLayout,
+} from './core/partitions.js';
 export {
   createOpsEndpoint,
   OPS_ENDPOINT_DEFAULTS,
   type OpsEndpointOptions,
   type OpsRequest,
   type OpsResponse,
-} from './core/http-ops.js';
+} from './http/ops-endpoint.js';
 export {
   createPublishEndpoint,
   PUBLISH_ENDPOINT_DEFAULTS,
   type PublishEndpointOptions,
   type PublishRequest,
   type PublishResponse,
-} from './core/http-publish.js';
+} from './http/publish-endpoint.js';
 export {
-  AlreadyRunningError,
-  IDEMPOTENT_DEFAULTS,
-  type IdempotentOptions,
-  idempotent,
-} from './core/idempotent.js';
-export { hashTagOf, isTopicName, type StreamKeys, streamKeys, TOPIC_PATTERN } from './core/keys.js';
-export { jsonLogger, type LogFields, type Logger, silentLogger } from './core/logger.js';
+  computeSignature,
+  type ParsedSignature,
+  parseSignatureHeader,
+  SIGNATURE_DEFAULTS,
+  SIGNATURE_HEADER,
+  SignatureError,
+  type SignatureProblem,
+  signBody,
+  type VerifiedSignature,
+  type VerifySignatureOptions,
+  verifySignature,
+} from './http/signature.js';
 export {
   type DeadLetter,
   type DeadLetterPage,
@@ -103,23 +132,7 @@ export {
   type TopicStats,
   tail,
   topicStats,
-} from './core/ops.js';
-export {
-  DRAIN_DEFAULTS,
-  type DrainOptions,
-  type Handler,
-  type HandlerContext,
-  resolveDrainOptions,
-} from './core/options.js';
-export {
-  declaredGroupsKey,
-  MAX_PARTITIONS,
-  partitionCountKey,
-  partitionForKey,
-  partitionKeys,
-  type TopicLayout,
-  topicLayout,
-} from './core/partitions.js';
+} from './ops/ops.js';
 export {
   MAX_BATCH_MESSAGES,
   PUBLISH_DEFAULTS,
@@ -128,17 +141,4 @@ export {
   type PublishTarget,
   publish,
   publishBatch,
-} from './core/publish.js';
-export {
-  computeSignature,
-  type ParsedSignature,
-  parseSignatureHeader,
-  SIGNATURE_DEFAULTS,
-  SIGNATURE_HEADER,
-  SignatureError,
-  type SignatureProblem,
-  signBody,
-  type VerifiedSignature,
-  type VerifySignatureOptions,
-  verifySignature,
-} from './core/signature.js';
+} from './publish/publish.js';

@@ -11,17 +11,17 @@
  * export const handler = lambdaDrainHandler({ driver, topic: 'orders', group: 'billing', handler: async (m) => {} });
  * ```
  */
-import { type DrainReport, drain } from '../core/drain.js';
+import { type DrainReport, drain } from '../consume/drain.js';
+import { type DrainOptions, resolveDrainOptions } from '../consume/options.js';
 import type { Driver } from '../core/driver.js';
-import { createOpsEndpoint, type OpsEndpointOptions } from '../core/http-ops.js';
-import { createPublishEndpoint, type PublishEndpointOptions } from '../core/http-publish.js';
-import { emfDocument } from '../core/metrics.js';
-import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
-import { applyOverrides, drainOverrides, type OverrideAllowList, overrideGuard } from '../core/overrides.js';
+import { createOpsEndpoint, type OpsEndpointOptions } from '../http/ops-endpoint.js';
+import { createPublishEndpoint, type PublishEndpointOptions } from '../http/publish-endpoint.js';
+import { emfDocument } from './cloudwatch-emf.js';
 import type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
+import { applyOverrides, drainOverrides, type OverrideAllowList, overrideGuard } from './overrides.js';
 
-export { type DrainOverrides, drainOverrides, OverrideNotAllowedError } from '../core/overrides.js';
 export type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
+export { type DrainOverrides, drainOverrides, OverrideNotAllowedError } from './overrides.js';
 
 export interface LambdaDrainOptions<T = unknown> extends DrainOptions<T>, OverrideAllowList {
   readonly driver: Driver;

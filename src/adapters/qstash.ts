@@ -44,12 +44,12 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Receiver } from '@upstash/qstash';
-import type { Env } from '../core/config.js';
+import type { Env } from '../app/config.js';
 import { ConfigurationError, describeError, InvalidOptionError } from '../core/errors.js';
-import { BODY_TIMEOUT_MS, bodyText, Refusal } from '../core/http.js';
 import { jsonLogger } from '../core/logger.js';
-import { type DrainOverrides, drainOverrides } from '../core/overrides.js';
 import { checkInteger } from '../core/validate.js';
+import { BODY_TIMEOUT_MS, bodyText, Refusal } from '../http/answers.js';
+import { type DrainOverrides, drainOverrides } from './overrides.js';
 import {
   bodyReader,
   discardBody,

@@ -36,18 +36,19 @@
  * });
  * ```
  */
-import { bearerCheck } from '../core/bearer.js';
-import type { Env } from '../core/config.js';
+
+import type { Env } from '../app/config.js';
 import { ConfigurationError, InvalidOptionError } from '../core/errors.js';
-import { BODY_TIMEOUT_MS, Refusal } from '../core/http.js';
+import { jsonLogger } from '../core/logger.js';
+import { BODY_TIMEOUT_MS, Refusal } from '../http/answers.js';
+import { bearerCheck } from '../http/bearer.js';
 import {
   createPublishEndpoint,
   PUBLISH_ENDPOINT_DEFAULTS,
   type PublishEndpointOptions,
-} from '../core/http-publish.js';
-import { jsonLogger } from '../core/logger.js';
-import { type DrainOverrides, drainOverrides } from '../core/overrides.js';
-import { parseSignatureHeader, SIGNATURE_HEADER } from '../core/signature.js';
+} from '../http/publish-endpoint.js';
+import { parseSignatureHeader, SIGNATURE_HEADER } from '../http/signature.js';
+import { type DrainOverrides, drainOverrides } from './overrides.js';
 import {
   bodyReader,
   discardBody,

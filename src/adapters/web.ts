@@ -2,20 +2,20 @@
  * What the Web-standard adapters (Vercel, QStash) share: JSON responses, and one drain cycle per
  * request with its deadline derived from the function's maximum duration. Internal to the adapters.
  */
-import { drain } from '../core/drain.js';
+import { drain } from '../consume/drain.js';
+import { type DrainOptions, resolveDrainOptions } from '../consume/options.js';
 import type { Driver } from '../core/driver.js';
 import { describeError, InvalidOptionError } from '../core/errors.js';
-import { type BodyLimits, type Refusal, readBody } from '../core/http.js';
 import { jsonLogger } from '../core/logger.js';
-import { type DrainOptions, resolveDrainOptions } from '../core/options.js';
+import { checkInteger } from '../core/validate.js';
+import { type BodyLimits, type Refusal, readBody } from '../http/answers.js';
 import {
   applyOverrides,
   type DrainOverrides,
   type OverrideAllowList,
   OverrideNotAllowedError,
   overrideGuard,
-} from '../core/overrides.js';
-import { checkInteger } from '../core/validate.js';
+} from './overrides.js';
 
 /** Drain options of a function invoked over HTTP, which has no remaining-time call. */
 export interface RequestDrainOptions<T = unknown>
@@ -40,7 +40,7 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   });
 }
 
-export { isPlainObject } from '../core/http.js';
+export { isPlainObject } from '../http/answers.js';
 
 /** The answer to a {@link Refusal} (JSON `{ "error": … }`, with its headers). */
 export function refusalResponse(refusal: Refusal): Response {

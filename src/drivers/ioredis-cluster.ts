@@ -14,9 +14,9 @@
  * ```
  */
 import { Cluster, type ClusterOptions, Command, type Redis, type RedisOptions } from 'ioredis';
-import { parseClusterNodes } from '../core/cluster-nodes.js';
 import type { Driver } from '../core/driver.js';
 import { InvalidOptionError, RedisUnavailableError } from '../core/errors.js';
+import { parseClusterNodes } from './cluster-nodes.js';
 import { authFailure, connectionError, type Where } from './connection-errors.js';
 import {
   afterEvent,

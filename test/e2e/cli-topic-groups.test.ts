@@ -3,10 +3,10 @@
  * them before the first message and the first drain misses nothing.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { declaredGroupsKey } from '../../src/core/partitions.js';
-import { publishBatch } from '../../src/core/publish.js';
+import { publishBatch } from '../../src/publish/publish.js';
 import { sluice } from '../support/cli-run.js';
 import { newDriver, randomTopic, rawClient, testDrainOptions } from '../support/fixtures.js';
 

@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Message } from '../../src/core/envelope.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { DeadLetterPage, ReplayReport, TopicStats } from '../../src/core/ops.js';
 import { partitionCountKey, partitionKeys } from '../../src/core/partitions.js';
-import { publishBatch } from '../../src/core/publish.js';
+import type { DeadLetterPage, ReplayReport, TopicStats } from '../../src/ops/ops.js';
+import { publishBatch } from '../../src/publish/publish.js';
 import { finished, type Run, root, sluice, start } from '../support/cli-run.js';
 import { clusterNodes, newDriver, randomTopic, rawClient, rawClusterClient } from '../support/fixtures.js';
 

@@ -5,13 +5,13 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Message } from '../../src/core/envelope.js';
 import { PermanentError } from '../../src/core/errors.js';
-import { createOpsEndpoint } from '../../src/core/http-ops.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/core/publish.js';
+import { createOpsEndpoint } from '../../src/http/ops-endpoint.js';
+import { publishBatch } from '../../src/publish/publish.js';
 import { browserSuite } from '../support/chromium.js';
 import {
   ADMIN_TOKEN,

@@ -14,8 +14,8 @@
  */
 import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createOpsEndpoint } from '../../src/core/http-ops.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { createOpsEndpoint } from '../../src/http/ops-endpoint.js';
 import { browserSuite } from '../support/chromium.js';
 import {
   ADMIN_TOKEN,

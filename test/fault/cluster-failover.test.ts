@@ -22,15 +22,15 @@
  * restarted node starts empty and syncs from its new master.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DrainReport, drain } from '../../src/core/drain.js';
+import { type DrainReport, drain } from '../../src/consume/drain.js';
+import type { DrainOptions } from '../../src/consume/options.js';
 import type { Driver } from '../../src/core/driver.js';
 import type { Message } from '../../src/core/envelope.js';
 import { describeError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { DrainOptions } from '../../src/core/options.js';
 import { partitionForKey, partitionKeys } from '../../src/core/partitions.js';
-import { publish } from '../../src/core/publish.js';
 import { ioredisClusterDriver } from '../../src/drivers/ioredis-cluster.js';
+import { publish } from '../../src/publish/publish.js';
 import { until } from '../support/fault-kit.js';
 import type { ClusterNode, RedisCluster } from '../support/redis-cluster.js';
 import { ask, startRedisCluster } from '../support/redis-cluster.js';

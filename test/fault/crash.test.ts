@@ -15,10 +15,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/core/publish.js';
+import { publishBatch } from '../../src/publish/publish.js';
 import type { DrainChildConfig } from '../support/drain-child.js';
 import {
   ackedButUnprocessed,

@@ -21,9 +21,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
 import { vercelPublishHandler } from '../../src/adapters/vercel.js';
-import type { PublishEndpointOptions } from '../../src/core/http-publish.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { signBody } from '../../src/core/signature.js';
+import type { PublishEndpointOptions } from '../../src/http/publish-endpoint.js';
+import { signBody } from '../../src/http/signature.js';
 import { DRIVERS, dropTopic, keysOf, type RawClient } from '../support/fixtures.js';
 
 const token = 'hostile-token-0123456789';

@@ -11,13 +11,13 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type DrainReport, drain } from '../../src/core/drain.js';
+import { type DrainReport, drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { RedisUnavailableError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import { compareIds, groupState, until, watchAcks } from '../support/fault-kit.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';

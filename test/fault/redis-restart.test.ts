@@ -10,15 +10,15 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { RedisReplyError, RedisUnavailableError, SluiceError } from '../../src/core/errors.js';
-import { createPublishEndpoint } from '../../src/core/http-publish.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
+import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import { compareIds, groupState, scaled, until } from '../support/fault-kit.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';

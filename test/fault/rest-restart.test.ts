@@ -8,12 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DrainReport, drain } from '../../src/core/drain.js';
+import { type DrainReport, drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/core/publish.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
+import { publishBatch } from '../../src/publish/publish.js';
 import {
   type Child,
   compareIds,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
-import { type BodyLimits, Refusal, readBody } from '../../src/core/http.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { type BodyLimits, Refusal, readBody } from '../../src/http/answers.js';
 import { DRIVERS, randomTopic } from '../support/fixtures.js';
 import { countedBody } from '../support/streams.js';
 

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/context.js';
 import type { Driver } from '../../src/core/driver.js';
 import { RedisAuthError, RedisUnavailableError } from '../../src/core/errors.js';
-import { createPublishEndpoint } from '../../src/core/http-publish.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
+import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
 import { freePort, type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
 

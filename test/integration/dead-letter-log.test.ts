@@ -1,9 +1,9 @@
 /** Each dead letter gets a log line of its own: which message, why, after how many deliveries. */
 import { describe, expect, it } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
-import { publishBatch } from '../../src/core/publish.js';
+import { publishBatch } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic, recordingLogger, testDrainOptions } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('dead-letter log lines over $name', (kind) => {

@@ -3,14 +3,14 @@
  * its first drain; a group created at `$` after messages were written says how many it skipped.
  */
 import { describe, expect, it } from 'vitest';
+import { drain } from '../../src/consume/drain.js';
 import { declareTopic } from '../../src/core/declare.js';
-import { drain } from '../../src/core/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { InvalidOptionError } from '../../src/core/errors.js';
-import { createPublishEndpoint } from '../../src/core/http-publish.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { declaredGroupsKey, partitionKeys } from '../../src/core/partitions.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
+import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import {
   DRIVERS,
   groupInfo,
@@ -186,7 +186,7 @@ describe.each(DRIVERS)('declared groups over $name', (kind) => {
 describe("the app's Lambda functions on a fresh deployment", () => {
   it('the first scheduled drain gets the messages published before it (none skipped)', async () => {
     const { drainFunction, publishFunction } = await import('../../functions/aws/wiring.js');
-    const { loadConfig } = await import('../../src/core/config.js');
+    const { loadConfig } = await import('../../src/app/config.js');
     const topic = randomTopic();
     const config = loadConfig({
       REDIS_URL: 'redis://127.0.0.1:1', // not used: the functions get the test's driver

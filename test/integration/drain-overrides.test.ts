@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { drainFunction } from '../../functions/aws/wiring.js';
 import { lambdaDrainHandler, OverrideNotAllowedError } from '../../src/adapters/aws-lambda.js';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { InvalidOptionError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publish } from '../../src/core/publish.js';
+import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
 
 const kind = DRIVERS[0] as (typeof DRIVERS)[number];

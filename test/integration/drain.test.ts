@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_FIELDS } from '../../src/core/dead-letters.js';
-import { drain } from '../../src/core/drain.js';
+import { DEAD_LETTER_FIELDS } from '../../src/consume/dead-letters.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Message } from '../../src/core/envelope.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { fieldsToRecord } from '../../src/core/replies.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import { DRIVERS, lambdaContext, randomTopic, testDrainOptions } from '../support/fixtures.js';
 import { describeSlack, type Latency, measureLatency, probeLatency, slackMs } from '../support/latency.js';
 

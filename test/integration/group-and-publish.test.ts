@@ -1,14 +1,14 @@
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
+import { drain } from '../../src/consume/drain.js';
+import { idempotent } from '../../src/consume/idempotent.js';
 import { declareTopic } from '../../src/core/declare.js';
-import { drain } from '../../src/core/drain.js';
 import { InvalidMessageError, PermanentError } from '../../src/core/errors.js';
 import { ensureGroup } from '../../src/core/group.js';
-import { idempotent } from '../../src/core/idempotent.js';
 import { type StreamKeys, streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { declaredGroupsKey, partitionCountKey, partitionKeys } from '../../src/core/partitions.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import { DRIVERS, keysOf, randomTopic, rawClusterClient, testDrainOptions } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('over $name', (kind) => {

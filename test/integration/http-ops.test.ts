@@ -6,12 +6,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { lambdaOpsHandler } from '../../src/adapters/aws-lambda.js';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Message } from '../../src/core/envelope.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/core/publish.js';
+import { publishBatch } from '../../src/publish/publish.js';
 import { DRIVERS, groupInfo, randomTopic } from '../support/fixtures.js';
 
 const token = 'admin-token-0123456789';

@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { declareTopic } from '../../src/core/declare.js';
 import { InvalidMessageError } from '../../src/core/errors.js';
-import { createPublishEndpoint } from '../../src/core/http-publish.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/core/publish.js';
+import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
+import { publishBatch } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic } from '../support/fixtures.js';
 
 const token = 'publish-token-0123';

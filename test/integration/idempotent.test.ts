@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
+import { AlreadyRunningError, idempotent } from '../../src/consume/idempotent.js';
 import { decodeMessage, type Message } from '../../src/core/envelope.js';
-import { AlreadyRunningError, idempotent } from '../../src/core/idempotent.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publish } from '../../src/core/publish.js';
+import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic } from '../support/fixtures.js';
 
 const context = { signal: new AbortController().signal, deadline: Date.now() + 60_000 };

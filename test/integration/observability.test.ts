@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { lambdaDrainHandler, lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Message } from '../../src/core/envelope.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publish } from '../../src/core/publish.js';
+import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, lambdaContext, randomTopic } from '../support/fixtures.js';
 
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

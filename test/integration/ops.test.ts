@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
+import type { DrainOptions } from '../../src/consume/options.js';
 import type { Message } from '../../src/core/envelope.js';
 import { GroupNotFoundError, InvalidOptionError, PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -14,9 +15,8 @@ import {
   showDeadLetter,
   tail,
   topicStats,
-} from '../../src/core/ops.js';
-import type { DrainOptions } from '../../src/core/options.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
+} from '../../src/ops/ops.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import { DRIVERS, groupInfo, randomTopic } from '../support/fixtures.js';
 
 function drainOptions<T>(topic: string, group: string, handler: DrainOptions<T>['handler']) {

@@ -4,9 +4,9 @@ import { lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
 import { vercelPublishHandler } from '../../src/adapters/vercel.js';
 import type { Driver } from '../../src/core/driver.js';
 import { InvalidOptionError, RedisUnavailableError } from '../../src/core/errors.js';
-import type { PublishEndpointOptions } from '../../src/core/http-publish.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { computeSignature, signatureKey, signBody, verifySignature } from '../../src/core/signature.js';
+import type { PublishEndpointOptions } from '../../src/http/publish-endpoint.js';
+import { computeSignature, signatureKey, signBody, verifySignature } from '../../src/http/signature.js';
 import { signBody as exportedSignBody } from '../../src/index.js';
 import { DRIVERS, keysOf, randomTopic } from '../support/fixtures.js';
 

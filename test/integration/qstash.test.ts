@@ -2,12 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadQStashConfig, qstashDrainHandler } from '../../src/adapters/qstash.js';
+import type { DrainOptions } from '../../src/consume/options.js';
 import type { Driver } from '../../src/core/driver.js';
 import { ConfigurationError, InvalidOptionError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { DrainOptions } from '../../src/core/options.js';
-import { publish } from '../../src/core/publish.js';
+import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
 import { countedBody, streamedRequest } from '../support/streams.js';
 

@@ -5,10 +5,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError, ReplicationError } from '../../src/core/errors.js';
-import { createPublishEndpoint } from '../../src/core/http-publish.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
+import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import { newRestDriver, randomTopic } from '../support/fixtures.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 

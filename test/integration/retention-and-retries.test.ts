@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Message } from '../../src/core/envelope.js';
 import { streamKeys } from '../../src/core/keys.js';
 import type { Logger } from '../../src/core/logger.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic, testDrainOptions } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('over $name', (kind) => {

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_DURATION_SECONDS } from '../../functions/vercel/max-duration.js';
 import { loadCronSecret, vercelDrainHandler, vercelPublishHandler } from '../../src/adapters/vercel.js';
+import type { DrainOptions } from '../../src/consume/options.js';
 import type { Driver } from '../../src/core/driver.js';
 import { ConfigurationError, InvalidOptionError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { DrainOptions } from '../../src/core/options.js';
-import { publish } from '../../src/core/publish.js';
+import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic, rawClient } from '../support/fixtures.js';
 import { countedBody, streamedRequest } from '../support/streams.js';
 

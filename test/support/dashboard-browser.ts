@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import type { createOpsEndpoint } from '../../src/core/http-ops.js';
+import type { createOpsEndpoint } from '../../src/http/ops-endpoint.js';
 
 // What the functions evaluated in the page use of the DOM (the project compiles without the DOM library).
 declare const document: {

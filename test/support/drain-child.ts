@@ -28,7 +28,7 @@
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import type { Logger } from '../../src/core/logger.js';
 import { CREATE_GROUPS, DEAD_LETTER, PUBLISH, RECLAIM, RELEASE, TIDY } from '../../src/core/scripts.js';

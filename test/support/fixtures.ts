@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
+import type { DrainOptions } from '../../src/consume/options.js';
 import type { Driver } from '../../src/core/driver.js';
 import { type Logger, silentLogger } from '../../src/core/logger.js';
-import type { DrainOptions } from '../../src/core/options.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 

@@ -20,11 +20,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/core/publish.js';
+import { publishBatch } from '../../src/publish/publish.js';
 import type { DrainChildConfig, KillOp, KillPoint } from './drain-child.js';
 import {
   ackedButUnprocessed,

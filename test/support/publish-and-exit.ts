@@ -3,10 +3,10 @@
  * must exit by itself. The first argument is a redis:// URL, or a cluster's seed nodes
  * (`host:port,host:port`).
  */
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publish } from '../../src/core/publish.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
+import { publish } from '../../src/publish/publish.js';
 
 const [target, topic] = process.argv.slice(2) as [string, string];
 const driver = target.startsWith('redis://')

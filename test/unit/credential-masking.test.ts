@@ -3,10 +3,10 @@
  * issue 11): the configuration, the drivers and the CLI mask credentials with one function.
  */
 import { describe, expect, it } from 'vitest';
+import { driverConfig, loadConfig } from '../../src/app/config.js';
 import { connectionOf, describeConnection, describeFailure } from '../../src/cli/context.js';
-import { parseClusterNodes } from '../../src/core/cluster-nodes.js';
-import { driverConfig, loadConfig } from '../../src/core/config.js';
 import { maskCredentials } from '../../src/core/errors.js';
+import { parseClusterNodes } from '../../src/drivers/cluster-nodes.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KEY_PREFIX, streamKeys } from '../../src/core/keys.js';
 import { declaredGroupsKey, partitionCountKey, partitionKeys } from '../../src/core/partitions.js';
-import { signatureKey } from '../../src/core/signature.js';
+import { signatureKey } from '../../src/http/signature.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -93,7 +93,7 @@ const LAYOUT: readonly { kind: string; pattern: string; built: string }[] = (() 
 const KEY_BUILDERS: Readonly<Record<string, number>> = {
   'src/core/keys.ts': 2, // the stream; the companion prefix of every per-topic key
   'src/core/partitions.ts': 3, // partition count, declared groups, partition stream
-  'src/core/signature.ts': 1, // signature replay record
+  'src/http/signature.ts': 1, // signature replay record
   'src/cli/discover.ts': 2, // reads only: the SCAN pattern of partition counts, the prefix test
 };
 

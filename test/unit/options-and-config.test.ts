@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { drainOverrides } from '../../src/adapters/aws-lambda.js';
-import { parseClusterNodes } from '../../src/core/cluster-nodes.js';
-import { driverConfig, loadConfig } from '../../src/core/config.js';
+import { driverConfig, loadConfig } from '../../src/app/config.js';
+import { DRAIN_DEFAULTS, resolveDrainOptions } from '../../src/consume/options.js';
 import { ConfigurationError, InvalidOptionError } from '../../src/core/errors.js';
-import { DRAIN_DEFAULTS, resolveDrainOptions } from '../../src/core/options.js';
+import { parseClusterNodes } from '../../src/drivers/cluster-nodes.js';
 
 const base = { topic: 'orders', group: 'billing', handler: () => {} };
 
@@ -291,7 +291,7 @@ describe('loadConfig', () => {
 describe('serverless.yml', () => {
   it('passes every variable the configuration reads to the functions, and each is in the README table', () => {
     const root = new URL('../../', import.meta.url);
-    const source = readFileSync(new URL('src/core/config.ts', root), 'utf8');
+    const source = readFileSync(new URL('src/app/config.ts', root), 'utf8');
     const variables = [...new Set(source.match(/\b(?:SLUICE|REDIS|UPSTASH)_[A-Z_]+\b/g))];
     expect(variables.length).toBeGreaterThan(25);
     const yml = readFileSync(new URL('serverless.yml', root), 'utf8');

@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
-import { resolveDrainOptions } from '../../src/core/options.js';
+import { resolveDrainOptions } from '../../src/consume/options.js';
 import { MAX_PARTITIONS, partitionForKey, partitionKeys, partitionTag } from '../../src/core/partitions.js';
 
 describe('partition keys', () => {

@@ -8,7 +8,7 @@ import {
   signatureKey,
   signBody,
   verifySignature,
-} from '../../src/core/signature.js';
+} from '../../src/http/signature.js';
 
 const secret = 'whsec_test';
 const body = '{"data":1}';

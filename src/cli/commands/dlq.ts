@@ -9,7 +9,7 @@ import {
   type RedriveReport,
   redrive,
   showDeadLetter,
-} from '../../core/ops.js';
+} from '../../ops/ops.js';
 import {
   groupOf,
   groupOption,

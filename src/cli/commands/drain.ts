@@ -5,10 +5,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Command, Option } from 'commander';
-import { type DrainReport, drain } from '../../core/drain.js';
+import { type DrainReport, drain } from '../../consume/drain.js';
+import { DRAIN_DEFAULTS, type DrainOptions, type Handler } from '../../consume/options.js';
 import { isPermanent } from '../../core/errors.js';
 import type { LogFields, Logger } from '../../core/logger.js';
-import { DRAIN_DEFAULTS, type DrainOptions, type Handler } from '../../core/options.js';
 import {
   EXIT,
   groupOf,

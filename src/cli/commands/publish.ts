@@ -5,9 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { encodeMessage, type OutgoingMessage } from '../../core/envelope.js';
 import { InvalidMessageError } from '../../core/errors.js';
-import { Refusal } from '../../core/http.js';
-import { messageOfJson, PUBLISH_ENDPOINT_DEFAULTS } from '../../core/http-publish.js';
-import { type PublishResult, publish, publishBatch } from '../../core/publish.js';
+import { Refusal } from '../../http/answers.js';
+import { messageOfJson, PUBLISH_ENDPOINT_DEFAULTS } from '../../http/publish-endpoint.js';
+import { type PublishResult, publish, publishBatch } from '../../publish/publish.js';
 import { type Target, targetOf, targetOptions, UsageError, withDriver } from '../context.js';
 import { formatDuration, note, print, printJson, progressBar } from '../terminal.js';
 

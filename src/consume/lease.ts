@@ -4,11 +4,12 @@
  * renews it every third of `leaseMs` while its cycle runs and releases it when the cycle ends, so
  * a drain that dies holds its partitions for at most `leaseMs`.
  */
+
+import { runScript } from '../core/driver.js';
+import { describeError, LeaseLostError } from '../core/errors.js';
+import { parseInteger } from '../core/replies.js';
+import { LEASE } from '../core/scripts.js';
 import type { Cycle } from './cycle.js';
-import { runScript } from './driver.js';
-import { describeError, LeaseLostError } from './errors.js';
-import { parseInteger } from './replies.js';
-import { LEASE } from './scripts.js';
 
 export interface Lease {
   /**

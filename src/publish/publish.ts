@@ -4,18 +4,18 @@
  * partition it touches, sent side by side: all or nothing per partition.
  */
 
-import { checkGroupNames } from './declare.js';
-import type { Driver } from './driver.js';
-import { runScript } from './driver.js';
-import { checkKey, encodeMessage, type OutgoingMessage } from './envelope.js';
-import { InvalidMessageError, InvalidOptionError, ReplicationError, SluiceError } from './errors.js';
-import { ensureGroups, warnSkipped } from './group.js';
-import { type StreamKeys, streamKeys } from './keys.js';
-import { jsonLogger, type Logger } from './logger.js';
-import { checkPartitionCount, partitionForKey, publishLayout } from './partitions.js';
-import { parseString } from './replies.js';
-import { PUBLISH } from './scripts.js';
-import { checkInteger } from './validate.js';
+import { checkGroupNames } from '../core/declare.js';
+import type { Driver } from '../core/driver.js';
+import { runScript } from '../core/driver.js';
+import { checkKey, encodeMessage, type OutgoingMessage } from '../core/envelope.js';
+import { InvalidMessageError, InvalidOptionError, ReplicationError, SluiceError } from '../core/errors.js';
+import { ensureGroups, warnSkipped } from '../core/group.js';
+import { type StreamKeys, streamKeys } from '../core/keys.js';
+import { jsonLogger, type Logger } from '../core/logger.js';
+import { checkPartitionCount, partitionForKey, publishLayout } from '../core/partitions.js';
+import { parseString } from '../core/replies.js';
+import { PUBLISH } from '../core/scripts.js';
+import { checkInteger } from '../core/validate.js';
 
 /** Where to publish: a topic name, or `{ stream }` for a stream key used as it is. */
 export type PublishTarget = string | { readonly topic: string } | { readonly stream: string };

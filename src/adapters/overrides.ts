@@ -2,9 +2,9 @@
  * Per-invocation overrides of a drain: what a schedule's input (a Lambda event, a cron URL's query,
  * a QStash schedule's body) may change for one cycle. Platform-neutral; the adapters read them.
  */
-import { InvalidOptionError } from './errors.js';
-import { isTopicName, TOPIC_PATTERN } from './keys.js';
-import { checkInteger, describeGot } from './validate.js';
+import { InvalidOptionError } from '../core/errors.js';
+import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
+import { checkInteger, describeGot } from '../core/validate.js';
 
 /** What a schedule's input may override for one invocation. */
 export interface DrainOverrides {

@@ -8,13 +8,12 @@
  * `tail` uses the driver's optional `read` (a blocking XREAD on TCP), and polls through a script
  * without it. Results are plain JSON-serialisable objects (for a CLI, an HTTP endpoint, a log).
  */
-import { DEAD_LETTER_FIELDS, type DeadLetterReason } from './dead-letters.js';
-import { type Driver, runScript } from './driver.js';
-import { decodeMessage, idTime, type Message } from './envelope.js';
-import { GroupNotFoundError, InvalidOptionError, RedisReplyError, SluiceError } from './errors.js';
-import { isTopicName, type StreamKeys, streamKeys, TOPIC_PATTERN } from './keys.js';
-import { LAST_ID, PURGE, RANGE, REDRIVE, REPLAY, STATS } from './ops-scripts.js';
-import { topicLayout } from './partitions.js';
+import { DEAD_LETTER_FIELDS, type DeadLetterReason } from '../consume/dead-letters.js';
+import { type Driver, runScript } from '../core/driver.js';
+import { decodeMessage, idTime, type Message } from '../core/envelope.js';
+import { GroupNotFoundError, InvalidOptionError, RedisReplyError, SluiceError } from '../core/errors.js';
+import { isTopicName, type StreamKeys, streamKeys, TOPIC_PATTERN } from '../core/keys.js';
+import { topicLayout } from '../core/partitions.js';
 import {
   fieldsToRecord,
   parseEntries,
@@ -22,9 +21,10 @@ import {
   parseReadGroup,
   parseString,
   type RawEntry,
-} from './replies.js';
-import { sleep } from './signals.js';
-import { checkInteger, describeGot } from './validate.js';
+} from '../core/replies.js';
+import { sleep } from '../core/signals.js';
+import { checkInteger, describeGot } from '../core/validate.js';
+import { LAST_ID, PURGE, RANGE, REDRIVE, REPLAY, STATS } from './scripts.js';
 
 /**
  * A topic name, `{ topic }` — with `partition` for one partition of a partitioned topic — or

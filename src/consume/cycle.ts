@@ -4,9 +4,9 @@
  * timers are cleared by `close()` before `drain()` returns.
  */
 import { setMaxListeners } from 'node:events';
-import type { Driver } from './driver.js';
-import { RedisUnavailableError } from './errors.js';
-import type { StreamKeys } from './keys.js';
+import type { Driver } from '../core/driver.js';
+import { RedisUnavailableError } from '../core/errors.js';
+import type { StreamKeys } from '../core/keys.js';
 import type { ResolvedDrainOptions } from './options.js';
 
 /**

@@ -3,12 +3,12 @@
  * when the message is delivered again (a crash between the handler and its acknowledgement, a
  * handler that outlived the visibility timeout, a replay).
  */
-import { type Driver, defineScript, runScript } from './driver.js';
-import type { Message } from './envelope.js';
-import { InvalidOptionError, SluiceError } from './errors.js';
-import { streamKeys } from './keys.js';
+import { type Driver, defineScript, runScript } from '../core/driver.js';
+import type { Message } from '../core/envelope.js';
+import { InvalidOptionError, SluiceError } from '../core/errors.js';
+import { streamKeys } from '../core/keys.js';
+import { checkInteger } from '../core/validate.js';
 import type { Handler, HandlerContext } from './options.js';
-import { checkInteger } from './validate.js';
 
 export interface IdempotentOptions {
   readonly driver: Driver;

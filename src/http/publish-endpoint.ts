@@ -14,15 +14,27 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { checkGroupNames } from '../core/declare.js';
+import type { Driver } from '../core/driver.js';
+import {
+  checkKey,
+  DATA_JSON,
+  isTraceparent,
+  LONE_SURROGATE,
+  type OutgoingMessage,
+} from '../core/envelope.js';
+import { InvalidMessageError, InvalidOptionError } from '../core/errors.js';
+import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
+import { jsonLogger, type Logger } from '../core/logger.js';
+import { checkInteger } from '../core/validate.js';
+import {
+  type PublishOptions,
+  type PublishResult,
+  publishBatch,
+  resolvePublishOptions,
+} from '../publish/publish.js';
+import { bodyText, failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './answers.js';
 import { bearerCheck } from './bearer.js';
-import { checkGroupNames } from './declare.js';
-import type { Driver } from './driver.js';
-import { checkKey, DATA_JSON, isTraceparent, LONE_SURROGATE, type OutgoingMessage } from './envelope.js';
-import { InvalidMessageError, InvalidOptionError } from './errors.js';
-import { bodyText, failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
-import { isTopicName, TOPIC_PATTERN } from './keys.js';
-import { jsonLogger, type Logger } from './logger.js';
-import { type PublishOptions, type PublishResult, publishBatch, resolvePublishOptions } from './publish.js';
 import {
   claimSignature,
   SIGNATURE_DEFAULTS,
@@ -31,7 +43,6 @@ import {
   type VerifiedSignature,
   verifySignature,
 } from './signature.js';
-import { checkInteger } from './validate.js';
 
 export interface PublishRequest {
   readonly method: string;

@@ -29,9 +29,9 @@
  * ```
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { type Driver, defineScript, runScript } from './driver.js';
-import { InvalidOptionError, SluiceError } from './errors.js';
-import { KEY_PREFIX } from './keys.js';
+import { type Driver, defineScript, runScript } from '../core/driver.js';
+import { InvalidOptionError, SluiceError } from '../core/errors.js';
+import { KEY_PREFIX } from '../core/keys.js';
 
 /** The header that carries a body signature. */
 export const SIGNATURE_HEADER = 'Sluice-Signature';

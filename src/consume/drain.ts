@@ -3,14 +3,15 @@
  * over a stream used as it is. Each stream gets its own cycle (`drain-stream.ts`), all of them under
  * one deadline, run side by side; their reports add up to one, logged as one JSON line.
  */
+
+import { type Driver, withCapabilities } from '../core/driver.js';
+import { describeError, InvalidOptionError, RedisUnavailableError } from '../core/errors.js';
+import { ensureGroups, warnSkipped } from '../core/group.js';
+import { streamKeys } from '../core/keys.js';
+import { type TopicLayout, topicLayout } from '../core/partitions.js';
 import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js';
 import { type DrainReport, drainStream, type PartitionReport } from './drain-stream.js';
-import { type Driver, withCapabilities } from './driver.js';
-import { describeError, InvalidOptionError, RedisUnavailableError } from './errors.js';
-import { ensureGroups, warnSkipped } from './group.js';
-import { streamKeys } from './keys.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
-import { type TopicLayout, topicLayout } from './partitions.js';
 
 export type { StopReason } from './cycle.js';
 export type { DrainReport, PartitionReport } from './drain-stream.js';

@@ -2,7 +2,7 @@
  * CloudWatch Embedded Metric Format: one JSON line per cycle that CloudWatch Logs turns into
  * metrics (no API call, no SDK). Dimensions: Topic (the stream) and Group.
  */
-import type { DrainReport } from './drain.js';
+import type { DrainReport } from '../consume/drain.js';
 
 export const METRICS_NAMESPACE = 'Sluice';
 

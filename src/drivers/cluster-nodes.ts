@@ -3,7 +3,7 @@
  * `host:port` entries, or `redis://` / `rediss://` URLs (which may carry a user, a password and
  * TLS, the same for every node). Pure parsing, shared by the configuration and the driver.
  */
-import { maskCredentials } from './errors.js';
+import { maskCredentials } from '../core/errors.js';
 
 export interface ClusterSeed {
   readonly host: string;

@@ -24,13 +24,11 @@
  * the credentials (a configuration error: no `Retry-After`) · 503 Redis unavailable (with `Retry-After`). Errors are JSON: `{ "error": "<what is wrong>" }`.
  */
 
-import { bearerCheck } from './bearer.js';
-import { DASHBOARD_HEADERS, DASHBOARD_HTML } from './dashboard.js';
-import type { Driver } from './driver.js';
-import { GroupNotFoundError, InvalidOptionError } from './errors.js';
-import { bodyText, failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './http.js';
-import { isTopicName, TOPIC_PATTERN } from './keys.js';
-import { jsonLogger, type Logger } from './logger.js';
+import type { Driver } from '../core/driver.js';
+import { GroupNotFoundError, InvalidOptionError } from '../core/errors.js';
+import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
+import { jsonLogger, type Logger } from '../core/logger.js';
+import { checkInteger, describeGot } from '../core/validate.js';
 import {
   listDeadLetters,
   type OpsTarget,
@@ -38,8 +36,10 @@ import {
   purgeDeadLetters,
   redrive,
   topicStats,
-} from './ops.js';
-import { checkInteger, describeGot } from './validate.js';
+} from '../ops/ops.js';
+import { bodyText, failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './answers.js';
+import { bearerCheck } from './bearer.js';
+import { DASHBOARD_HEADERS, DASHBOARD_HTML } from './dashboard.js';
 
 export interface OpsRequest {
   readonly method: string;

@@ -3,9 +3,9 @@
  * topic only (one hash tag, one slot) and is atomic. Stream ids are compared as decimal strings
  * (`lua-ids.ts`).
  */
-import { DEAD_LETTER_FIELDS } from './dead-letters.js';
-import { defineScript } from './driver.js';
-import { LUA_IDS } from './lua-ids.js';
+import { DEAD_LETTER_FIELDS } from '../consume/dead-letters.js';
+import { defineScript } from '../core/driver.js';
+import { LUA_IDS } from '../core/lua-ids.js';
 
 const HELPERS = `${LUA_IDS}
 -- The XINFO GROUPS row of one group, or nil (no such group, or no such stream).

@@ -2,11 +2,12 @@
  * Configuration of the ready-made functions, read from the environment and validated at cold
  * start. A bad value fails with a {@link ConfigurationError} that names the variable.
  */
-import { parseClusterNodes } from './cluster-nodes.js';
-import { ConfigurationError, InvalidOptionError, maskCredentials } from './errors.js';
-import { isTopicName, TOPIC_PATTERN } from './keys.js';
-import { DRAIN_DEFAULTS, resolveDrainOptions } from './options.js';
-import { PUBLISH_DEFAULTS } from './publish.js';
+
+import { DRAIN_DEFAULTS, resolveDrainOptions } from '../consume/options.js';
+import { ConfigurationError, InvalidOptionError, maskCredentials } from '../core/errors.js';
+import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
+import { parseClusterNodes } from '../drivers/cluster-nodes.js';
+import { PUBLISH_DEFAULTS } from '../publish/publish.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

@@ -9,6 +9,26 @@
  * guarded driver live in `cycle.ts`; waiting under signals in `signals.ts`. Nothing outlives the
  * cycle: its timers are cleared before it returns. `drain.ts` picks the streams (partitions).
  */
+
+import { type Driver, runScript } from '../core/driver.js';
+import { decodeMessage, type Message } from '../core/envelope.js';
+import {
+  describeError,
+  HandlerTimeoutError,
+  isPermanent,
+  RedisReplyError,
+  SluiceError,
+} from '../core/errors.js';
+import { ensureGroups, forgetGroup, warnSkipped } from '../core/group.js';
+import {
+  parseInteger,
+  parseOrderedReclaim,
+  parseReadGroup,
+  parseReclaim,
+  type RawEntry,
+} from '../core/replies.js';
+import { RECLAIM, RECLAIM_ORDERED, RELEASE, TIDY, TOUCH } from '../core/scripts.js';
+import { handlerLimit, sleep, untilAborted, untilSettledOrAborted } from '../core/signals.js';
 import {
   type Cycle,
   type CyclePlace,
@@ -20,15 +40,8 @@ import {
   stopped,
 } from './cycle.js';
 import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
-import { type Driver, runScript } from './driver.js';
-import { decodeMessage, type Message } from './envelope.js';
-import { describeError, HandlerTimeoutError, isPermanent, RedisReplyError, SluiceError } from './errors.js';
-import { ensureGroups, forgetGroup, warnSkipped } from './group.js';
 import { type Lease, takeLease } from './lease.js';
 import type { ResolvedDrainOptions } from './options.js';
-import { parseInteger, parseOrderedReclaim, parseReadGroup, parseReclaim, type RawEntry } from './replies.js';
-import { RECLAIM, RECLAIM_ORDERED, RELEASE, TIDY, TOUCH } from './scripts.js';
-import { handlerLimit, sleep, untilAborted, untilSettledOrAborted } from './signals.js';
 
 export type { StopReason } from './cycle.js';
 

@@ -1,6 +1,6 @@
 /** What the platform-neutral HTTP endpoints (publish, ops) share: refusals, JSON answers, header lookup. */
-import { describeError, RedisAuthError, RedisUnavailableError, ReplicationError } from './errors.js';
-import type { Logger } from './logger.js';
+import { describeError, RedisAuthError, RedisUnavailableError, ReplicationError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 /** An answer: status, headers, and the body as text. */
 export interface HttpAnswer {

@@ -1,12 +1,12 @@
 /**
  * Drain options: frozen defaults, one resolver, errors that name the option.
  */
-import type { Message } from './envelope.js';
-import { InvalidOptionError } from './errors.js';
-import { isTopicName, TOPIC_PATTERN } from './keys.js';
-import { jsonLogger, type Logger } from './logger.js';
-import { MAX_PARTITIONS } from './partitions.js';
-import { checkInteger, describeGot } from './validate.js';
+import type { Message } from '../core/envelope.js';
+import { InvalidOptionError } from '../core/errors.js';
+import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
+import { jsonLogger, type Logger } from '../core/logger.js';
+import { MAX_PARTITIONS } from '../core/partitions.js';
+import { checkInteger, describeGot } from '../core/validate.js';
 
 /** What a handler is given besides the message. */
 export interface HandlerContext {

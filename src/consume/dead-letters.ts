@@ -2,11 +2,11 @@
  * Dead letters: messages that failed for good. They are kept per topic and consumer group, with
  * the original fields followed by constant `dlq.*` fields saying why.
  */
-import { type Driver, runScript } from './driver.js';
-import { describeError, SluiceError } from './errors.js';
-import type { StreamKeys } from './keys.js';
-import { parseString } from './replies.js';
-import { DEAD_LETTER } from './scripts.js';
+import { type Driver, runScript } from '../core/driver.js';
+import { describeError, SluiceError } from '../core/errors.js';
+import type { StreamKeys } from '../core/keys.js';
+import { parseString } from '../core/replies.js';
+import { DEAD_LETTER } from '../core/scripts.js';
 
 /** The fields sluice stamps on a dead letter. */
 export const DEAD_LETTER_FIELDS = Object.freeze({
