@@ -8,14 +8,14 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { InvalidOptionError, PermanentError, RedisUnavailableError } from '../../src/core/errors.js';
 import { ensureGroup } from '../../src/core/group.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { partitionCountKey } from '../../src/core/partitions.js';
 import { type IoredisClusterDriverOptions, ioredisClusterDriver } from '../../src/drivers/ioredis.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import { lambdaContext, randomTopic, testDrainOptions } from '../support/fixtures.js';
 import { describeSlack, measureLatency, slackMs } from '../support/latency.js';
 import { type RedisCluster, slotOf, startRedisCluster } from '../support/redis-cluster.js';

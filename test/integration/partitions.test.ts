@@ -4,15 +4,15 @@
  * head-of-line waiting). Assertions go through the driver itself, so they hold on a cluster too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drain } from '../../src/core/drain.js';
+import { drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import type { Message } from '../../src/core/envelope.js';
 import { PartitionCountError, PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { partitionCountKey, partitionForKey, partitionKeys, topicLayout } from '../../src/core/partitions.js';
 import { LEASE } from '../../src/core/scripts.js';
-import { listDeadLetters, partitionedTopicStats, redrive } from '../../src/core/ops.js';
-import { publish, publishBatch } from '../../src/core/publish.js';
+import { listDeadLetters, partitionedTopicStats, redrive } from '../../src/ops/ops.js';
+import { publish, publishBatch } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic, testDrainOptions } from '../support/fixtures.js';
 import { describeSlack, measureLatency, slackMs } from '../support/latency.js';
 import { type OwnRedis, ownRedis } from '../support/own-redis.js';
