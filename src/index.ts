@@ -133,12 +133,11 @@ export {
   tail,
   topicStats,
 } from './ops/ops.js';
+export { MAX_BATCH_MESSAGES, type PublishBatchOptions, publishBatch } from './publish/batch.js';
 export {
-  MAX_BATCH_MESSAGES,
   PUBLISH_DEFAULTS,
   type PublishOptions,
   type PublishResult,
   type PublishTarget,
-  publish,
-  publishBatch,
-} from './publish/publish.js';
+} from './publish/options.js';
+export { publish } from './publish/publish.js';

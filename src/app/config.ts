@@ -7,7 +7,7 @@ import { DRAIN_DEFAULTS, resolveDrainOptions } from '../consume/options.js';
 import { ConfigurationError, InvalidOptionError, maskCredentials } from '../core/errors.js';
 import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
 import { parseClusterNodes } from '../drivers/cluster-nodes.js';
-import { PUBLISH_DEFAULTS } from '../publish/publish.js';
+import { PUBLISH_DEFAULTS } from '../publish/options.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

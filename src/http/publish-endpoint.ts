@@ -27,12 +27,8 @@ import { InvalidMessageError, InvalidOptionError } from '../core/errors.js';
 import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
 import { jsonLogger, type Logger } from '../core/logger.js';
 import { checkInteger } from '../core/validate.js';
-import {
-  type PublishOptions,
-  type PublishResult,
-  publishBatch,
-  resolvePublishOptions,
-} from '../publish/publish.js';
+import { publishBatch } from '../publish/batch.js';
+import { type PublishOptions, type PublishResult, resolvePublishOptions } from '../publish/options.js';
 import { bodyText, failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './answers.js';
 import { bearerCheck } from './bearer.js';
 import {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { streamKeys } from '../../src/core/keys.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { cleanEnv, finished, root, sluice } from '../support/cli-run.js';
 import { newDriver, randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
 import { freePort, startRedisServer } from '../support/redis-server.js';

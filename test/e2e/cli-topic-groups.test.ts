@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { declaredGroupsKey } from '../../src/core/partitions.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { sluice } from '../support/cli-run.js';
 import { newDriver, randomTopic, rawClient, testDrainOptions } from '../support/fixtures.js';
 

@@ -13,7 +13,7 @@ import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { partitionCountKey, partitionKeys } from '../../src/core/partitions.js';
 import type { DeadLetterPage, ReplayReport, TopicStats } from '../../src/ops/ops.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { finished, type Run, root, sluice, start } from '../support/cli-run.js';
 import { clusterNodes, newDriver, randomTopic, rawClient, rawClusterClient } from '../support/fixtures.js';
 

@@ -18,7 +18,7 @@ import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createOpsEndpoint } from '../../src/http/ops-endpoint.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { browserSuite } from '../support/chromium.js';
 import {
   ADMIN_TOKEN,

@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { lambdaDrainHandler } from '../../src/adapters/aws-lambda.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { cleanEnv, finished, type Run, root } from '../support/cli-run.js';
 import { lambdaContext, newDriver, randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
 

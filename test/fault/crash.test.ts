@@ -18,7 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import type { DrainChildConfig } from '../support/drain-child.js';
 import {
   ackedButUnprocessed,

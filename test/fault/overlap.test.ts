@@ -19,7 +19,7 @@ import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { parseReadGroup, parseReclaim } from '../../src/core/replies.js';
 import { RECLAIM, RELEASE } from '../../src/core/scripts.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { groupState, masterUrlFor, scaled, watchAcks } from '../support/fault-kit.js';
 import { clusterNodes, DRIVERS, dropTopic, redisUrl } from '../support/fixtures.js';
 

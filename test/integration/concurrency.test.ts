@@ -6,7 +6,7 @@ import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { DRIVERS, randomTopic } from '../support/fixtures.js';
 import { measureLatency } from '../support/latency.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { DRIVERS, randomTopic, recordingLogger, testDrainOptions } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('dead-letter log lines over $name', (kind) => {

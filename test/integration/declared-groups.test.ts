@@ -10,7 +10,8 @@ import { InvalidOptionError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { declaredGroupsKey, partitionKeys } from '../../src/core/partitions.js';
 import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
-import { publish, publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
+import { publish } from '../../src/publish/publish.js';
 import {
   DRIVERS,
   groupInfo,

@@ -5,7 +5,8 @@ import type { Message } from '../../src/core/envelope.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { fieldsToRecord } from '../../src/core/replies.js';
-import { publish, publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
+import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, lambdaContext, randomTopic, testDrainOptions } from '../support/fixtures.js';
 import { describeSlack, type Latency, measureLatency, probeLatency, slackMs } from '../support/latency.js';
 

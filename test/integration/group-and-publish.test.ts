@@ -8,7 +8,8 @@ import { ensureGroup } from '../../src/core/group.js';
 import { type StreamKeys, streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { declaredGroupsKey, partitionCountKey, partitionKeys } from '../../src/core/partitions.js';
-import { publish, publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
+import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, keysOf, randomTopic, rawClusterClient, testDrainOptions } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('over $name', (kind) => {

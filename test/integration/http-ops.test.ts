@@ -11,7 +11,7 @@ import type { Message } from '../../src/core/envelope.js';
 import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { DRIVERS, groupInfo, randomTopic } from '../support/fixtures.js';
 
 const token = 'admin-token-0123456789';

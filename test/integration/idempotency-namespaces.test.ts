@@ -9,7 +9,7 @@ import { InvalidMessageError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { DRIVERS, randomTopic } from '../support/fixtures.js';
 
 const token = 'publish-token-0123';

@@ -16,7 +16,8 @@ import {
   tail,
   topicStats,
 } from '../../src/ops/ops.js';
-import { publish, publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
+import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, groupInfo, randomTopic } from '../support/fixtures.js';
 
 function drainOptions<T>(topic: string, group: string, handler: DrainOptions<T>['handler']) {

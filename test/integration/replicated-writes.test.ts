@@ -8,7 +8,8 @@ import { InvalidOptionError, ReplicationError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
 import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
-import { publish, publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
+import { publish } from '../../src/publish/publish.js';
 import { newRestDriver, randomTopic } from '../support/fixtures.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 

@@ -4,7 +4,8 @@ import type { Message } from '../../src/core/envelope.js';
 import { streamKeys } from '../../src/core/keys.js';
 import type { Logger } from '../../src/core/logger.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publish, publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
+import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic, testDrainOptions } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('over $name', (kind) => {

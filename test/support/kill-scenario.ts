@@ -24,7 +24,7 @@ import { drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { publishBatch } from '../../src/publish/publish.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import type { DrainChildConfig, KillOp, KillPoint } from './drain-child.js';
 import {
   ackedButUnprocessed,

@@ -7,7 +7,9 @@ import { encodeMessage, type OutgoingMessage } from '../../core/envelope.js';
 import { InvalidMessageError } from '../../core/errors.js';
 import { Refusal } from '../../http/answers.js';
 import { messageOfJson, PUBLISH_ENDPOINT_DEFAULTS } from '../../http/publish-endpoint.js';
-import { type PublishResult, publish, publishBatch } from '../../publish/publish.js';
+import { publishBatch } from '../../publish/batch.js';
+import type { PublishResult } from '../../publish/options.js';
+import { publish } from '../../publish/publish.js';
 import { type Target, targetOf, targetOptions, UsageError, withDriver } from '../context.js';
 import { formatDuration, note, print, printJson, progressBar } from '../terminal.js';
 

@@ -1,0 +1,114 @@
+/**
+ * Where published messages go and how they are written there: the destination a target names (one
+ * stream or a topic's partitions), the groups made ready before a first write, the partition of a
+ * message, the publish script call (all or nothing per stream) and the wait for replicas.
+ */
+
+import type { Driver } from '../core/driver.js';
+import { runScript } from '../core/driver.js';
+import { InvalidOptionError, ReplicationError, SluiceError } from '../core/errors.js';
+import { ensureGroups, warnSkipped } from '../core/group.js';
+import { type StreamKeys, streamKeys } from '../core/keys.js';
+import { jsonLogger } from '../core/logger.js';
+import { partitionForKey, publishLayout } from '../core/partitions.js';
+import { parseString } from '../core/replies.js';
+import { PUBLISH } from '../core/scripts.js';
+import type { PublishResult, PublishTarget, ResolvedPublishOptions } from './options.js';
+
+/** Where messages go: one stream (a plain topic, or a stream used as it is) or a topic's partitions. */
+export interface Destination {
+  readonly partitions: number;
+  /** The groups that must exist on a stream before anything is written to it. */
+  readonly groups: readonly string[];
+  keys(partition: number): StreamKeys;
+}
+
+export async function destinationOf(
+  driver: Driver,
+  target: PublishTarget,
+  o: ResolvedPublishOptions,
+): Promise<Destination> {
+  const topic = typeof target === 'string' ? target : 'topic' in target ? target.topic : undefined;
+  if (topic === undefined) {
+    if (o.partitions !== undefined)
+      throw new InvalidOptionError('partitions', '`partitions` applies to a topic, not to a `stream`');
+    const keys = streamKeys(target as { stream: string });
+    return { partitions: 1, groups: o.groups, keys: () => keys };
+  }
+  streamKeys({ topic }); // validates the name before anything is sent
+  return publishLayout(driver, topic, o.partitions, o.groups);
+}
+
+/**
+ * Makes sure the destination's groups exist on `stream` before a first write there (remembered per
+ * driver: nothing is sent once they are known to exist).
+ */
+export async function groupsReady(
+  driver: Driver,
+  destination: Destination,
+  stream: string,
+  o: ResolvedPublishOptions,
+): Promise<void> {
+  if (destination.groups.length === 0) return;
+  for (const { group, skipped } of await ensureGroups(driver, stream, destination.groups)) {
+    if (skipped > 0) warnSkipped(o.logger ?? jsonLogger(), { stream }, group, skipped);
+  }
+}
+
+const nextKeyless = new Map<string, number>();
+
+/** A message ready to be written: its fields, where its idempotency record lives, what routes it. */
+export interface Item {
+  readonly fields: string[];
+  /** The key of its idempotency record, given the keys of the stream it goes to (none: no record). */
+  readonly dedupe: ((keys: StreamKeys) => string) | undefined;
+  /** What picks its partition: its key, else what names its idempotency record. */
+  readonly route: string | undefined;
+}
+
+/**
+ * The partition of a message: its key's, else its idempotency key's (a retry must meet the first
+ * attempt's record), else the next in a round-robin that starts at a random partition.
+ */
+export function partitionOf(route: string | undefined, destination: Destination, stream: string): number {
+  if (destination.partitions === 1) return 0;
+  if (route !== undefined) return partitionForKey(route, destination.partitions);
+  const turn = nextKeyless.get(stream) ?? Math.floor(Math.random() * destination.partitions);
+  nextKeyless.set(stream, turn + 1);
+  return turn % destination.partitions;
+}
+
+/** Waits for the replicas asked for, after a write to `stream`. */
+export async function replicated(driver: Driver, stream: string, o: ResolvedPublishOptions): Promise<void> {
+  if (o.replicas === 0 || driver.waitForReplicas === undefined) return;
+  const acknowledged = Number(await driver.waitForReplicas(stream, o.replicas, o.replicaTimeoutMs));
+  if (!(acknowledged >= o.replicas)) throw new ReplicationError(o.replicas, acknowledged, o.replicaTimeoutMs);
+}
+
+/** Writes items to one stream in one script call (all or nothing); results in their order. */
+export async function runBatch(
+  driver: Driver,
+  keys: StreamKeys,
+  items: readonly Item[],
+  windowMs: number,
+): Promise<PublishResult[]> {
+  const scriptKeys = [keys.stream];
+  const args: (string | number)[] = [windowMs, items.length];
+  for (const item of items) {
+    let keyIndex = 0;
+    if (item.dedupe !== undefined) {
+      scriptKeys.push(item.dedupe(keys));
+      keyIndex = scriptKeys.length;
+    }
+    args.push(keyIndex, item.fields.length, ...item.fields);
+  }
+  const reply = await runScript(driver, PUBLISH, scriptKeys, args);
+  if (!Array.isArray(reply) || reply.length !== items.length * 2) {
+    throw new SluiceError(`Unexpected publish reply from Redis: ${JSON.stringify(reply)?.slice(0, 200)}`);
+  }
+  const results: PublishResult[] = [];
+  for (let i = 0; i < reply.length; i += 2) {
+    results.push({ id: parseString(reply[i], 'publish id'), duplicate: Number(reply[i + 1]) === 1 });
+  }
+  return results;
+}

@@ -1,0 +1,117 @@
+/** Publish options: what they mean, their defaults, and their one validation against a driver. */
+
+import { checkGroupNames } from '../core/declare.js';
+import type { Driver } from '../core/driver.js';
+import { InvalidOptionError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { checkPartitionCount } from '../core/partitions.js';
+import { checkInteger } from '../core/validate.js';
+
+export type PublishTarget = string | { readonly topic: string } | { readonly stream: string };
+
+export interface PublishOptions {
+  /**
+   * How long an idempotency key is remembered: the same key within this window returns the first
+   * message's id and writes nothing.
+   * @default 86400000 (24 hours)
+   */
+  readonly idempotencyWindowMs?: number;
+  /**
+   * The partition count the topic must have (recorded in Redis on first use when it has none; a
+   * different recorded count is a `PartitionCountError`). Unset: whatever is recorded, or 1.
+   * @default undefined
+   */
+  readonly partitions?: number | undefined;
+  /**
+   * Replicated writes (Kafka's `acks=all`): after writing, wait until this many replicas of the
+   * master acknowledged the write (Redis `WAIT`), or fail with a `ReplicationError`. 0: answer as
+   * soon as the master has it — a master that fails before replicating it loses it.
+   * @default 0
+   */
+  readonly replicas?: number;
+  /**
+   * Longest wait for `replicas`.
+   * @default 1000
+   */
+  readonly replicaTimeoutMs?: number;
+  /**
+   * Consumer groups this publisher declares for the topic (see `declareTopic`): recorded, and
+   * created on a stream before the first message is written there, so that none misses a message
+   * published before its first drain. Groups declared earlier (`sluice topic create -g`) are
+   * created too. Once per driver (warm container): later publishes cost nothing more.
+   * @default []
+   */
+  readonly groups?: readonly string[];
+  /**
+   * Where a warning goes when a group created here skipped entries the stream already held.
+   * @default jsonLogger()
+   */
+  readonly logger?: Pick<Logger, 'warn'>;
+}
+
+export interface PublishResult {
+  /** The stream entry id of the message. */
+  readonly id: string;
+  /** True when the idempotency key was seen inside its window: nothing was written, `id` is the first message's. */
+  readonly duplicate: boolean;
+  /**
+   * The partition written, on a partitioned topic only. Entry ids are unique within a partition's
+   * stream, not across a topic: the pair (partition, id) names a message.
+   */
+  readonly partition?: number;
+}
+
+export const PUBLISH_DEFAULTS = Object.freeze({
+  idempotencyWindowMs: 86_400_000,
+  replicas: 0,
+  replicaTimeoutMs: 1_000,
+});
+
+export interface ResolvedPublishOptions {
+  readonly windowMs: number;
+  readonly partitions: number | undefined;
+  readonly replicas: number;
+  readonly replicaTimeoutMs: number;
+  readonly groups: readonly string[];
+  readonly logger: Pick<Logger, 'warn'> | undefined;
+}
+
+/** Checks publish options against a driver (an endpoint does it once, at its cold start). */
+export function resolvePublishOptions(
+  driver: Driver,
+  options: PublishOptions | undefined,
+): ResolvedPublishOptions {
+  const replicas = options?.replicas ?? PUBLISH_DEFAULTS.replicas;
+  const replicaTimeoutMs = options?.replicaTimeoutMs ?? PUBLISH_DEFAULTS.replicaTimeoutMs;
+  for (const [name, value, max] of [
+    ['replicas', replicas, 100],
+    ['replicaTimeoutMs', replicaTimeoutMs, 60_000],
+  ] as const) {
+    const problem = checkInteger(name, value, name === 'replicas' ? 0 : 1, max);
+    if (problem) throw new InvalidOptionError(name, problem);
+  }
+  if (replicas > 0 && driver.waitForReplicas === undefined) {
+    throw new InvalidOptionError(
+      'replicas',
+      `the ${driver.name} driver cannot wait for replicas (Redis WAIT needs the connection that wrote); use a TCP driver (ioredis) or replicas: 0`,
+    );
+  }
+  const partitions =
+    options?.partitions === undefined ? undefined : checkPartitionCount('partitions', options.partitions);
+  const groups = checkGroupNames('groups', options?.groups ?? []);
+  return {
+    windowMs: windowOf(options),
+    partitions,
+    replicas,
+    replicaTimeoutMs,
+    groups,
+    logger: options?.logger,
+  };
+}
+
+function windowOf(options: PublishOptions | undefined): number {
+  const windowMs = options?.idempotencyWindowMs ?? PUBLISH_DEFAULTS.idempotencyWindowMs;
+  const problem = checkInteger('idempotencyWindowMs', windowMs, 1);
+  if (problem) throw new InvalidOptionError('idempotencyWindowMs', problem);
+  return windowMs;
+}
