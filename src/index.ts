@@ -132,7 +132,7 @@ export {
   type TopicStats,
   tail,
   topicStats,
-} from './ops/ops.js';
+} from './ops/index.js';
 export { MAX_BATCH_MESSAGES, type PublishBatchOptions, publishBatch } from './publish/batch.js';
 export {
   PUBLISH_DEFAULTS,

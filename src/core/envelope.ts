@@ -8,6 +8,7 @@
  */
 import { InvalidMessageError, PermanentError } from './errors.js';
 import { fieldsToRecord, type RawEntry } from './replies.js';
+import { idTime } from './stream-ids.js';
 
 export const FORMAT_FIELD = 'sluice';
 export const FORMAT_VERSION = '1';
@@ -136,12 +137,6 @@ export function encodeMessage(message: OutgoingMessage, where = ''): string[] {
     fields.push(TRACEPARENT_FIELD, message.traceparent);
   }
   return fields;
-}
-
-/** The millisecond timestamp of a stream id. */
-export function idTime(id: string): number {
-  const dash = id.indexOf('-');
-  return Number(dash === -1 ? id : id.slice(0, dash));
 }
 
 /** The value of `name` in a flat field list (the last one, as Redis keeps them), or undefined. */

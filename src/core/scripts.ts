@@ -3,7 +3,7 @@
  * legal on Redis Cluster, and each is atomic: what a script writes, it writes whole.
  */
 import { defineScript } from './driver.js';
-import { LUA_IDS } from './lua-ids.js';
+import { LUA_IDS } from './stream-ids.js';
 
 /**
  * Publish a batch, honouring idempotency keys.

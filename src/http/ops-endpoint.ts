@@ -36,7 +36,7 @@ import {
   purgeDeadLetters,
   redrive,
   topicStats,
-} from '../ops/ops.js';
+} from '../ops/index.js';
 import { bodyText, failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './answers.js';
 import { bearerCheck } from './bearer.js';
 import { DASHBOARD_HEADERS, DASHBOARD_HTML } from './dashboard.js';

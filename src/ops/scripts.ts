@@ -1,11 +1,11 @@
 /**
- * The Lua scripts of the operations (`ops.ts`). Like the drain's, each touches the keys of a single
- * topic only (one hash tag, one slot) and is atomic. Stream ids are compared as decimal strings
- * (`lua-ids.ts`).
+ * The Lua scripts of the operations (stats, dead letters, redrive, replay, tail). Like the drain's,
+ * each touches the keys of a single topic only (one hash tag, one slot) and is atomic. Stream ids
+ * are compared as decimal strings (`core/stream-ids.ts`).
  */
 import { DEAD_LETTER_FIELDS } from '../consume/dead-letters.js';
 import { defineScript } from '../core/driver.js';
-import { LUA_IDS } from '../core/lua-ids.js';
+import { LUA_IDS } from '../core/stream-ids.js';
 
 const HELPERS = `${LUA_IDS}
 -- The XINFO GROUPS row of one group, or nil (no such group, or no such stream).

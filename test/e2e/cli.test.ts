@@ -12,7 +12,7 @@ import { PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { partitionCountKey, partitionKeys } from '../../src/core/partitions.js';
-import type { DeadLetterPage, ReplayReport, TopicStats } from '../../src/ops/ops.js';
+import type { DeadLetterPage, ReplayReport, TopicStats } from '../../src/ops/index.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { finished, type Run, root, sluice, start } from '../support/cli-run.js';
 import { clusterNodes, newDriver, randomTopic, rawClient, rawClusterClient } from '../support/fixtures.js';

@@ -15,7 +15,7 @@ import {
   showDeadLetter,
   tail,
   topicStats,
-} from '../../src/ops/ops.js';
+} from '../../src/ops/index.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, groupInfo, randomTopic } from '../support/fixtures.js';

@@ -11,7 +11,7 @@ import { PartitionCountError, PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { partitionCountKey, partitionForKey, partitionKeys, topicLayout } from '../../src/core/partitions.js';
 import { LEASE } from '../../src/core/scripts.js';
-import { listDeadLetters, partitionedTopicStats, redrive } from '../../src/ops/ops.js';
+import { listDeadLetters, partitionedTopicStats, redrive } from '../../src/ops/index.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, randomTopic, testDrainOptions } from '../support/fixtures.js';

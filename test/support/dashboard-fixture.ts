@@ -4,7 +4,7 @@
  * so that the page renders the same pixels on every run. The numbers are large (lag past 200,000)
  * to show the y-axis labels that were once clipped.
  */
-import type { DeadLetter, DeadLetterPage, GroupStats, TopicStats } from '../../src/ops/ops.js';
+import type { DeadLetter, DeadLetterPage, GroupStats, TopicStats } from '../../src/ops/index.js';
 
 /** The page's clock at the first poll: 2026-11-30 09:00:00 UTC. */
 export const T0 = Date.UTC(2026, 10, 30, 9, 0, 0);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, idTime } from '../../src/core/envelope.js';
+import { decodeMessage, encodeMessage } from '../../src/core/envelope.js';
 import { InvalidMessageError, PermanentError } from '../../src/core/errors.js';
 import { hashTagOf, streamKeys } from '../../src/core/keys.js';
 import { fieldsToRecord, parseReadGroup, parseReclaim } from '../../src/core/replies.js';
+import { idTime } from '../../src/core/stream-ids.js';
 
 describe('keys', () => {
   it('maps a topic to a hash-tagged stream and companion keys in the same slot', () => {

@@ -9,7 +9,7 @@ import {
   type RedriveReport,
   redrive,
   showDeadLetter,
-} from '../../ops/ops.js';
+} from '../../ops/index.js';
 import {
   groupOf,
   groupOption,

@@ -3,7 +3,7 @@
  * after a confirmation, or as a dry run.
  */
 import type { Command } from 'commander';
-import { parseReplayFrom, type ReplayReport, replay } from '../../ops/ops.js';
+import { parseReplayFrom, type ReplayReport, replay } from '../../ops/index.js';
 import { groupOf, groupOption, OperationError, targetOf, targetOptions, withDriver } from '../context.js';
 import { confirm, note, print, printJson } from '../terminal.js';
 

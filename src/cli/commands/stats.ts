@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { Driver } from '../../core/driver.js';
 import { isTopicName, TOPIC_PATTERN } from '../../core/keys.js';
 import { sleep } from '../../core/signals.js';
-import { partitionedTopicStats, type TopicStats } from '../../ops/ops.js';
+import { partitionedTopicStats, type TopicStats } from '../../ops/index.js';
 import { interruptSignal, type Target, UsageError, withDriver } from '../context.js';
 import { describeFound, discover } from '../discover.js';
 import { formatDuration, note, print, printJson, table } from '../terminal.js';

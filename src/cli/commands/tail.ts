@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { Message } from '../../core/envelope.js';
-import { tail } from '../../ops/ops.js';
+import { tail } from '../../ops/index.js';
 import { interruptSignal, targetOf, targetOptions, wholeNumber, withDriver } from '../context.js';
 import { note, print } from '../terminal.js';
 

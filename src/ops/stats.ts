@@ -1,0 +1,140 @@
+/**
+ * Statistics of a topic: its length and, per group, lag, pending, oldest pending age, consumers and
+ * dead letters — one script, one round trip per stream.
+ */
+import { type Driver, runScript } from '../core/driver.js';
+import { topicLayout } from '../core/partitions.js';
+import { parseInteger, parseString } from '../core/replies.js';
+import { idTime } from '../core/stream-ids.js';
+import { optionalInteger, optionalString, rows } from './replies.js';
+import { STATS } from './scripts.js';
+import { keysOf, OPS_DEFAULTS, type OpsTarget, targetKeys, topicOf } from './target.js';
+
+export interface GroupStats {
+  readonly name: string;
+  /** Entries in the stream the group has not read yet; null when Redis cannot tell and there are more than `countLimit`. */
+  readonly lag: number | null;
+  /** Entries read by the group and not acknowledged yet. */
+  readonly pending: number;
+  /** The oldest pending entry, null when nothing is pending. */
+  readonly oldestPendingId: string | null;
+  /** How long ago the oldest pending entry was published (from its id). */
+  readonly oldestPendingAgeMs: number | null;
+  /** How long since the oldest pending entry was last delivered (XPENDING idle time). */
+  readonly oldestPendingIdleMs: number | null;
+  /** Consumers the group knows (each drain cycle is one; the tidy phase removes idle, empty ones). */
+  readonly consumers: number;
+  readonly lastDeliveredId: string;
+  /** Redis's logical read counter (7.0+); null when unknown. */
+  readonly entriesRead: number | null;
+  /** Entries in the group's dead-letter stream. */
+  readonly deadLetters: number;
+}
+
+export interface TopicStats {
+  /** The topic, or null for a stream key used as it is. */
+  readonly topic: string | null;
+  readonly stream: string;
+  /** False when the stream does not exist (nothing was ever published, or it was deleted). */
+  readonly exists: boolean;
+  readonly length: number;
+  readonly firstId: string | null;
+  readonly lastId: string | null;
+  /** The stream's last generated id (the last entry's, unless it was deleted). */
+  readonly lastGeneratedId: string | null;
+  readonly groups: readonly GroupStats[];
+  /** Redis's clock when measured (ms since the epoch): ages are relative to it. */
+  readonly measuredAt: number;
+  /** The partition, for one partition of a partitioned topic (see {@link partitionedTopicStats}). */
+  readonly partition?: number;
+}
+
+/**
+ * Length, and per group: lag, pending, oldest pending age, consumers, dead letters — one script,
+ * one round trip.
+ *
+ * @example
+ * ```ts
+ * const { groups } = await topicStats(driver, 'orders');
+ * for (const g of groups) console.log(g.name, g.lag, g.pending, g.deadLetters);
+ * ```
+ */
+export async function topicStats(driver: Driver, target: OpsTarget): Promise<TopicStats> {
+  const keys = await targetKeys(driver, target);
+  const prefix = keys.deadLetters('');
+  const reply = rows(
+    await runScript(driver, STATS, [keys.stream], [prefix, OPS_DEFAULTS.countLimit]),
+    'stats',
+  );
+  return parseStats(topicOf(target), keys.stream, reply);
+}
+
+/**
+ * {@link topicStats} for every stream of a target: one per partition of a partitioned topic (each
+ * with its `partition`), else the one stream. One round trip per stream, side by side.
+ *
+ * @example
+ * ```ts
+ * for (const s of await partitionedTopicStats(driver, 'orders')) console.log(s.partition, s.length);
+ * ```
+ */
+export async function partitionedTopicStats(driver: Driver, target: OpsTarget): Promise<TopicStats[]> {
+  const topic = topicOf(target);
+  if (topic === null) return [await topicStats(driver, target)];
+  if (typeof target === 'object' && 'partition' in target && target.partition !== undefined) {
+    return [{ ...(await topicStats(driver, target)), partition: target.partition }];
+  }
+  keysOf(target); // validates the name before anything is sent
+  const layout = await topicLayout(driver, topic);
+  if (layout.partitions === 1) return [await topicStats(driver, target)];
+  return Promise.all(
+    Array.from({ length: layout.partitions }, async (_, partition) => {
+      const stats = await topicStats(driver, { stream: layout.keys(partition).stream });
+      return { ...stats, topic, partition };
+    }),
+  );
+}
+
+function parseStats(topic: string | null, stream: string, reply: unknown[]): TopicStats {
+  const measuredAt = parseInteger(reply[0], 'stats time');
+  if (parseInteger(reply[1], 'stats exists') === 0) {
+    return {
+      topic,
+      stream,
+      exists: false,
+      length: 0,
+      firstId: null,
+      lastId: null,
+      lastGeneratedId: null,
+      groups: [],
+      measuredAt,
+    };
+  }
+  const groups = rows(reply[6], 'stats groups').map((row): GroupStats => {
+    const g = rows(row, 'stats group');
+    const oldestPendingId = optionalString(g[6], 'oldest pending id');
+    return {
+      name: parseString(g[0], 'group name'),
+      consumers: parseInteger(g[1], 'consumers'),
+      pending: parseInteger(g[2], 'pending'),
+      lastDeliveredId: parseString(g[3], 'last-delivered-id'),
+      entriesRead: optionalInteger(g[4], 'entries-read'),
+      lag: optionalInteger(g[5], 'lag'),
+      oldestPendingId,
+      oldestPendingAgeMs: oldestPendingId === null ? null : Math.max(0, measuredAt - idTime(oldestPendingId)),
+      oldestPendingIdleMs: optionalInteger(g[7], 'oldest pending idle'),
+      deadLetters: parseInteger(g[8], 'dead letters'),
+    };
+  });
+  return {
+    topic,
+    stream,
+    exists: true,
+    length: parseInteger(reply[2], 'length'),
+    firstId: optionalString(reply[3], 'first id'),
+    lastId: optionalString(reply[4], 'last id'),
+    lastGeneratedId: optionalString(reply[5], 'last generated id'),
+    groups,
+    measuredAt,
+  };
+}
