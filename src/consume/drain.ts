@@ -10,11 +10,12 @@ import { ensureGroups, warnSkipped } from '../core/group.js';
 import { streamKeys } from '../core/keys.js';
 import { type TopicLayout, topicLayout } from '../core/partitions.js';
 import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js';
-import { type DrainReport, drainStream, type PartitionReport } from './drain-stream.js';
+import { drainStream } from './drain-stream.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
+import type { DrainReport, PartitionReport } from './report.js';
 
 export type { StopReason } from './cycle.js';
-export type { DrainReport, PartitionReport } from './drain-stream.js';
+export type { DrainReport, PartitionReport } from './report.js';
 
 /**
  * Runs one bounded drain invocation over a consumer group and reports what it did. It never throws

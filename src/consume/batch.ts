@@ -1,0 +1,48 @@
+/**
+ * What the phases of a cycle hand one another: a batch of deliveries (from reclaim or read), what
+ * became of each message while the handler ran (process, hold), and what settling must do.
+ */
+import type { RawEntry } from '../core/replies.js';
+import type { DeadLetterCandidate } from './dead-letters.js';
+
+/** A stream entry with the delivery count Redis holds for it. */
+export interface Delivery {
+  readonly entry: RawEntry;
+  readonly deliveries: number;
+}
+
+/**
+ * What became of a message of a batch: `ack` (to acknowledge), `acked` (acknowledged early, while
+ * renewing the hold), `failed`, `lost` (another consumer holds it now; never started here), or a
+ * dead-letter candidate. `undefined` while its handler runs (or never ran).
+ */
+export type Outcome = 'ack' | 'acked' | 'failed' | 'lost' | DeadLetterCandidate;
+
+/** A batch being processed: shared by the handler calls (process) and the hold on it (hold). */
+export interface BatchRun {
+  readonly batch: readonly Delivery[];
+  readonly outcomes: (Outcome | undefined)[];
+  /** Index of the next message to hand out; those from here on were never started. */
+  next: number;
+  /** False once the cycle stopped waiting for the batch: late verdicts are ignored. */
+  open: boolean;
+  /** Ordered draining: a message was left pending, so nothing after it may be handed out. */
+  halted: boolean;
+}
+
+/** What the settle phase does with a processed batch. */
+export interface Settlement {
+  /** Ids of the messages whose handler succeeded. */
+  readonly acks: readonly string[];
+  readonly dead: readonly DeadLetterCandidate[];
+  /** Messages never handed to the handler: given back with their delivery count restored. */
+  readonly unstarted: readonly Delivery[];
+  /** Messages started and left pending (failed, or unfinished at the deadline). */
+  readonly keptPending: number;
+}
+
+/**
+ * Phases 4 and 5 over one batch, as the cycle runs them. Resolves `true` when every message was
+ * acknowledged or dead-lettered (ordered draining waits for a batch that leaves one pending).
+ */
+export type HandleBatch = (batch: readonly Delivery[]) => Promise<boolean>;

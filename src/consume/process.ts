@@ -1,0 +1,169 @@
+/**
+ * Phase 4, process: the handler runs over a batch (bounded concurrency; 1 keeps stream order), each
+ * message's verdict recorded as its handler ends, the batch's hold renewed between handler starts.
+ * What the verdicts mean for Redis is the settle phase's to send.
+ */
+import { decodeMessage, type Message } from '../core/envelope.js';
+import { describeError, HandlerTimeoutError, isPermanent } from '../core/errors.js';
+import { handlerLimit, untilAborted, untilSettledOrAborted } from '../core/signals.js';
+import type { BatchRun, Delivery, Settlement } from './batch.js';
+import type { Cycle } from './cycle.js';
+import type { DeadLetterCandidate } from './dead-letters.js';
+import { type BatchHold, holdBatch } from './hold.js';
+import type { HandlerContext } from './options.js';
+
+/**
+ * Runs the handler over `batch` until every message was handled or the cycle stopped waiting (its
+ * deadline or a stop), and says what settling must do. Ordered: the first message left pending
+ * stops the batch, and the rest are never started.
+ */
+export async function processBatch<T>(cycle: Cycle<T>, batch: readonly Delivery[]): Promise<Settlement> {
+  const run: BatchRun = { batch, outcomes: new Array(batch.length), next: 0, open: true, halted: false };
+  const hold = holdBatch(cycle, run);
+  // Without a per-handler limit, every call shares one context and a handler that returns no
+  // promise costs no await: the batch-level wait below is what stops waiting at the deadline.
+  const shared: HandlerContext = Object.freeze({ signal: cycle.signal, deadline: cycle.deadline });
+  const worker = () => handleInTurn(cycle, run, hold, shared);
+  const workers = Promise.all(
+    Array.from({ length: Math.min(cycle.options.concurrency, batch.length) }, worker),
+  );
+  await untilAborted(workers, cycle.signal);
+  run.open = false;
+  // A renewal under way (acknowledging, touching) finishes first, or settling would ack twice and
+  // its touch could undo the release of what was never started.
+  await hold.idle();
+  return tally(cycle, run);
+}
+
+/** One worker: hands out the batch's next message, one at a time, renewing the hold when due. */
+async function handleInTurn<T>(
+  cycle: Cycle<T>,
+  run: BatchRun,
+  hold: BatchHold,
+  shared: HandlerContext,
+): Promise<void> {
+  const { signal } = cycle;
+  while (run.next < run.batch.length && !signal.aborted && !run.halted) {
+    const renewal = hold.keep();
+    if (renewal !== undefined) {
+      await renewal;
+      if (signal.aborted || run.halted) break;
+    }
+    const index = run.next++;
+    if (index >= run.batch.length || run.outcomes[index] === 'lost') continue;
+    const pending = handleOne(cycle, run, index, shared);
+    if (pending !== undefined) await pending;
+  }
+}
+
+/** Calls the handler on one message; a promise only when the handler returned one (or has a limit). */
+function handleOne<T>(
+  cycle: Cycle<T>,
+  run: BatchRun,
+  index: number,
+  shared: HandlerContext,
+): Promise<void> | undefined {
+  const { options: o, keys } = cycle;
+  const { entry, deliveries } = run.batch[index] as Delivery;
+  const message = decodeMessage(keys.stream, entry, deliveries) as Message<T>;
+  if (o.handlerTimeoutMs !== undefined) return handleLimited(cycle, run, index, message, o.handlerTimeoutMs);
+  let result: unknown;
+  try {
+    result = o.handler(message, shared);
+  } catch (error) {
+    failed(cycle, run, index, error, false);
+    return undefined;
+  }
+  if (!isThenable(result)) {
+    succeeded(run, index);
+    return undefined;
+  }
+  return Promise.resolve(result).then(
+    () => succeeded(run, index),
+    (error: unknown) => failed(cycle, run, index, error, false),
+  );
+}
+
+/** Calls the handler under its own time limit (`handlerTimeoutMs`) as well as the cycle's. */
+async function handleLimited<T>(
+  cycle: Cycle<T>,
+  run: BatchRun,
+  index: number,
+  message: Message<T>,
+  timeoutMs: number,
+): Promise<void> {
+  const limit = handlerLimit(cycle.signal, timeoutMs);
+  try {
+    // The cycle stops waiting when the limit fires, whether or not the handler honours it.
+    await untilSettledOrAborted(
+      Promise.resolve().then(() =>
+        cycle.options.handler(message, { signal: limit.signal, deadline: cycle.deadline }),
+      ),
+      limit.signal,
+    );
+    succeeded(run, index);
+  } catch (error) {
+    failed(cycle, run, index, error, limit.timedOut());
+  } finally {
+    limit.release();
+  }
+}
+
+function succeeded(run: BatchRun, index: number): void {
+  if (run.open) run.outcomes[index] = 'ack';
+}
+
+/** A handler threw (or timed out): dead-letter it when it failed for good, else leave it pending. */
+function failed<T>(cycle: Cycle<T>, run: BatchRun, index: number, thrown: unknown, timedOut: boolean): void {
+  const { options: o, counts } = cycle;
+  // A handler cut short by the cycle's end has not finished: it stays pending as it is.
+  if (!run.open || cycle.signal.aborted) return;
+  const { entry, deliveries } = run.batch[index] as Delivery;
+  const error = timedOut ? new HandlerTimeoutError(o.handlerTimeoutMs as number) : thrown;
+  if (timedOut) counts.timedOut++;
+  // Ordered: nothing after it is handed out (dead-lettered first: it may fail to move).
+  run.halted = o.ordered;
+  if (isPermanent(error) || deliveries >= o.maxDeliveries) {
+    run.outcomes[index] = {
+      id: entry.id,
+      fields: entry.fields ?? [],
+      deliveries,
+      reason: isPermanent(error) ? 'permanent' : 'max-deliveries',
+      error,
+    };
+    return;
+  }
+  run.outcomes[index] = 'failed';
+  o.logger.warn('handler failed; the message stays pending for redelivery', {
+    stream: cycle.keys.stream,
+    group: o.group,
+    id: entry.id,
+    deliveries,
+    error: describeError(error),
+  });
+}
+
+/** The batch's verdicts, counted, as the settle phase takes them. */
+function tally<T>(cycle: Cycle<T>, run: BatchRun): Settlement {
+  const { counts } = cycle;
+  const acks: string[] = [];
+  const dead: DeadLetterCandidate[] = [];
+  let keptPending = 0;
+  for (let i = 0; i < run.next; i++) {
+    const outcome = run.outcomes[i];
+    if (outcome === 'ack') acks.push((run.batch[i] as Delivery).entry.id);
+    else if (outcome === 'failed') counts.failed++;
+    else if (outcome === undefined) counts.unfinished++;
+    else if (outcome !== 'lost' && outcome !== 'acked') dead.push(outcome);
+    if (outcome === 'failed' || outcome === undefined) keptPending++;
+  }
+  return { acks, dead, unstarted: run.batch.slice(run.next), keptPending };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

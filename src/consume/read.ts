@@ -1,0 +1,82 @@
+/**
+ * Phase 3, read: new entries (XREADGROUP `>`) until the deadline, the idle exit, or a stop, each
+ * batch handed to the cycle's process and settle phases. A driver that can block waits in Redis
+ * (BLOCK); one that cannot (REST) polls with back-off, since an empty poll is a billed request.
+ */
+import { parseReadGroup } from '../core/replies.js';
+import { sleep } from '../core/signals.js';
+import type { HandleBatch } from './batch.js';
+import { type Cycle, MIN_PHASE_MS, outOfRoom, room, stopped } from './cycle.js';
+
+/**
+ * How late a blocking read may return after its BLOCK time: Redis serves blocking timeouts on its
+ * cron tick, every 100 ms at the default `hz 10`.
+ */
+const BLOCK_OVERSHOOT_MS = 100;
+/** Longest blocking read of an ordered drain (lease renewals may wait behind it). */
+const ORDERED_MAX_BLOCK_MS = 1_000;
+/** Back-off of an empty poll on drivers that cannot block: from this, doubling up to `blockMs`. */
+const FIRST_POLL_DELAY_MS = 50;
+
+/**
+ * Reads and handles new entries until the cycle stops. Ordered: returns `false` as soon as a batch
+ * leaves a message pending (later ones must wait for it), else `true`.
+ */
+export async function read<T>(cycle: Cycle<T>, handle: HandleBatch): Promise<boolean> {
+  const { driver, keys, consumer, options: o, counts } = cycle;
+  const canBlock = driver.capabilities.blocking;
+  let lastMessageAt = Date.now();
+  let pollDelayMs = FIRST_POLL_DELAY_MS;
+  while (!stopped(cycle) && !outOfRoom(cycle)) {
+    const left = cycle.timeLeft() - MIN_PHASE_MS;
+    const idleLeft =
+      o.idleExitMs === undefined ? Number.POSITIVE_INFINITY : o.idleExitMs - (Date.now() - lastMessageAt);
+    const blockMs = canBlock ? blockTime(cycle, left, idleLeft) : 0;
+    const entries = parseReadGroup(
+      await driver.readGroup({
+        stream: keys.stream,
+        group: o.group,
+        consumer,
+        count: room(cycle),
+        blockMs: blockMs >= 1 ? blockMs : undefined,
+      }),
+    );
+    if (entries.length === 0) {
+      if (o.idleExitMs !== undefined && Date.now() - lastMessageAt >= o.idleExitMs) {
+        cycle.stop('idle');
+        return true;
+      }
+      if (canBlock && blockMs < 1) {
+        // Too little time left to wait for anything: a busy loop of non-blocking reads would only cost.
+        cycle.stop('budget');
+        return true;
+      }
+      if (!canBlock) {
+        await sleep(Math.max(1, Math.min(pollDelayMs, left, idleLeft)), cycle.signal);
+        pollDelayMs = Math.min(pollDelayMs * 2, o.blockMs);
+      }
+      continue;
+    }
+    pollDelayMs = FIRST_POLL_DELAY_MS;
+    lastMessageAt = Date.now();
+    counts.read += entries.length;
+    // Entries read with `>` are on their first delivery to this group.
+    const settled = await handle(entries.map((entry) => ({ entry, deliveries: 1 })));
+    if (!settled && o.ordered) return false;
+  }
+  return true;
+}
+
+/**
+ * The BLOCK time of the next read: `blockMs`, within the time and idle time left. A blocking read
+ * may return up to one server tick after its BLOCK time: that tick is kept free. Ordered, a lease
+ * renewal may wait behind the read on its connection: the read stays short enough for the lease (a
+ * third of it) and for the renewal's own command timeout (1 s, below any sensible one).
+ */
+function blockTime<T>(cycle: Cycle<T>, left: number, idleLeft: number): number {
+  const o = cycle.options;
+  const longest = o.ordered
+    ? Math.min(o.blockMs, Math.floor(o.leaseMs / 3), ORDERED_MAX_BLOCK_MS)
+    : o.blockMs;
+  return Math.floor(Math.min(longest, left - BLOCK_OVERSHOOT_MS, idleLeft));
+}

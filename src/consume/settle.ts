@@ -1,0 +1,81 @@
+/**
+ * Phase 5, settle: what became of a batch goes to Redis in as few commands as possible — one XACK
+ * for what succeeded, one script for its dead letters, one for what was never started.
+ */
+import { runScript } from '../core/driver.js';
+import { describeError, RedisReplyError } from '../core/errors.js';
+import { parseInteger } from '../core/replies.js';
+import { RELEASE } from '../core/scripts.js';
+import type { Delivery, Settlement } from './batch.js';
+import type { Cycle } from './cycle.js';
+import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
+
+/**
+ * Settles a processed batch. Resolves `true` when every message was acknowledged or dead-lettered
+ * (nothing was left pending, given back, or refused by the dead-letter script).
+ */
+export async function settle<T>(cycle: Cycle<T>, settlement: Settlement): Promise<boolean> {
+  const { acks, dead, unstarted } = settlement;
+  await acknowledge(cycle, acks);
+  let moved = 0;
+  if (dead.length > 0) {
+    moved = await deadLetterOrKeep(cycle, dead);
+    cycle.counts.deadLettered += moved;
+  }
+  await giveBack(cycle, unstarted);
+  return moved === dead.length && unstarted.length === 0 && settlement.keptPending === 0;
+}
+
+/** Acknowledges messages whose handler succeeded (one XACK), and counts them. */
+export async function acknowledge<T>(cycle: Cycle<T>, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await cycle.driver.ack(cycle.keys.stream, cycle.options.group, ids);
+  cycle.counts.acked += ids.length;
+}
+
+/** Gives back messages never handed to the handler, their delivery count restored (one script). */
+export async function giveBack<T>(cycle: Cycle<T>, unstarted: readonly Delivery[]): Promise<void> {
+  if (unstarted.length === 0) return;
+  const { driver, keys, consumer, options: o, counts } = cycle;
+  const args: (string | number)[] = [o.group, consumer, o.visibilityTimeoutMs];
+  for (const { entry, deliveries } of unstarted) args.push(entry.id, deliveries - 1);
+  counts.released += parseInteger(await runScript(driver, RELEASE, [keys.stream], args), 'release');
+}
+
+/**
+ * Dead-letters what it can. When Redis refuses (a dead-letter key of another type, an entry too
+ * large for a script), the entries stay pending and are logged, and the cycle goes on: one entry
+ * that cannot be dead-lettered must not stop the group. Unavailability still ends the cycle.
+ */
+export async function deadLetterOrKeep<T>(
+  cycle: Cycle<T>,
+  candidates: readonly DeadLetterCandidate[],
+): Promise<number> {
+  const { driver, keys, consumer, options: o } = cycle;
+  try {
+    const moved = new Set(await deadLetter(driver, keys, o.group, consumer, candidates));
+    for (const c of candidates) {
+      if (!moved.has(c.id)) continue;
+      // One line per dead letter: it will not be processed until someone redrives it.
+      o.logger.error('message dead-lettered', {
+        stream: keys.stream,
+        group: o.group,
+        id: c.id,
+        reason: c.reason,
+        deliveries: c.deliveries,
+        error: describeError(c.error),
+        deadLetters: keys.deadLetters(o.group),
+      });
+    }
+    return moved.size;
+  } catch (error) {
+    if (!(error instanceof RedisReplyError)) throw error;
+    o.logger.error('could not dead-letter; the messages stay pending', {
+      stream: keys.stream,
+      group: o.group,
+      ids: candidates.map((c) => c.id).slice(0, 20),
+      error: describeError(error),
+    });
+    return 0;
+  }
+}

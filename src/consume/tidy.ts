@@ -1,0 +1,63 @@
+/**
+ * Phase 6, tidy: remove idle consumers that hold nothing, trim only below what every group has
+ * acknowledged (and past `retentionMs`), apply the `maxLength` cap, and measure the group.
+ */
+import { runScript } from '../core/driver.js';
+import { describeError, SluiceError } from '../core/errors.js';
+import { parseInteger } from '../core/replies.js';
+import { TIDY } from '../core/scripts.js';
+import type { Cycle } from './cycle.js';
+
+/** What the tidy phase measured: nothing (`UNMEASURED`) when it did not run or failed. */
+export interface Tidied {
+  readonly consumersRemoved: number;
+  readonly trimmed: number;
+  readonly droppedUnconsumed: number;
+  readonly lag: number | null;
+  readonly pending: number | null;
+}
+
+export const UNMEASURED: Tidied = Object.freeze({
+  consumersRemoved: 0,
+  trimmed: 0,
+  droppedUnconsumed: 0,
+  lag: null,
+  pending: null,
+});
+
+/** Runs the TIDY script once the cycle has stopped taking work. Never throws. */
+export async function tidy<T>(cycle: Cycle<T>): Promise<Tidied> {
+  const { driver, keys, consumer, options: o } = cycle;
+  if (cycle.stoppedBy === undefined) cycle.stop('budget');
+  try {
+    // A consumer idle this long is not in the middle of a blocking read or of a handler's batch.
+    const idleThresholdMs = Math.max(o.visibilityTimeoutMs, 2 * o.blockMs);
+    const reply = await runScript(
+      driver,
+      TIDY,
+      [keys.stream],
+      [o.group, consumer, idleThresholdMs, o.trim ? 1 : 0, o.retentionMs, o.maxLength ?? 0, Date.now()],
+    );
+    if (!Array.isArray(reply)) throw new SluiceError(`Unexpected tidy reply: ${JSON.stringify(reply)}`);
+    const rawLag = parseInteger(reply[3], 'tidy lag');
+    const tidied: Tidied = {
+      consumersRemoved: parseInteger(reply[0], 'tidy removed'),
+      pending: parseInteger(reply[2], 'tidy pending'),
+      lag: rawLag < 0 ? null : rawLag,
+      trimmed: parseInteger(reply[4], 'tidy trimmed'),
+      droppedUnconsumed: parseInteger(reply[5], 'tidy dropped'),
+    };
+    if (tidied.droppedUnconsumed > 0) {
+      o.logger.error('maxLength dropped entries that a consumer group had not processed yet', {
+        stream: keys.stream,
+        group: o.group,
+        maxLength: o.maxLength,
+        droppedUnconsumed: tidied.droppedUnconsumed,
+      });
+    }
+    return tidied;
+  } catch (error) {
+    o.logger.warn('tidy phase failed', { stream: keys.stream, group: o.group, error: describeError(error) });
+    return UNMEASURED;
+  }
+}
