@@ -12,15 +12,9 @@
  * const report = await drain(driver, { topic: 'orders', group: 'billing', budgetMs: 10_000, handler: async (m) => {} });
  * ```
  */
-export {
-  CONFIG_DEFAULTS,
-  type DrainSettings,
-  type DriverConfig,
-  driverConfig,
-  type Env,
-  loadConfig,
-  type SluiceConfig,
-} from './app/config.js';
+export { CONFIG_DEFAULTS, type DrainSettings, loadConfig, type SluiceConfig } from './app/config.js';
+export { type DriverConfig, driverConfig } from './app/driver-config.js';
+export type { Env } from './app/env.js';
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './consume/dead-letters.js';
 export { type DrainReport, drain, type PartitionReport, type StopReason } from './consume/drain.js';
 export {

@@ -44,7 +44,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Receiver } from '@upstash/qstash';
-import type { Env } from '../app/config.js';
+import type { Env } from '../app/env.js';
 import { ConfigurationError, describeError, InvalidOptionError } from '../core/errors.js';
 import { jsonLogger } from '../core/logger.js';
 import { checkInteger } from '../core/validate.js';

@@ -37,7 +37,7 @@
  * ```
  */
 
-import type { Env } from '../app/config.js';
+import type { Env } from '../app/env.js';
 import { ConfigurationError, InvalidOptionError } from '../core/errors.js';
 import { jsonLogger } from '../core/logger.js';
 import { BODY_TIMEOUT_MS, Refusal } from '../http/answers.js';

@@ -4,7 +4,7 @@
  * option parsers that name the flag they refuse.
  */
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type DriverConfig, driverConfig } from '../app/config.js';
+import { type DriverConfig, driverConfig } from '../app/driver-config.js';
 import type { Driver } from '../core/driver.js';
 import {
   ConfigurationError,

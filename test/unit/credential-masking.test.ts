@@ -3,7 +3,8 @@
  * issue 11): the configuration, the drivers and the CLI mask credentials with one function.
  */
 import { describe, expect, it } from 'vitest';
-import { driverConfig, loadConfig } from '../../src/app/config.js';
+import { loadConfig } from '../../src/app/config.js';
+import { driverConfig } from '../../src/app/driver-config.js';
 import { connectionOf, describeConnection, describeFailure } from '../../src/cli/context.js';
 import { maskCredentials } from '../../src/core/errors.js';
 import { parseClusterNodes } from '../../src/drivers/cluster-nodes.js';

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { drainOverrides } from '../../src/adapters/aws-lambda.js';
-import { driverConfig, loadConfig } from '../../src/app/config.js';
+import { loadConfig } from '../../src/app/config.js';
+import { driverConfig } from '../../src/app/driver-config.js';
 import { DRAIN_DEFAULTS, resolveDrainOptions } from '../../src/consume/options.js';
 import { ConfigurationError, InvalidOptionError } from '../../src/core/errors.js';
 import { parseClusterNodes } from '../../src/drivers/cluster-nodes.js';
@@ -291,7 +292,11 @@ describe('loadConfig', () => {
 describe('serverless.yml', () => {
   it('passes every variable the configuration reads to the functions, and each is in the README table', () => {
     const root = new URL('../../', import.meta.url);
-    const source = readFileSync(new URL('src/app/config.ts', root), 'utf8');
+    const app = new URL('src/app/', root);
+    const source = readdirSync(app)
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => readFileSync(new URL(file, app), 'utf8'))
+      .join('\n');
     const variables = [...new Set(source.match(/\b(?:SLUICE|REDIS|UPSTASH)_[A-Z_]+\b/g))];
     expect(variables.length).toBeGreaterThan(25);
     const yml = readFileSync(new URL('serverless.yml', root), 'utf8');
