@@ -41,6 +41,19 @@ export function header(
   return undefined;
 }
 
+/** The request's media type (`Content-Type` without parameters), in lower case; '' when none is sent. */
+export function mediaType(headers: Readonly<Record<string, string | undefined>>): string {
+  return (header(headers, 'content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+}
+
+/** The 415 for a body that is not JSON, naming the type that was sent. */
+export function notJson(contentType: string): Refusal {
+  return new Refusal(
+    415,
+    `expected Content-Type: application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}`,
+  );
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A request body as text: 413 past `maxBodyBytes`, 400 when its bytes are not UTF-8. */

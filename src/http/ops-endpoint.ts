@@ -26,42 +26,25 @@
 
 import type { Driver } from '../core/driver.js';
 import { GroupNotFoundError, InvalidOptionError } from '../core/errors.js';
-import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
+import { isTopicName } from '../core/keys.js';
 import { jsonLogger, type Logger } from '../core/logger.js';
 import { checkInteger, describeGot } from '../core/validate.js';
-import {
-  listDeadLetters,
-  type OpsTarget,
-  partitionedTopicStats,
-  purgeDeadLetters,
-  redrive,
-  topicStats,
-} from '../ops/index.js';
-import { bodyText, failureAnswer, header, isPlainObject, jsonAnswer, Refusal } from './answers.js';
+import { failureAnswer, jsonAnswer, Refusal } from './answers.js';
 import { bearerCheck } from './bearer.js';
 import { DASHBOARD_HEADERS, DASHBOARD_HTML } from './dashboard.js';
+import {
+  authenticate,
+  type OpsCall,
+  type OpsContext,
+  type OpsRequest,
+  type OpsResponse,
+  type OpsSettings,
+  quoted,
+} from './ops-routes/context.js';
+import { deadLettersRoute, purgeRoute, redriveRoute } from './ops-routes/dead-letters.js';
+import { statsRoute } from './ops-routes/stats.js';
 
-export interface OpsRequest {
-  readonly method: string;
-  /**
-   * The URL path as received (`/ops/stats`); whatever comes before the first `/ops` segment (an API
-   * Gateway stage, `/api`) is ignored.
-   */
-  readonly path: string;
-  /** The query string, with or without its `?`. */
-  readonly query?: string | undefined;
-  /** Header names in any case. */
-  readonly headers: Readonly<Record<string, string | undefined>>;
-  /** The raw body: text, or bytes (checked to be UTF-8). */
-  readonly body?: string | Uint8Array | undefined;
-}
-
-export interface OpsResponse {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  /** JSON text, or the dashboard's HTML. */
-  readonly body: string;
-}
+export type { OpsRequest, OpsResponse } from './ops-routes/context.js';
 
 export interface OpsEndpointOptions {
   readonly driver: Driver;
@@ -109,31 +92,36 @@ export const OPS_ENDPOINT_DEFAULTS = Object.freeze({
   dashboard: true,
 });
 
-/** Dead letters per page when the query names no `count`. */
-const DEFAULT_PAGE_SIZE = 100;
+/** One route: the path after `/ops` it answers, its method, and what serves it. */
+interface OpsRoute {
+  /** Matched against what follows `/ops`; its groups are the route's path parameters. */
+  readonly path: RegExp;
+  readonly method: 'GET' | 'POST';
+  /** Served without the admin token (the dashboard page, which asks for it). */
+  readonly open?: true;
+  /** Refuses the route when the endpoint is configured without it (404, before the method is judged). */
+  readonly unless?: (settings: OpsSettings) => Refusal | undefined;
+  readonly serve: (context: OpsContext, call: OpsCall) => Promise<OpsResponse> | OpsResponse;
+}
+
+/** The ops routes, tried in order. */
+const OPS_ROUTES: readonly OpsRoute[] = [
+  {
+    path: /^(?:\/(?:dashboard\/?)?)?$/,
+    method: 'GET',
+    open: true,
+    unless: (settings) =>
+      settings.dashboard ? undefined : new Refusal(404, 'the dashboard is not served here'),
+    serve: () => ({ status: 200, headers: { ...DASHBOARD_HEADERS }, body: DASHBOARD_HTML }),
+  },
+  { path: /^\/stats\/?$/, method: 'GET', serve: statsRoute },
+  { path: /^\/topics\/([^/]+)\/groups\/([^/]+)\/dead-letters\/?$/, method: 'GET', serve: deadLettersRoute },
+  { path: /^\/topics\/([^/]+)\/groups\/([^/]+)\/redrive\/?$/, method: 'POST', serve: redriveRoute },
+  { path: /^\/topics\/([^/]+)\/groups\/([^/]+)\/purge\/?$/, method: 'POST', serve: purgeRoute },
+];
 
 /** `/ops` and what follows it, under any prefix. The lazy prefix makes the first `/ops` segment the one. */
 const OPS_PATH = /^(?:\/[^/]+)*?\/ops(\/.*)?$/;
-const GROUP_ROUTE = /^\/topics\/([^/]+)\/groups\/([^/]+)\/(dead-letters|redrive|purge)\/?$/;
-
-type Route =
-  | { readonly kind: 'dashboard' }
-  | { readonly kind: 'stats' }
-  | {
-      readonly kind: 'dead-letters' | 'redrive' | 'purge';
-      readonly topic: string;
-      readonly group: string;
-    };
-
-const ROUTE_METHOD: Readonly<Record<Route['kind'], string>> = {
-  dashboard: 'GET',
-  stats: 'GET',
-  'dead-letters': 'GET',
-  redrive: 'POST',
-  purge: 'POST',
-};
-
-const json = jsonAnswer;
 
 /** A path segment, percent-decoded; malformed escapes are kept as they are (no topic has that name). */
 function segment(raw: string): string {
@@ -144,27 +132,14 @@ function segment(raw: string): string {
   }
 }
 
-/** A name for messages: quoted, at most 120 characters. */
-function quoted(name: string): string {
-  return JSON.stringify(name.slice(0, 120));
-}
-
-function route(path: string, dashboard: boolean): Route {
+/** The route a path names, and its decoded parameters; 404 when none does. */
+function findRoute(path: string): { route: OpsRoute; params: string[] } {
   const found = OPS_PATH.exec(path.split('?', 1)[0] ?? '');
   if (!found) throw new Refusal(404, `no such route: ${quoted(path)}; the ops routes are under /ops`);
   const rest = found[1] ?? '';
-  if (rest === '' || rest === '/' || rest === '/dashboard' || rest === '/dashboard/') {
-    if (!dashboard) throw new Refusal(404, 'the dashboard is not served here');
-    return { kind: 'dashboard' };
-  }
-  if (rest === '/stats' || rest === '/stats/') return { kind: 'stats' };
-  const match = GROUP_ROUTE.exec(rest);
-  if (match) {
-    return {
-      kind: match[3] as 'dead-letters' | 'redrive' | 'purge',
-      topic: segment(match[1] as string),
-      group: segment(match[2] as string),
-    };
+  for (const route of OPS_ROUTES) {
+    const match = route.path.exec(rest);
+    if (match) return { route, params: match.slice(1).map((raw) => segment(raw ?? '')) };
   }
   throw new Refusal(
     404,
@@ -172,11 +147,40 @@ function route(path: string, dashboard: boolean): Route {
   );
 }
 
-/** One query parameter, at most once. */
-function single(query: URLSearchParams, name: string): string | undefined {
-  const values = query.getAll(name);
-  if (values.length > 1) throw new Refusal(400, `give the \`${name}\` query parameter at most once`);
-  return values[0];
+/** The endpoint's settings: defaults applied, every option checked (InvalidOptionError). */
+function checkedContext(options: OpsEndpointOptions): OpsContext {
+  const settings = { ...OPS_ENDPOINT_DEFAULTS, ...options };
+  for (const name of ['maxRedrive', 'maxPageSize', 'maxBodyBytes', 'retryAfterSeconds'] as const) {
+    const problem = checkInteger(name, settings[name], 1);
+    if (problem) throw new InvalidOptionError(name, problem);
+  }
+  if (!Array.isArray(options.topics) || !options.topics.every(isTopicName))
+    throw new InvalidOptionError('topics', 'Expected `topics` to be an array of topic names');
+  if (options.token !== undefined && typeof options.token !== 'string')
+    throw new InvalidOptionError(
+      'token',
+      `Expected \`token\` to be a string, got ${describeGot(options.token)}`,
+    );
+  return {
+    driver: options.driver,
+    topics: new Set(options.topics),
+    settings,
+    logger: options.logger ?? jsonLogger(),
+    authorized: options.token ? bearerCheck(options.token) : undefined,
+  };
+}
+
+/** Routes a request: 404 unknown route, 405 wrong method, 401 without the token, then the route. */
+async function dispatch(context: OpsContext, request: OpsRequest): Promise<OpsResponse> {
+  const { route, params } = findRoute(request.path);
+  const refusal = route.unless?.(context.settings);
+  if (refusal) throw refusal;
+  if (request.method.toUpperCase() !== route.method)
+    throw new Refusal(405, `method ${request.method} is not allowed here; use ${route.method}`, {
+      allow: route.method,
+    });
+  if (!route.open) authenticate(context, request);
+  return await route.serve(context, { request, query: new URLSearchParams(request.query ?? ''), params });
 }
 
 /**
@@ -192,208 +196,15 @@ function single(query: URLSearchParams, name: string): string | undefined {
 export function createOpsEndpoint(
   options: OpsEndpointOptions,
 ): (request: OpsRequest) => Promise<OpsResponse> {
-  const settings = { ...OPS_ENDPOINT_DEFAULTS, ...options };
-  for (const name of ['maxRedrive', 'maxPageSize', 'maxBodyBytes', 'retryAfterSeconds'] as const) {
-    const problem = checkInteger(name, settings[name], 1);
-    if (problem) throw new InvalidOptionError(name, problem);
-  }
-  if (!Array.isArray(options.topics) || !options.topics.every(isTopicName))
-    throw new InvalidOptionError('topics', 'Expected `topics` to be an array of topic names');
-  if (options.token !== undefined && typeof options.token !== 'string')
-    throw new InvalidOptionError(
-      'token',
-      `Expected \`token\` to be a string, got ${describeGot(options.token)}`,
-    );
-  const { driver } = options;
-  const topics = new Set(options.topics);
-  const authorized = options.token ? bearerCheck(options.token) : undefined;
-  const logger = options.logger ?? jsonLogger();
-  const challenge = { 'www-authenticate': 'Bearer realm="sluice-ops"' };
-
-  function authenticate(request: OpsRequest): void {
-    if (!authorized) {
-      throw new Refusal(
-        401,
-        'the ops endpoints are disabled: no admin token is configured (set SLUICE_ADMIN_TOKEN)',
-        challenge,
-      );
-    }
-    if (!authorized(header(request.headers, 'authorization')))
-      throw new Refusal(401, 'missing or invalid admin bearer token (SLUICE_ADMIN_TOKEN)', challenge);
-  }
-
-  function knownTopic(topic: string): string {
-    if (!topics.has(topic))
-      throw new Refusal(
-        404,
-        `unknown topic ${quoted(topic)}; this endpoint serves ${[...topics].join(', ')}`,
-      );
-    return topic;
-  }
-
-  /** The JSON object of a POST body; no body (or a blank one) is `{}`. */
-  function readBody(request: OpsRequest, allowed: readonly string[]): Record<string, unknown> {
-    const text = bodyText(request.body, settings.maxBodyBytes);
-    if (text.trim() === '') return {};
-    const contentType =
-      (header(request.headers, 'content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
-    if (contentType !== 'application/json') {
-      throw new Refusal(
-        415,
-        `expected Content-Type: application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}`,
-      );
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (error) {
-      throw new Refusal(400, `body is not valid JSON: ${(error as Error).message}`);
-    }
-    if (!isPlainObject(body)) throw new Refusal(400, 'body must be a JSON object');
-    for (const field of Object.keys(body)) {
-      if (!allowed.includes(field))
-        throw new Refusal(400, `unknown field ${quoted(field)}; allowed: ${allowed.join(', ')}`);
-    }
-    return body;
-  }
-
-  function ids(value: unknown, max: number): string[] | undefined {
-    if (value === undefined) return undefined;
-    if (!Array.isArray(value) || value.length === 0 || !value.every((id) => typeof id === 'string'))
-      throw new Refusal(400, '`ids` must be a non-empty array of dead-letter ids (strings)');
-    if (value.length > max) throw new Refusal(400, `\`ids\` has ${value.length} ids; the limit is ${max}`);
-    return value as string[];
-  }
-
-  /** `?partition=<index>`: one partition of a partitioned topic. */
-  function partitionOf(query: URLSearchParams): number | undefined {
-    const text = single(query, 'partition');
-    if (text === undefined) return undefined;
-    if (!/^\d{1,4}$/.test(text))
-      throw new Refusal(400, `\`partition\` must be a partition index, got ${quoted(text)}`);
-    return Number(text);
-  }
-
-  function flag(value: unknown, name: string): boolean {
-    if (value === undefined) return false;
-    if (typeof value !== 'boolean') throw new Refusal(400, `\`${name}\` must be true or false`);
-    return value;
-  }
-
-  /**
-   * 404 unless the topic has the group, or still holds dead letters of it (a group deleted since:
-   * its dead letters can still be listed and purged). `deadLetters` is how many there are.
-   */
-  async function requireGroup(topic: OpsTarget, group: string, deadLetters: number): Promise<void> {
-    if (deadLetters > 0) return;
-    const stats = await topicStats(driver, topic);
-    if (!stats.groups.some((g) => g.name === group))
-      throw new Refusal(404, new GroupNotFoundError(stats.stream, group).message);
-  }
-
-  async function remaining(topic: OpsTarget, group: string): Promise<number> {
-    return (await listDeadLetters(driver, topic, group, { count: 1 })).total;
-  }
-
-  async function stats(query: URLSearchParams): Promise<OpsResponse> {
-    const asked = single(query, 'topic');
-    const list = asked === undefined ? [...topics] : [knownTopic(asked)];
-    const all = (await Promise.all(list.map((topic) => partitionedTopicStats(driver, topic)))).flat();
-    return json(200, {
-      measuredAt: Math.max(0, ...all.map((s) => s.measuredAt)),
-      topics: all,
-    });
-  }
-
-  async function deadLetters(topic: OpsTarget, group: string, query: URLSearchParams): Promise<OpsResponse> {
-    const countText = single(query, 'count');
-    const count =
-      countText === undefined ? Math.min(DEFAULT_PAGE_SIZE, settings.maxPageSize) : Number(countText);
-    if (
-      countText !== undefined &&
-      (!/^\d{1,7}$/.test(countText) || count < 1 || count > settings.maxPageSize)
-    ) {
-      throw new Refusal(
-        400,
-        `\`count\` must be a whole number from 1 to ${settings.maxPageSize}, got ${quoted(countText)}`,
-      );
-    }
-    const start = single(query, 'start');
-    const order = single(query, 'order');
-    if (order !== undefined && order !== 'oldest' && order !== 'newest')
-      throw new Refusal(400, `\`order\` must be oldest or newest, got ${quoted(order)}`);
-    const page = await listDeadLetters(driver, topic, group, { count, start, order });
-    await requireGroup(topic, group, page.total);
-    return json(200, page);
-  }
-
-  async function redriveRoute(topic: OpsTarget, group: string, request: OpsRequest): Promise<OpsResponse> {
-    const body = readBody(request, ['ids', 'limit', 'dryRun']);
-    const chosen = ids(body.ids, settings.maxRedrive);
-    if (body.limit !== undefined && checkInteger('limit', body.limit, 1, settings.maxRedrive) !== undefined) {
-      throw new Refusal(
-        400,
-        `\`limit\` must be a whole number from 1 to ${settings.maxRedrive}, got ${describeGot(body.limit)}`,
-      );
-    }
-    const dryRun = flag(body.dryRun, 'dryRun');
-    const report = await redrive(driver, topic, group, {
-      ids: chosen,
-      limit: (body.limit as number | undefined) ?? settings.maxRedrive,
-      dryRun,
-    });
-    if (!dryRun) {
-      logger.info('ops: redrive', { topic, group, redriven: report.redriven, counts: report.counts });
-    }
-    return json(200, { ...report, remaining: await remaining(topic, group) });
-  }
-
-  async function purgeRoute(topic: OpsTarget, group: string, request: OpsRequest): Promise<OpsResponse> {
-    const body = readBody(request, ['ids', 'all', 'dryRun']);
-    const chosen = ids(body.ids, settings.maxRedrive);
-    const all = flag(body.all, 'all');
-    if (all === (chosen !== undefined))
-      throw new Refusal(400, 'give exactly one of `ids` (an array of dead-letter ids) and `all: true`');
-    const dryRun = flag(body.dryRun, 'dryRun');
-    await requireGroup(topic, group, await remaining(topic, group));
-    const report = await purgeDeadLetters(
-      driver,
-      topic,
-      group,
-      all ? { all, dryRun } : { ids: chosen, dryRun },
-    );
-    if (!dryRun) logger.info('ops: purge', { topic, group, purged: report.purged });
-    return json(200, { ...report, remaining: await remaining(topic, group) });
-  }
-
+  const context = checkedContext(options);
   return async function handleOps(request: OpsRequest): Promise<OpsResponse> {
     try {
-      const target = route(request.path, settings.dashboard);
-      const method = request.method.toUpperCase();
-      const allowed = ROUTE_METHOD[target.kind];
-      if (method !== allowed)
-        throw new Refusal(405, `method ${request.method} is not allowed here; use ${allowed}`, {
-          allow: allowed,
-        });
-      if (target.kind === 'dashboard') {
-        return { status: 200, headers: { ...DASHBOARD_HEADERS }, body: DASHBOARD_HTML };
-      }
-      authenticate(request);
-      const query = new URLSearchParams(request.query ?? '');
-      if (target.kind === 'stats') return await stats(query);
-      const partition = partitionOf(query);
-      const topic: OpsTarget =
-        partition === undefined ? knownTopic(target.topic) : { topic: knownTopic(target.topic), partition };
-      if (!isTopicName(target.group))
-        throw new Refusal(400, `a group name matches ${TOPIC_PATTERN}, got ${quoted(target.group)}`);
-      if (target.kind === 'dead-letters') return await deadLetters(topic, target.group, query);
-      if (target.kind === 'redrive') return await redriveRoute(topic, target.group, request);
-      return await purgeRoute(topic, target.group, request);
+      return await dispatch(context, request);
     } catch (error) {
-      if (error instanceof Refusal) return json(error.status, { error: error.message }, error.headers);
-      if (error instanceof InvalidOptionError) return json(400, { error: error.message });
-      if (error instanceof GroupNotFoundError) return json(404, { error: error.message });
-      return failureAnswer(error, 'ops request', settings.retryAfterSeconds, logger);
+      if (error instanceof Refusal) return jsonAnswer(error.status, { error: error.message }, error.headers);
+      if (error instanceof InvalidOptionError) return jsonAnswer(400, { error: error.message });
+      if (error instanceof GroupNotFoundError) return jsonAnswer(404, { error: error.message });
+      return failureAnswer(error, 'ops request', context.settings.retryAfterSeconds, context.logger);
     }
   };
 }
