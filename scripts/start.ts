@@ -32,7 +32,9 @@ import { fileURLToPath } from 'node:url';
 import { isAlive } from '../src/cli/local-stack.js';
 import { ioredisClusterDriver, ioredisDriver } from '../src/drivers/ioredis.js';
 import { upstashDriver } from '../src/drivers/upstash.js';
-import { ConfigurationError, type Driver, ensureGroup, loadConfig, topicLayout } from '../src/index.js';
+import { ConfigurationError, loadConfig } from '../src/http/index.js';
+import type { Driver } from '../src/index.js';
+import { ensureGroup, topicLayout } from '../src/ops/index.js';
 import {
   freePort,
   hasRedisServer,

@@ -3,7 +3,8 @@ import { Redis as UpstashRedis } from '@upstash/redis';
 import { Redis } from 'ioredis';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
-import { type Driver, streamKeys } from '../../src/index.js';
+import type { Driver } from '../../src/index.js';
+import { streamKeys } from '../../src/ops/index.js';
 import type { BenchServers } from './servers.js';
 
 export interface BenchContext {

@@ -3,7 +3,8 @@
  * driver and passes it here, so a bundle holds only the driver it uses.
  */
 import { lambdaDrainHandler, lambdaOpsHandler, lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
-import { type Driver, loadConfig, type SluiceConfig } from '../../src/index.js';
+import { loadConfig, type SluiceConfig } from '../../src/http/index.js';
+import type { Driver } from '../../src/index.js';
 import { handleMessage } from '../orders-handler.js';
 
 /**

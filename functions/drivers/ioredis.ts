@@ -1,5 +1,6 @@
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
-import { ConfigurationError, type Driver, type SluiceConfig } from '../../src/index.js';
+import { ConfigurationError, type SluiceConfig } from '../../src/http/index.js';
+import type { Driver } from '../../src/index.js';
 
 /**
  * The ioredis (TCP) driver from the configuration: one server (REDIS_URL) or a Redis Cluster

@@ -1,5 +1,6 @@
 import { upstashDriver } from '../../src/drivers/upstash.js';
-import { ConfigurationError, type Driver, type SluiceConfig } from '../../src/index.js';
+import { ConfigurationError, type SluiceConfig } from '../../src/http/index.js';
+import type { Driver } from '../../src/index.js';
 
 /**
  * The Upstash REST driver from the configuration: for functions built without ioredis (Vercel, and

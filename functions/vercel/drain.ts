@@ -5,7 +5,7 @@
  */
 
 import { loadCronSecret, vercelDrainHandler } from '../../src/adapters/vercel.js';
-import { loadConfig } from '../../src/index.js';
+import { loadConfig } from '../../src/http/index.js';
 import { upstashFromConfig } from '../drivers/upstash.js';
 import { handleMessage } from '../orders-handler.js';
 import { MAX_DURATION_SECONDS } from './max-duration.js';

@@ -3,7 +3,7 @@
  */
 
 import { vercelPublishHandler } from '../../src/adapters/vercel.js';
-import { loadConfig } from '../../src/index.js';
+import { loadConfig } from '../../src/http/index.js';
 import { upstashFromConfig } from '../drivers/upstash.js';
 
 const config = loadConfig(process.env);

@@ -7,7 +7,7 @@
  */
 
 import { loadQStashConfig, qstashDrainHandler } from '../../src/adapters/qstash.js';
-import { loadConfig } from '../../src/index.js';
+import { loadConfig } from '../../src/http/index.js';
 import { upstashFromConfig } from '../drivers/upstash.js';
 import { handleMessage } from '../orders-handler.js';
 import { MAX_DURATION_SECONDS } from './max-duration.js';

@@ -18,7 +18,7 @@
  *
  * @example
  * ```ts
- * import { signBody } from 'sluice';
+ * import { signBody } from 'sluice/http';
  *
  * const body = JSON.stringify({ data: { orderId: 42 } });
  * await fetch(`${base}/topics/orders/messages`, {

@@ -37,6 +37,8 @@ const SUBPATHS: Record<string, string> = {
   'sluice/aws-lambda': 'lambdaDrainHandler',
   'sluice/vercel': 'vercelDrainHandler',
   'sluice/qstash': 'qstashDrainHandler',
+  'sluice/http': 'createPublishEndpoint',
+  'sluice/ops': 'topicStats',
 };
 /** The peer dependency that a subpath needs, and that its declarations may therefore name. */
 const DRIVER_PEERS: Record<string, string> = {
@@ -297,7 +299,9 @@ const FULL_HANDLER = `
 import type { APIGatewayProxyHandlerV2, Context, ScheduledEvent } from 'aws-lambda';
 import { publish } from 'sluice';
 import { lambdaDrainHandler, lambdaOpsHandler, lambdaPublishHandler } from 'sluice/aws-lambda';
+import { createPublishEndpoint, type SluiceConfig } from 'sluice/http';
 import { ioredisDriver } from 'sluice/ioredis';
+import { type TopicStats, topicStats } from 'sluice/ops';
 import { qstashDrainHandler } from 'sluice/qstash';
 import { upstashDriver } from 'sluice/upstash';
 import { vercelDrainHandler } from 'sluice/vercel';
@@ -312,4 +316,8 @@ export async function scheduled(event: ScheduledEvent, context: Context): Promis
   await drainOrders(event, context);
 }
 export const ops = lambdaOpsHandler;
+export const endpoint = createPublishEndpoint({ driver, topics: ['orders'], token: 't' });
+export async function stats(config: SluiceConfig): Promise<TopicStats> {
+  return topicStats(driver, config.topic);
+}
 `;

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { streamKeys } from '../../src/index.js';
+import { streamKeys } from '../../src/ops/index.js';
 import { randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
 import { freePort } from '../support/redis-server.js';
 

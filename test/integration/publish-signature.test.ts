@@ -5,9 +5,9 @@ import { vercelPublishHandler } from '../../src/adapters/vercel.js';
 import type { Driver } from '../../src/core/driver.js';
 import { InvalidOptionError, RedisUnavailableError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { signBody as exportedSignBody } from '../../src/http/index.js';
 import type { PublishEndpointOptions } from '../../src/http/publish-endpoint.js';
 import { computeSignature, signatureKey, signBody, verifySignature } from '../../src/http/signature.js';
-import { signBody as exportedSignBody } from '../../src/index.js';
 import { DRIVERS, keysOf, randomTopic } from '../support/fixtures.js';
 
 const secret = 'signing-secret-current-0123456789';
