@@ -93,7 +93,7 @@ end
 -- the smallest stream id after id
 local function successor(id)
   local ms, seq = split(id)
-  if seq == '${MAX_SEQ}' then return plusOne(ms) .. '-0' end
+  if seq == '18446744073709551615' then return plusOne(ms) .. '-0' end
   return ms .. '-' .. plusOne(seq)
 end
 `;

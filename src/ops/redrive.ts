@@ -94,116 +94,88 @@ export async function redrive(
 ): Promise<RedriveReport> {
   const keys = await targetKeys(driver, target);
   checkGroup(group);
-  const limit =
-    options.limit === undefined ? Number.MAX_SAFE_INTEGER : integerOption('limit', options.limit, 1);
+  const { signal, onProgress } = options;
+  const dryRun = options.dryRun === true;
+  const limit = integerOption('limit', options.limit ?? Number.MAX_SAFE_INTEGER, 1);
   const batchSize = integerOption('batchSize', options.batchSize ?? OPS_DEFAULTS.redriveBatchSize, 1, 1_000);
   const rate =
     options.ratePerSecond === undefined ? 0 : integerOption('ratePerSecond', options.ratePerSecond, 1);
   const ids = options.ids?.map((id) => streamIdOption('ids', id));
-  const run: Run = {
-    driver,
-    keys,
-    group,
-    deadLetterStream: keys.deadLetters(group),
-    // A fresh consumer per call holds what it re-pends, until the drain reclaims it (the drain's
-    // tidy phase removes it once it holds nothing).
-    consumer: `sluice-redrive-${globalThis.crypto.randomUUID().slice(0, 8)}`,
-    dryRun: options.dryRun === true,
-    limit,
-    step: Math.min(batchSize, rate || batchSize),
-    rate,
-    startedAt: Date.now(),
-    options,
-    results: [],
+  const step = Math.min(batchSize, rate || batchSize);
+  const results: RedriveResult[] = [];
+  const runBatch = batchRunner(driver, keys, group, dryRun, results);
+  const startedAt = Date.now();
+  /** Waits until the rate allows the next batch (not after the last one). */
+  const pace = async (more: boolean) => {
+    if (rate > 0 && more) await sleep(startedAt + (results.length / rate) * 1000 - Date.now(), signal);
   };
-  if (ids !== undefined) await redriveIds(run, ids.slice(0, limit));
-  else await redriveOldestFirst(run);
+
+  if (ids !== undefined) {
+    const chosen = ids.slice(0, limit);
+    for (let i = 0; i < chosen.length && !signal?.aborted; i += step) {
+      await runBatch(chosen.slice(i, i + step));
+      onProgress?.({ done: results.length, total: chosen.length });
+      await pace(i + step < chosen.length);
+    }
+  } else {
+    // From the oldest dead letter on, a page of `step` at a time.
+    let start = '-';
+    let total: number | undefined;
+    let more = true;
+    while (more && !signal?.aborted) {
+      const want = Math.min(step, limit - results.length);
+      const page = await range(driver, keys.deadLetters(group), start, '+', want);
+      total ??= Math.min(page.length, limit);
+      if (page.entries.length === 0) break;
+      const batch = page.entries.map((e) => e.id);
+      await runBatch(batch);
+      start = `(${batch[batch.length - 1]}`;
+      more = page.entries.length === want && results.length < limit;
+      onProgress?.({ done: results.length, total: Math.max(total, results.length) });
+      await pace(more);
+    }
+  }
+
   // Nothing to redrive still needs the group to exist: an empty call checks it.
-  if (run.results.length === 0 && !options.signal?.aborted) await runBatch(run, []);
-  return report(run);
+  if (results.length === 0 && !signal?.aborted) await runBatch([]);
+  return report(keys, group, dryRun, results);
 }
 
-/** One redrive call: what it works on, how, and what it has done so far. */
-interface Run {
-  readonly driver: Driver;
-  readonly keys: StreamKeys;
-  readonly group: string;
-  readonly deadLetterStream: string;
-  readonly consumer: string;
-  readonly dryRun: boolean;
-  readonly limit: number;
-  /** Dead letters per script call. */
-  readonly step: number;
-  /** Per second, 0 for no limit. */
-  readonly rate: number;
-  readonly startedAt: number;
-  readonly options: RedriveOptions;
-  readonly results: RedriveResult[];
+/** What runs one atomic REDRIVE script call on a batch of dead letters and adds its results to `results`. */
+function batchRunner(
+  driver: Driver,
+  keys: StreamKeys,
+  group: string,
+  dryRun: boolean,
+  results: RedriveResult[],
+): (batch: readonly string[]) => Promise<void> {
+  // A fresh consumer per call holds what it re-pends, until the drain reclaims it (the drain's tidy
+  // phase removes it once it holds nothing).
+  const consumer = `sluice-redrive-${globalThis.crypto.randomUUID().slice(0, 8)}`;
+  return async (batch) => {
+    const reply = await withGroup(keys, group, () =>
+      runScript(
+        driver,
+        REDRIVE,
+        [keys.stream, keys.deadLetters(group)],
+        [group, consumer, dryRun ? 1 : 0, ...batch],
+      ),
+    );
+    for (const row of rows(reply, 'redrive')) {
+      const r = rows(row, 'redrive result');
+      const behind = optionalString(r[4], 'groups behind');
+      results.push({
+        id: parseString(r[0], 'dead letter id'),
+        outcome: parseString(r[1], 'redrive outcome') as RedriveOutcome,
+        sourceId: optionalString(r[2], 'source id'),
+        newId: optionalString(r[3], 'new id'),
+        groupsBehind: behind === null ? [] : behind.split(','),
+      });
+    }
+  };
 }
 
-/** The dead letters named, `step` at a time. */
-async function redriveIds(run: Run, chosen: readonly string[]): Promise<void> {
-  const { options, step } = run;
-  for (let i = 0; i < chosen.length && !options.signal?.aborted; i += step) {
-    await runBatch(run, chosen.slice(i, i + step));
-    options.onProgress?.({ done: run.results.length, total: chosen.length });
-    await pace(run, i + step < chosen.length);
-  }
-}
-
-/** The dead letters from the oldest on, a page of `step` at a time, up to `limit`. */
-async function redriveOldestFirst(run: Run): Promise<void> {
-  const { options, results, limit } = run;
-  let start = '-';
-  let total: number | undefined;
-  let more = true;
-  while (more && !options.signal?.aborted) {
-    const want = Math.min(run.step, limit - results.length);
-    const page = await range(run.driver, run.deadLetterStream, start, '+', want);
-    total ??= Math.min(page.length, limit);
-    if (page.entries.length === 0) break;
-    const batch = page.entries.map((e) => e.id);
-    await runBatch(run, batch);
-    start = `(${batch[batch.length - 1]}`;
-    more = page.entries.length === want && results.length < limit;
-    options.onProgress?.({ done: results.length, total: Math.max(total, results.length) });
-    await pace(run, more);
-  }
-}
-
-/** One atomic REDRIVE script call on `batch`; its results are added to the run's. */
-async function runBatch(run: Run, batch: readonly string[]): Promise<void> {
-  const { driver, keys, group } = run;
-  const reply = await withGroup(keys, group, () =>
-    runScript(
-      driver,
-      REDRIVE,
-      [keys.stream, run.deadLetterStream],
-      [group, run.consumer, run.dryRun ? 1 : 0, ...batch],
-    ),
-  );
-  for (const row of rows(reply, 'redrive')) {
-    const r = rows(row, 'redrive result');
-    const behind = optionalString(r[4], 'groups behind');
-    run.results.push({
-      id: parseString(r[0], 'dead letter id'),
-      outcome: parseString(r[1], 'redrive outcome') as RedriveOutcome,
-      sourceId: optionalString(r[2], 'source id'),
-      newId: optionalString(r[3], 'new id'),
-      groupsBehind: behind === null ? [] : behind.split(','),
-    });
-  }
-}
-
-/** Waits until the rate allows the next batch (not after the last one). */
-async function pace(run: Run, more: boolean): Promise<void> {
-  if (run.rate > 0 && more) {
-    const dueAt = run.startedAt + (run.results.length / run.rate) * 1000;
-    await sleep(dueAt - Date.now(), run.options.signal);
-  }
-}
-
-function report(run: Run): RedriveReport {
+function report(keys: StreamKeys, group: string, dryRun: boolean, results: RedriveResult[]): RedriveReport {
   const counts: Record<RedriveOutcome, number> = {
     pending: 0,
     unread: 0,
@@ -212,14 +184,14 @@ function report(run: Run): RedriveReport {
     missing: 0,
     invalid: 0,
   };
-  for (const r of run.results) counts[r.outcome]++;
+  for (const r of results) counts[r.outcome]++;
   return {
-    stream: run.keys.stream,
-    deadLetterStream: run.deadLetterStream,
-    group: run.group,
-    dryRun: run.dryRun,
+    stream: keys.stream,
+    deadLetterStream: keys.deadLetters(group),
+    group,
+    dryRun,
     redriven: counts.pending + counts.unread + counts.appended,
     counts,
-    results: run.results,
+    results,
   };
 }
