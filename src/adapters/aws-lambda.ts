@@ -12,13 +12,14 @@
  * ```
  */
 import { type DrainReport, drain } from '../consume/drain.js';
+import { withInvocation } from '../consume/invocation.js';
 import { type DrainOptions, resolveDrainOptions } from '../consume/options.js';
 import type { Driver } from '../core/driver.js';
 import { createOpsEndpoint, type OpsEndpointOptions } from '../http/ops-endpoint.js';
 import { createPublishEndpoint, type PublishEndpointOptions } from '../http/publish-endpoint.js';
 import { emfDocument } from './cloudwatch-emf.js';
 import type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
-import { applyOverrides, drainOverrides, type OverrideAllowList, overrideGuard } from './overrides.js';
+import { drainOverrides, type OverrideAllowList, overrideGuard } from './overrides.js';
 
 export type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
 export { type DrainOverrides, drainOverrides, OverrideNotAllowedError } from './overrides.js';
@@ -44,19 +45,23 @@ export function lambdaDrainHandler<T = unknown>(
   options: LambdaDrainOptions<T>,
 ): (event: unknown, context?: LambdaContextLike) => Promise<DrainReport> {
   const { driver, metrics, allowedTopics, allowedGroups, ...drainOptions } = options;
-  resolveDrainOptions(drainOptions); // fail the cold start, not the first invocation
+  // Resolved once, at cold start: a bad option fails it, not the first invocation.
+  const resolved = resolveDrainOptions(drainOptions);
   const guard = overrideGuard(options);
   const emit =
     metrics === false ? undefined : (metrics ?? ((line: string) => process.stdout.write(`${line}\n`)));
   return async (event, context) => {
     const overrides = drainOverrides(event);
     guard(overrides, 'event');
-    const report = await drain(driver, {
-      ...applyOverrides(drainOptions, overrides),
-      ...(context && typeof context.getRemainingTimeInMillis === 'function'
-        ? { remainingTimeMs: () => context.getRemainingTimeInMillis() }
-        : {}),
-    });
+    const report = await drain(
+      driver,
+      withInvocation(resolved, {
+        ...overrides,
+        ...(context && typeof context.getRemainingTimeInMillis === 'function'
+          ? { remainingTimeMs: () => context.getRemainingTimeInMillis() }
+          : {}),
+      }),
+    );
     emit?.(JSON.stringify(emfDocument(report)));
     return report;
   };

@@ -140,15 +140,3 @@ export function overrideGuard(
     }
   };
 }
-
-/**
- * Drain options with the overrides applied. A `topic` override replaces a configured `stream` (the
- * drain takes exactly one of the two).
- */
-export function applyOverrides<O extends { readonly topic?: string; readonly stream?: string }>(
-  options: O,
-  overrides: DrainOverrides,
-): O {
-  const base = overrides.topic !== undefined ? { ...options, stream: undefined } : options;
-  return { ...base, ...overrides };
-}

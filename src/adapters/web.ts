@@ -3,6 +3,7 @@
  * request with its deadline derived from the function's maximum duration. Internal to the adapters.
  */
 import { drain } from '../consume/drain.js';
+import { withInvocation } from '../consume/invocation.js';
 import { type DrainOptions, resolveDrainOptions } from '../consume/options.js';
 import type { Driver } from '../core/driver.js';
 import { describeError, InvalidOptionError } from '../core/errors.js';
@@ -10,7 +11,6 @@ import { jsonLogger } from '../core/logger.js';
 import { checkInteger } from '../core/validate.js';
 import { type BodyLimits, type Refusal, readBody } from '../http/answers.js';
 import {
-  applyOverrides,
   type DrainOverrides,
   type OverrideAllowList,
   OverrideNotAllowedError,
@@ -84,8 +84,8 @@ export function requestDrain<T>(
     if (problem) throw new InvalidOptionError('maxDurationSeconds', problem);
     maxDurationMs = maxDurationSeconds * 1000;
   }
-  const resolved = resolveDrainOptions(drainOptions);
-  let budgetMs = drainOptions.budgetMs;
+  // Resolved once, at cold start: a bad option fails it, not the first request.
+  let resolved = resolveDrainOptions(drainOptions);
   if (maxDurationMs !== undefined) {
     const room = maxDurationMs - resolved.safetyMarginMs;
     if (room < 1) {
@@ -95,9 +95,8 @@ export function requestDrain<T>(
       );
     }
     // Unset, the budget is all the function's time but the margin (not the library's 50 s default).
-    budgetMs ??= room;
+    if (drainOptions.budgetMs === undefined) resolved = withInvocation(resolved, { budgetMs: room });
   }
-  const base: DrainOptions<T> = { ...drainOptions, budgetMs };
   const logger = drainOptions.logger ?? jsonLogger();
 
   return async (overrides, startedAt) => {
@@ -109,12 +108,15 @@ export function requestDrain<T>(
       return json(403, { error: error.message });
     }
     try {
-      const report = await drain(driver, {
-        ...applyOverrides(base, overrides),
-        ...(maxDurationMs === undefined
-          ? {}
-          : { remainingTimeMs: () => startedAt + (maxDurationMs as number) - Date.now() }),
-      });
+      const report = await drain(
+        driver,
+        withInvocation(resolved, {
+          ...overrides,
+          ...(maxDurationMs === undefined
+            ? {}
+            : { remainingTimeMs: () => startedAt + (maxDurationMs as number) - Date.now() }),
+        }),
+      );
       return json(report.stoppedBy === 'error' ? 500 : 200, report);
     } catch (error) {
       logger.error('drain request failed', { error: describeError(error) });

@@ -20,7 +20,8 @@ export type { DrainReport, PartitionReport } from './report.js';
 /**
  * Runs one bounded drain invocation over a consumer group and reports what it did. It never throws
  * for Redis or handler failures: those end the cycle with `stoppedBy: 'error'` and lose nothing
- * (what was not acknowledged stays pending). Invalid options throw an `InvalidOptionError`.
+ * (what was not acknowledged stays pending). Invalid options throw an `InvalidOptionError`; options
+ * already resolved (`resolveDrainOptions`, e.g. once at a function's cold start) are taken as they are.
  *
  * A partitioned topic's partitions are drained side by side (`assignedPartitions` and
  * `maxPartitions` choose which); the report adds theirs up and lists each under `partitions`.
@@ -37,7 +38,10 @@ export type { DrainReport, PartitionReport } from './report.js';
  * });
  * ```
  */
-export async function drain<T = unknown>(driver: Driver, options: DrainOptions<T>): Promise<DrainReport> {
+export async function drain<T = unknown>(
+  driver: Driver,
+  options: DrainOptions<T> | ResolvedDrainOptions<T>,
+): Promise<DrainReport> {
   const o = resolveDrainOptions(options);
   const startedAt = Date.now();
   const deadline = deadlineOf(o, startedAt);

@@ -1,12 +1,22 @@
 /**
- * Drain options: frozen defaults, one resolver, errors that name the option.
+ * Drain options: frozen defaults, one resolver, errors that name the option. Resolved once (an
+ * adapter at cold start), then taken as they are by `drain`.
  */
 import type { Message } from '../core/envelope.js';
-import { InvalidOptionError } from '../core/errors.js';
-import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
-import { jsonLogger, type Logger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
 import { MAX_PARTITIONS } from '../core/partitions.js';
-import { checkInteger, describeGot } from '../core/validate.js';
+import { describeGot, integerOption } from '../core/validate.js';
+import {
+  assignedOption,
+  booleanOption,
+  dropUndefined,
+  fail,
+  loggerOption,
+  MAX_DURATION_MS,
+  nameOption,
+  optionalInteger,
+  remainingTimeOption,
+} from './option-checks.js';
 
 /** What a handler is given besides the message. */
 export interface HandlerContext {
@@ -151,6 +161,15 @@ export interface DrainOptions<T = unknown> {
   readonly logger?: Logger;
 }
 
+/** Marks options that went through {@link resolveDrainOptions} (a type-level brand). */
+declare const resolvedBrand: unique symbol;
+
+/**
+ * Drain options resolved once — defaults applied, every value checked, frozen — by
+ * {@link resolveDrainOptions}. `drain` takes them as they are, without checking them again: an
+ * adapter resolves its options at cold start and passes them to every invocation
+ * ({@link withInvocation} for what an invocation changes).
+ */
 export interface ResolvedDrainOptions<T = unknown>
   extends Required<
     Omit<
@@ -178,6 +197,7 @@ export interface ResolvedDrainOptions<T = unknown>
   readonly remainingTimeMs: (() => number) | undefined;
   readonly idleExitMs: number | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly [resolvedBrand]: true;
 }
 
 export const DRAIN_DEFAULTS = Object.freeze({
@@ -197,41 +217,48 @@ export const DRAIN_DEFAULTS = Object.freeze({
 });
 
 const CONSUMER_PREFIX = /^[A-Za-z0-9._-]{1,64}$/;
-const MAX_DURATION_MS = 15 * 60 * 1000;
 
-function fail(option: string, message: string): never {
-  throw new InvalidOptionError(option, message);
+/** Options {@link resolveDrainOptions} made (a spread of them is a plain object again). */
+const resolvedOptions = new WeakSet<object>();
+
+/** Freezes resolved options and marks them resolved (for `resolveDrainOptions` and `withInvocation`). */
+export function brandResolved<T>(
+  options: Omit<ResolvedDrainOptions<T>, typeof resolvedBrand>,
+): ResolvedDrainOptions<T> {
+  const frozen = Object.freeze(options) as ResolvedDrainOptions<T>;
+  resolvedOptions.add(frozen);
+  return frozen;
 }
 
-function integer(name: string, value: unknown, min: number, max?: number): number {
-  const problem = checkInteger(name, value, min, max);
-  if (problem) fail(name, problem);
-  return value as number;
+/** Whether `options` were made by {@link resolveDrainOptions} (or {@link withInvocation}). */
+export function isResolvedDrainOptions<T>(
+  options: DrainOptions<T> | ResolvedDrainOptions<T>,
+): options is ResolvedDrainOptions<T> {
+  return typeof options === 'object' && options !== null && resolvedOptions.has(options);
 }
 
-export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainOptions<T> {
+/**
+ * Applies the defaults, checks every value (an `InvalidOptionError` names the first bad one) and
+ * freezes the result. Options already resolved are returned as they are.
+ */
+export function resolveDrainOptions<T>(
+  options: DrainOptions<T> | ResolvedDrainOptions<T>,
+): ResolvedDrainOptions<T> {
+  if (isResolvedDrainOptions(options)) return options;
   if (typeof options !== 'object' || options === null)
     fail('options', `Expected drain options to be an object, got ${describeGot(options)}`);
   const merged = { ...DRAIN_DEFAULTS, ...dropUndefined(options) };
-
   const hasTopic = options.topic !== undefined;
   const hasStream = options.stream !== undefined;
   if (hasTopic === hasStream) fail('topic', 'Expected exactly one of `topic` and `stream`');
-  if (hasTopic && !isTopicName(options.topic))
-    fail('topic', `Expected \`topic\` to match ${TOPIC_PATTERN}, got ${describeGot(options.topic)}`);
+  if (hasTopic) nameOption('topic', options.topic);
   if (hasStream && (typeof options.stream !== 'string' || options.stream.length === 0)) {
     fail('stream', `Expected \`stream\` to be a non-empty string, got ${describeGot(options.stream)}`);
   }
-  if (!isTopicName(merged.group))
-    fail('group', `Expected \`group\` to match ${TOPIC_PATTERN}, got ${describeGot(merged.group)}`);
+  const group = nameOption('group', merged.group);
   if (typeof merged.handler !== 'function')
     fail('handler', `Expected \`handler\` to be a function, got ${describeGot(merged.handler)}`);
-  if (options.remainingTimeMs !== undefined && typeof options.remainingTimeMs !== 'function') {
-    fail(
-      'remainingTimeMs',
-      `Expected \`remainingTimeMs\` to be a function, got ${describeGot(options.remainingTimeMs)}`,
-    );
-  }
+  remainingTimeOption(options.remainingTimeMs);
   if (merged.startId !== '$' && merged.startId !== '0')
     fail('startId', `Expected \`startId\` to be "$" or "0", got ${describeGot(merged.startId)}`);
   if (typeof merged.consumerPrefix !== 'string' || !CONSUMER_PREFIX.test(merged.consumerPrefix)) {
@@ -243,7 +270,7 @@ export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainO
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     fail('signal', `Expected \`signal\` to be an AbortSignal, got ${describeGot(options.signal)}`);
   }
-  const ordered = boolean('ordered', merged.ordered);
+  const ordered = booleanOption('ordered', merged.ordered);
   if (ordered && merged.concurrency !== 1) {
     fail(
       'concurrency',
@@ -255,88 +282,46 @@ export function resolveDrainOptions<T>(options: DrainOptions<T>): ResolvedDrainO
       if (options[name] !== undefined) fail(name, `\`${name}\` applies to a \`topic\`, not to a \`stream\``);
     }
   }
-  const logger = options.logger ?? jsonLogger();
-  if (
-    typeof logger.info !== 'function' ||
-    typeof logger.warn !== 'function' ||
-    typeof logger.error !== 'function'
-  ) {
-    fail('logger', 'Expected `logger` to have debug, info, warn and error methods');
-  }
-
-  return Object.freeze({
+  const logger = loggerOption(options.logger);
+  return brandResolved({
     target: hasTopic ? { topic: options.topic as string } : { stream: options.stream as string },
-    group: merged.group,
-    handler: merged.handler,
-    budgetMs: integer('budgetMs', merged.budgetMs, 1, MAX_DURATION_MS),
-    safetyMarginMs: integer('safetyMarginMs', merged.safetyMarginMs, 0, MAX_DURATION_MS),
-    remainingTimeMs: options.remainingTimeMs,
-    visibilityTimeoutMs: integer('visibilityTimeoutMs', merged.visibilityTimeoutMs, 1),
-    maxRedeliveryDelayMs: integer('maxRedeliveryDelayMs', merged.maxRedeliveryDelayMs, 1),
-    handlerTimeoutMs:
-      options.handlerTimeoutMs === undefined
-        ? undefined
-        : integer('handlerTimeoutMs', options.handlerTimeoutMs, 1, MAX_DURATION_MS),
-    maxDeliveries: integer('maxDeliveries', merged.maxDeliveries, 1, 1_000),
-    batchSize: integer('batchSize', merged.batchSize, 1, 10_000),
-    blockMs: integer('blockMs', merged.blockMs, 1, MAX_DURATION_MS),
-    concurrency: integer('concurrency', merged.concurrency, 1, 1_000),
-    idleExitMs:
-      options.idleExitMs === undefined
-        ? undefined
-        : integer('idleExitMs', options.idleExitMs, 0, MAX_DURATION_MS),
+    group,
+    handler: merged.handler as Handler<T>,
+    ...resolveValues(options, merged),
     startId: merged.startId,
-    trim: boolean('trim', merged.trim),
-    retentionMs: integer('retentionMs', merged.retentionMs, 0),
-    maxLength: options.maxLength === undefined ? undefined : integer('maxLength', options.maxLength, 1),
     consumerPrefix: merged.consumerPrefix,
     ordered,
+    signal: options.signal,
+    logger,
+  });
+}
+
+/** The numbers (and `trim`), checked in the order the options are documented. */
+function resolveValues<T>(
+  options: DrainOptions<T>,
+  merged: { readonly [K in keyof typeof DRAIN_DEFAULTS]: unknown },
+) {
+  return {
+    budgetMs: integerOption('budgetMs', merged.budgetMs, 1, MAX_DURATION_MS),
+    safetyMarginMs: integerOption('safetyMarginMs', merged.safetyMarginMs, 0, MAX_DURATION_MS),
+    remainingTimeMs: options.remainingTimeMs,
+    visibilityTimeoutMs: integerOption('visibilityTimeoutMs', merged.visibilityTimeoutMs, 1),
+    maxRedeliveryDelayMs: integerOption('maxRedeliveryDelayMs', merged.maxRedeliveryDelayMs, 1),
+    handlerTimeoutMs: optionalInteger('handlerTimeoutMs', options.handlerTimeoutMs, 1, MAX_DURATION_MS),
+    maxDeliveries: integerOption('maxDeliveries', merged.maxDeliveries, 1, 1_000),
+    batchSize: integerOption('batchSize', merged.batchSize, 1, 10_000),
+    blockMs: integerOption('blockMs', merged.blockMs, 1, MAX_DURATION_MS),
+    concurrency: integerOption('concurrency', merged.concurrency, 1, 1_000),
+    idleExitMs: optionalInteger('idleExitMs', options.idleExitMs, 0, MAX_DURATION_MS),
+    trim: booleanOption('trim', merged.trim),
+    retentionMs: integerOption('retentionMs', merged.retentionMs, 0),
+    maxLength: optionalInteger('maxLength', options.maxLength, 1),
     leaseMs:
       options.leaseMs === undefined
-        ? Math.max(100, integer('visibilityTimeoutMs', merged.visibilityTimeoutMs, 1))
-        : integer('leaseMs', options.leaseMs, 100, MAX_DURATION_MS),
-    partitions:
-      options.partitions === undefined
-        ? undefined
-        : integer('partitions', options.partitions, 1, MAX_PARTITIONS),
-    assignedPartitions: assigned(options.assignedPartitions),
-    maxPartitions:
-      options.maxPartitions === undefined
-        ? undefined
-        : integer('maxPartitions', options.maxPartitions, 1, MAX_PARTITIONS),
-    signal: options.signal,
-    logger: {
-      debug: typeof logger.debug === 'function' ? logger.debug.bind(logger) : () => {},
-      info: logger.info.bind(logger),
-      warn: logger.warn.bind(logger),
-      error: logger.error.bind(logger),
-    },
-  });
-}
-
-function assigned(value: unknown): readonly number[] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0) {
-    fail(
-      'assignedPartitions',
-      `Expected \`assignedPartitions\` to be a non-empty array, got ${describeGot(value)}`,
-    );
-  }
-  const seen = new Set<number>();
-  value.forEach((index, i) => {
-    integer(`assignedPartitions[${i}]`, index, 0, MAX_PARTITIONS - 1);
-    if (seen.has(index)) fail('assignedPartitions', `Expected distinct partitions, got ${index} twice`);
-    seen.add(index);
-  });
-  return Object.freeze([...seen]);
-}
-
-function boolean(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean')
-    fail(name, `Expected \`${name}\` to be a boolean, got ${describeGot(value)}`);
-  return value;
-}
-
-function dropUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+        ? Math.max(100, integerOption('visibilityTimeoutMs', merged.visibilityTimeoutMs, 1))
+        : integerOption('leaseMs', options.leaseMs, 100, MAX_DURATION_MS),
+    partitions: optionalInteger('partitions', options.partitions, 1, MAX_PARTITIONS),
+    assignedPartitions: assignedOption(options.assignedPartitions),
+    maxPartitions: optionalInteger('maxPartitions', options.maxPartitions, 1, MAX_PARTITIONS),
+  };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drainFunction } from '../../functions/aws/wiring.js';
 import { lambdaDrainHandler, OverrideNotAllowedError } from '../../src/adapters/aws-lambda.js';
+import { vercelDrainHandler } from '../../src/adapters/vercel.js';
 import { loadConfig } from '../../src/app/config.js';
 import { InvalidOptionError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -91,5 +92,73 @@ describe('drain overrides are limited to the topics and groups the app is config
     expect(() => lambda(randomTopic(), { allowedGroups: 'g2' as unknown as string[] })).toThrow(
       /^Expected `allowedGroups`/,
     );
+  });
+});
+
+/** A logger whose methods count how often the drain options are read (each resolution reads them). */
+function countingLogger() {
+  const counter = { reads: 0 };
+  const read = <F>(method: F): F => {
+    counter.reads++;
+    return method;
+  };
+  const logger = {
+    get debug() {
+      return read(silentLogger.debug);
+    },
+    get info() {
+      return read(silentLogger.info);
+    },
+    get warn() {
+      return read(silentLogger.warn);
+    },
+    get error() {
+      return read(silentLogger.error);
+    },
+  };
+  return { logger, counter };
+}
+
+describe('drain options are resolved once, at cold start', () => {
+  it('the Lambda handler takes its resolved options to every invocation, overrides applied', async () => {
+    const topic = randomTopic();
+    const other = randomTopic();
+    const { logger, counter } = countingLogger();
+    const { handler } = lambda(topic, { logger, allowedTopics: [other] });
+    const atColdStart = counter.reads;
+    expect(atColdStart).toBeGreaterThan(0);
+    expect(await handler({})).toMatchObject({ stream: streamKeys({ topic }).stream, stoppedBy: 'idle' });
+    const overridden = await handler({ topic: other, budgetMs: 1_000, idleExitMs: 0 });
+    expect(overridden).toMatchObject({ stream: streamKeys({ topic: other }).stream, stoppedBy: 'idle' });
+    expect(counter.reads).toBe(atColdStart);
+  });
+
+  it('the Vercel route resolves at cold start too', async () => {
+    const topic = randomTopic();
+    const { logger, counter } = countingLogger();
+    const route = vercelDrainHandler({
+      driver,
+      topic,
+      group: 'g',
+      maxDurationSeconds: 10,
+      blockMs: 50,
+      idleExitMs: 0,
+      cronSecret: 'cron-secret',
+      logger,
+      handler: () => {},
+    });
+    const atColdStart = counter.reads;
+    const request = () =>
+      new Request('http://localhost/api/drain?idleExitMs=0', {
+        headers: { authorization: 'Bearer cron-secret' },
+      });
+    for (let i = 0; i < 2; i++) {
+      const response = await route(request());
+      expect(await response.json()).toMatchObject({
+        stream: streamKeys({ topic }).stream,
+        stoppedBy: 'idle',
+      });
+    }
+    expect(counter.reads).toBe(atColdStart);
   });
 });

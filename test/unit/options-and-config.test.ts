@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { drainOverrides } from '../../src/adapters/aws-lambda.js';
 import { loadConfig } from '../../src/app/config.js';
 import { driverConfig } from '../../src/app/driver-config.js';
-import { DRAIN_DEFAULTS, resolveDrainOptions } from '../../src/consume/options.js';
+import { withInvocation } from '../../src/consume/invocation.js';
+import { DRAIN_DEFAULTS, isResolvedDrainOptions, resolveDrainOptions } from '../../src/consume/options.js';
 import { ConfigurationError, InvalidOptionError } from '../../src/core/errors.js';
 import { parseClusterNodes } from '../../src/drivers/cluster-nodes.js';
 
@@ -46,6 +47,59 @@ describe('resolveDrainOptions', () => {
     expect(() => resolveDrainOptions({ ...base, stream: 'x' })).toThrow(/exactly one/);
     expect(resolveDrainOptions({ group: 'g', handler: () => {}, stream: 'raw-stream' }).target).toEqual({
       stream: 'raw-stream',
+    });
+  });
+});
+
+describe('resolved once', () => {
+  it('resolveDrainOptions takes its own result as it is (drain does not resolve it again); a spread is resolved again', () => {
+    const resolved = resolveDrainOptions({ ...base, batchSize: 7 });
+    expect(resolveDrainOptions(resolved)).toBe(resolved);
+    expect(isResolvedDrainOptions(resolved)).toBe(true);
+    expect(isResolvedDrainOptions({ ...resolved } as never)).toBe(false);
+    expect(isResolvedDrainOptions(base)).toBe(false);
+  });
+
+  it("withInvocation applies one invocation's changes, checking only those, and keeps the rest", () => {
+    const resolved = resolveDrainOptions({ ...base, batchSize: 7 });
+    expect(withInvocation(resolved, {})).toBe(resolved);
+    expect(withInvocation(resolved, { budgetMs: undefined })).toBe(resolved);
+    const remainingTimeMs = () => 1_000;
+    const changed = withInvocation(resolved, {
+      group: 'other',
+      budgetMs: 1_000,
+      idleExitMs: 0,
+      assignedPartitions: [1, 0],
+      remainingTimeMs,
+    });
+    expect(changed).toMatchObject({
+      target: { topic: 'orders' },
+      group: 'other',
+      budgetMs: 1_000,
+      idleExitMs: 0,
+      assignedPartitions: [1, 0],
+      batchSize: 7,
+    });
+    expect(changed.remainingTimeMs).toBe(remainingTimeMs);
+    expect(Object.isFrozen(changed)).toBe(true);
+    expect(resolveDrainOptions(changed)).toBe(changed);
+    expect(resolved.group).toBe('billing');
+  });
+
+  it('withInvocation refuses bad changes with the messages of resolveDrainOptions', () => {
+    const resolved = resolveDrainOptions(base);
+    expect(() => withInvocation(resolved, { topic: '../x' })).toThrow(/^Expected `topic` to match/);
+    expect(() => withInvocation(resolved, { budgetMs: 0 })).toThrow(
+      'Expected `budgetMs` to be an integer from 1 to 900000, got `0` (number)',
+    );
+    expect(() => withInvocation(resolved, { assignedPartitions: [1, 1] })).toThrow(/distinct/);
+    const onStream = resolveDrainOptions({ group: 'g', handler: () => {}, stream: 'raw-stream' });
+    expect(() => withInvocation(onStream, { assignedPartitions: [0] })).toThrow(
+      '`assignedPartitions` applies to a `topic`, not to a `stream`',
+    );
+    // A topic replaces a configured stream.
+    expect(withInvocation(onStream, { topic: 'orders', assignedPartitions: [0] }).target).toEqual({
+      topic: 'orders',
     });
   });
 });
