@@ -20,10 +20,13 @@ const src = join(root, 'src');
 const dist = join(root, 'dist');
 const cjs = join(dist, 'cjs');
 
-/** Files below `dir` (relative paths) that `keep` accepts, never below the CLI or the CJS output. */
+/**
+ * Files below `dir` (relative paths) that `keep` accepts, never below the CLI, the CJS output or the
+ * dashboard's browser script (inlined in the page by scripts/build-dashboard.ts, not a module of the library).
+ */
 function filesBelow(dir: string, keep: (path: string) => boolean): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((path) => !/^(cli|cjs)(\/|$)/.test(path) && keep(path))
+    .filter((path) => !/^(cli|cjs|http\/dashboard\/browser)(\/|$)/.test(path) && keep(path))
     .sort();
 }
 
