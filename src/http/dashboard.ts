@@ -17,7 +17,7 @@
  * any prefix (`/ops`, `/dev/ops`). The response headers carry a Content-Security-Policy that allows
  * exactly this page's script and style (by hash) and requests to its own origin only.
  *
- * The page is built from its assets in `dashboard/`: the page (page.html), its stylesheet (style.css)
+ * The page is built from its assets in `dashboard/`: the page (page.html), its stylesheet (style/*.css)
  * and its script (browser/*.ts, TypeScript checked against the DOM), which scripts/build-dashboard.ts
  * bundles and minifies into `dashboard/assets.generated.ts`; here they are put inline and hashed.
  */

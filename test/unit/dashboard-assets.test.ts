@@ -1,6 +1,6 @@
 /**
  * The dashboard's generated assets (src/http/dashboard/assets.generated.ts) are what
- * scripts/build-dashboard.ts makes of page.html, style.css and browser/*.ts today, and the page
+ * scripts/build-dashboard.ts makes of page.html, style/*.css and browser/*.ts today, and the page
  * served carries them inline under a Content-Security-Policy whose hashes match them.
  */
 import { createHash } from 'node:crypto';
@@ -19,7 +19,7 @@ function inline(tag: 'style' | 'script'): string {
 }
 
 describe('dashboard assets', () => {
-  it('the generated module is up to date with page.html, style.css and browser/*.ts (else run scripts/build-dashboard.ts)', async () => {
+  it('the generated module is up to date with page.html, style/*.css and browser/*.ts (else run scripts/build-dashboard.ts)', async () => {
     expect(readFileSync(GENERATED_PATH, 'utf8')).toBe(await generateDashboardAssets());
   });
 
