@@ -17,27 +17,18 @@
  * Exit code 0 when the cycle ran, 1 when it failed (the function failed, or its report says
  * `stoppedBy: "error"`).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive } from '../src/cli/local-stack.js';
 import { SluiceError } from '../src/core/errors.js';
+import { readEnvFile } from './stack-files.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const envFile = join(root, '.sluice', 'dev.env');
 const DEFAULT_BUDGET_MS = 5_000;
 /** The drain function's timeout in serverless.yml. */
 const FUNCTION_TIMEOUT_MS = 60_000;
-
-function readEnvFile(path: string): Record<string, string> {
-  if (!existsSync(path)) return {};
-  const values: Record<string, string> = {};
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match?.[1] !== undefined && match[2] !== undefined) values[match[1]] = match[2];
-  }
-  return values;
-}
 
 function fail(message: string): never {
   console.error(`sluice: ${message}`);

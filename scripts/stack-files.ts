@@ -1,6 +1,8 @@
 /**
  * The files `npm start` leaves in `.sluice/` (git-ignored) for the commands run next to it:
  *
+ * - `.sluice/dev.env`: `KEY=value` lines, where the running stack is, for `npm run drain`
+ *   (`readEnvFile`; written by scripts/start/env-file.ts).
  * - `.sluice/env`: `source .sluice/env` exports the development tokens the README's curl commands
  *   use (`$SLUICE_PUBLISH_TOKEN`, `$SLUICE_ADMIN_TOKEN`). Kept when the stack stops: the tokens
  *   stay the same from one `npm start` to the next.
@@ -10,6 +12,17 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LocalStack, STACK_FILE } from '../src/cli/local-stack.js';
+
+/** Reads `KEY=value` lines (`#` comments allowed); none when there is no file. */
+export function readEnvFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const values: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match?.[1] !== undefined && match[2] !== undefined) values[match[1]] = match[2];
+  }
+  return values;
+}
 
 /** The shell file, relative to the project's root. */
 export const SHELL_ENV_FILE = join('.sluice', 'env');
