@@ -113,25 +113,22 @@ export interface CyclePlace {
   readonly deadline: number;
 }
 
-export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, place: CyclePlace): Cycle<T> {
-  const startedAt = Date.now();
-  const { deadline } = place;
-  const controller = new AbortController();
-  // Handlers running at once each listen to the cycle's signal: that is expected, not a leak.
-  setMaxListeners(0, controller.signal);
-  // The hard stop: the deadline plus the settle grace. Past it, no Redis call is waited for.
-  const hardStopMs = deadline + settleGraceMs(options.safetyMarginMs) - startedAt;
+/**
+ * A guard that races each call against a hard stop `afterMs` from now: past it, every call still
+ * waited for, and every new one, rejects with a `RedisUnavailableError`. `cancel` clears its timer.
+ */
+function hardStop(afterMs: number): { guard: <R>(promise: Promise<R>) => Promise<R>; cancel: () => void } {
   // Calls under way register here and leave when they settle (a race against one long-lived
   // promise would keep every reply reachable until the cycle ends).
   const waiting = new Set<(error: Error) => void>();
   let hardStopError: Error | undefined;
-  const hardStopTimer = setTimeout(
+  const timer = setTimeout(
     () => {
       hardStopError = new RedisUnavailableError("Redis did not answer before the cycle's deadline");
       for (const reject of waiting) reject(hardStopError);
       waiting.clear();
     },
-    Math.max(0, hardStopMs),
+    Math.max(0, afterMs),
   );
   const guard = <R>(promise: Promise<R>): Promise<R> => {
     if (hardStopError) {
@@ -152,6 +149,17 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
       );
     });
   };
+  return { guard, cancel: () => clearTimeout(timer) };
+}
+
+export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, place: CyclePlace): Cycle<T> {
+  const startedAt = Date.now();
+  const { deadline } = place;
+  const controller = new AbortController();
+  // Handlers running at once each listen to the cycle's signal: that is expected, not a leak.
+  setMaxListeners(0, controller.signal);
+  // The hard stop: the deadline plus the settle grace. Past it, no Redis call is waited for.
+  const { guard, cancel } = hardStop(deadline + settleGraceMs(options.safetyMarginMs) - startedAt);
   const cycle: Cycle<T> = {
     driver: guardDriver(driver, guard),
     options,
@@ -174,7 +182,7 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
     timeLeft: () => deadline - Date.now(),
     guard,
     close: () => {
-      clearTimeout(hardStopTimer);
+      cancel();
       cycle.stop('budget');
     },
   };

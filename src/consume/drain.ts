@@ -89,15 +89,40 @@ async function drainTopic<T>(
   if (layout.partitions === 1 && o.assignedPartitions === undefined) {
     return drainStream(driver, o, { keys: layout.keys(0), consumer, deadline });
   }
-  // The group starts on every partition at once: created lazily, on a partition this drain serves
-  // later, it would start after what was published there meanwhile. Remembered per container; a
-  // partition whose master is down now is tried again by its own cycle, and by the next invocation.
   // Start at a random partition so that concurrent drains limited by maxPartitions spread out.
   const offset = Math.floor(Math.random() * assigned.length);
   const candidates = assigned.map((_, i) => assigned[(offset + i) % assigned.length] as number);
   const lanes = Math.min(o.maxPartitions ?? candidates.length, candidates.length);
   // Blocking reads side by side would queue behind one another on a connection: lanes poll instead.
   const view = lanes > 1 ? pollingView(driver) : driver;
+  const skipped = await ensureGroupOnEveryPartition(view, o, layout, deadline);
+  const reports: PartitionReport[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < candidates.length && Date.now() < deadline) {
+      const partition = candidates[next++] as number;
+      const report = await drainStream(view, o, { keys: layout.keys(partition), consumer, deadline });
+      if (report.stoppedBy !== 'leased') reports.push({ partition, ...report });
+      // A lane whose partition is leased elsewhere, or idle, serves the next one while time is left.
+      if (report.stoppedBy !== 'leased' && report.stoppedBy !== 'idle') return;
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return combine(o, plain, consumer, startedAt, reports, skipped);
+}
+
+/**
+ * The group starts on every partition at once: created lazily, on a partition this drain serves
+ * later, it would start after what was published there meanwhile. Remembered per container; a
+ * partition whose master is down now is tried again by its own cycle, and by the next invocation.
+ * Resolves how many entries the groups created at `$` skipped.
+ */
+async function ensureGroupOnEveryPartition<T>(
+  view: Driver,
+  o: ResolvedDrainOptions<T>,
+  layout: TopicLayout,
+  deadline: number,
+): Promise<number> {
   const created = await beforeDeadline(
     Promise.allSettled(
       Array.from({ length: layout.partitions }, (_, i) =>
@@ -121,19 +146,7 @@ async function drainTopic<T>(
       error: describeError((failures[0] as PromiseRejectedResult).reason),
     });
   }
-  const reports: PartitionReport[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < candidates.length && Date.now() < deadline) {
-      const partition = candidates[next++] as number;
-      const report = await drainStream(view, o, { keys: layout.keys(partition), consumer, deadline });
-      if (report.stoppedBy !== 'leased') reports.push({ partition, ...report });
-      // A lane whose partition is leased elsewhere, or idle, serves the next one while time is left.
-      if (report.stoppedBy !== 'leased' && report.stoppedBy !== 'idle') return;
-    }
-  };
-  await Promise.all(Array.from({ length: lanes }, lane));
-  return combine(o, plain, consumer, startedAt, reports, skipped);
+  return skipped;
 }
 
 const pollingViews = new WeakMap<Driver, Driver>();
