@@ -374,7 +374,10 @@ export async function runKillScenario(s: KillScenario): Promise<void> {
   if (s.kills >= 20) {
     // Every kind of point was hit at least once.
     for (const kind of ['reclaim', 'read', 'handler-start', 'handler-done', 'ack', 'dead-letter'])
-      expect(landedAt(kind), `kills that landed at ${kind}`).toBeGreaterThan(0);
+      expect(
+        landedAt(kind),
+        `kills that landed at ${kind} (seed ${random.seed}; planned → landed: ${kills.map((k) => `${k.planned} → ${k.landed}`).join('; ')})`,
+      ).toBeGreaterThan(0);
   }
 
   const processings = [...processed.values()].reduce((a, b) => a + b, 0);
