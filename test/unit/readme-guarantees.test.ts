@@ -1,5 +1,5 @@
 /**
- * The README's Guarantees table names, for every promise, the test files and test names behind it.
+ * The Guarantees table (in the README, or the doc page it moved to) names, for every promise, the test files and test names behind it.
  * This keeps the names true: every file a row names exists, and every quoted test name (the parts of
  * it that are written out: `…` stands for the rest, `›` separates a describe block from its test) is
  * found in one of the files the row names. A renamed or deleted test fails here until the README
@@ -22,8 +22,13 @@ function testFiles(): string[] {
 }
 
 function guaranteeRows(): { promise: string; testedBy: string }[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.split(/^## Guarantees$/m)[1]?.split(/^## /m)[0] ?? '';
+  // The section lives in the README or in one of the docs it links to (docs/*.md).
+  const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((file) => `docs/${file}`)].filter(
+    (file) => file.endsWith('.md'),
+  );
+  const texts = pages.map((file) => readFileSync(join(ROOT, file), 'utf8'));
+  const page = texts.find((text) => /^## Guarantees$/m.test(text)) ?? '';
+  const section = page.split(/^## Guarantees$/m)[1]?.split(/^## /m)[0] ?? '';
   return section
     .split('\n')
     .filter((line) => line.startsWith('| ') && !line.startsWith('| promise') && !line.startsWith('|---'))
