@@ -344,7 +344,7 @@ describe('loadConfig', () => {
 });
 
 describe('serverless.yml', () => {
-  it('passes every variable the configuration reads to the functions, and each is in the README table', () => {
+  it('passes every variable the configuration reads to the functions, and each is in the table of docs/configuration.md', () => {
     const root = new URL('../../', import.meta.url);
     const app = new URL('src/app/', root);
     const source = readdirSync(app)
@@ -354,10 +354,10 @@ describe('serverless.yml', () => {
     const variables = [...new Set(source.match(/\b(?:SLUICE|REDIS|UPSTASH)_[A-Z_]+\b/g))];
     expect(variables.length).toBeGreaterThan(25);
     const yml = readFileSync(new URL('serverless.yml', root), 'utf8');
-    const readme = readFileSync(new URL('README.md', root), 'utf8');
+    const table = readFileSync(new URL('docs/configuration.md', root), 'utf8');
     for (const name of variables) {
       expect(yml, name).toContain(`${name}: \${env:${name}`);
-      expect(readme, name).toContain(`\`${name}\``);
+      expect(table, name).toContain(`\`${name}\``);
     }
   });
 });
