@@ -103,7 +103,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 const rate = (n: number) => `${formatNumber(n)}/s`;
 const ratio = (n: number) => `${n.toFixed(2)}×`;
 
-/** The tables printed at the end of a run (Markdown, so they can be pasted into the README). */
+/** The tables printed at the end of a run (Markdown, so they can be pasted into bench/README.md). */
 export function renderTables(results: Results, targets: readonly Target[]): string {
   const out: string[] = [];
   if (targets.length > 0)

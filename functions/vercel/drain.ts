@@ -1,7 +1,7 @@
 /**
  * Cron drain (Vercel Cron, `GET /api/drain` every minute): one bounded cycle per run. The query may
  * override `topic` (one of `SLUICE_TOPICS`), `group` (only `SLUICE_GROUP`) and `budgetMs`.
- * Configuration: the README's table, plus `CRON_SECRET`.
+ * Configuration: the table of docs/configuration.md, plus `CRON_SECRET`.
  */
 
 import { loadCronSecret, vercelDrainHandler } from '../../src/adapters/vercel.js';

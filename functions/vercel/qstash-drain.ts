@@ -2,7 +2,7 @@
  * Drain driven by an Upstash QStash schedule (`POST /api/qstash-drain`): one bounded cycle per
  * signed request. The schedule's JSON body may override `topic` (one of `SLUICE_TOPICS`), `group`
  * (only `SLUICE_GROUP`) and `budgetMs`.
- * Configuration: the README's table, plus `QSTASH_CURRENT_SIGNING_KEY`, `QSTASH_NEXT_SIGNING_KEY`
+ * Configuration: the table of docs/configuration.md, plus `QSTASH_CURRENT_SIGNING_KEY`, `QSTASH_NEXT_SIGNING_KEY`
  * and, when the public URL differs from the one the function sees, `SLUICE_QSTASH_URL`.
  */
 

@@ -26,5 +26,5 @@ Environment:
   SLUICE_LAMBDA_PORT         Lambda invoke API port, used by \`npm run drain\` (default 3002)
   SLUICE_REDIS_PORT          port of the private redis-server (default: a free one)
   SLUICE_REST_PORT           port of the local Upstash REST server (default: a free one)
-  SLUICE_TOPIC, SLUICE_GROUP, SLUICE_TOPICS, SLUICE_BUDGET_MS, …   the functions' settings (README)
+  SLUICE_TOPIC, SLUICE_GROUP, SLUICE_TOPICS, SLUICE_BUDGET_MS, …   the functions' settings (docs/configuration.md)
 `;

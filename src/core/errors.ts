@@ -169,7 +169,7 @@ export class GroupNotFoundError extends SluiceError {
 
 /**
  * A topic's partition count recorded in Redis differs from the one asked for. The count is fixed
- * per topic: changing it is a migration (README, "Partitions").
+ * per topic: changing it is a migration (docs/partitions.md).
  */
 export class PartitionCountError extends SluiceError {
   override name = 'PartitionCountError';
@@ -182,7 +182,7 @@ export class PartitionCountError extends SluiceError {
     super(
       message ??
         `topic ${JSON.stringify(topic)} has ${recorded} partition(s) recorded in Redis, not ${requested}; ` +
-          'the partition count of a topic is fixed: changing it is a migration (see the README, "Partitions")',
+          'the partition count of a topic is fixed: changing it is a migration (see docs/partitions.md)',
     );
   }
 }

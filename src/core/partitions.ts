@@ -200,7 +200,7 @@ async function readLayout(
       1,
       requested as number,
       `topic ${JSON.stringify(topic)} already has a plain (unpartitioned) stream ${plain.stream}; ` +
-        `it cannot become ${requested} partitions in place: publish to a new topic and drain the old one out (see the README, "Partitions")`,
+        `it cannot become ${requested} partitions in place: publish to a new topic and drain the old one out (see docs/partitions.md)`,
     );
   }
   const partitions = recorded === 0 ? 1 : recorded;

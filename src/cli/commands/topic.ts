@@ -48,7 +48,7 @@ export function topicCommand(program: Command): void {
       `
 The count is recorded in Redis (${partitionCountKey('<topic>')}), the groups in ${declaredGroupsKey('<topic>')};
 every publisher and drain reads them. Asking again for the same count is fine; another count fails
-(exit 1): changing it is a migration (README, "Partitions"). A group created over a stream that
+(exit 1): changing it is a migration (docs/partitions.md). A group created over a stream that
 already holds entries skips them unless --from-start; the output says how many.
 
 Examples:
