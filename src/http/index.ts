@@ -1,6 +1,6 @@
 /**
  * `sluice/http`: what the ready HTTP app is built from, for your own functions on any platform.
- * The publish endpoint (`POST /publish/{topic}`: bearer token or HMAC signature, one message or a
+ * The publish endpoint (`POST /topics/{topic}/messages`: bearer token or HMAC signature, one message or a
  * batch), the ops endpoints (statistics, dead letters, redrive, the dashboard), body signatures
  * (`Sluice-Signature`), the bearer check, and the app's `SLUICE_*` environment (`loadConfig`).
  * Each endpoint is a plain function of a request to an answer; `sluice/aws-lambda`, `sluice/vercel`
