@@ -16,11 +16,19 @@
  * choose what to drain (default: what the stack drains).
  * Exit code 0 when the cycle ran, 1 when it failed (the function failed, or its report says
  * `stoppedBy: "error"`).
+ *
+ * SIGTERM or SIGINT (Ctrl-C): in this process, the cycle shuts down gracefully (the Lambda adapter
+ * listens while it runs: no more reads, running handlers may finish within the drain's
+ * `shutdownGraceMs`, 5 s by default; see docs/operations.md), its report is printed (`stoppedBy: "signal"`) and the exit code is 128 +
+ * the signal's number (130 for SIGINT, 143 for SIGTERM); a second signal exits at once. Through the
+ * running stack, the signal ends this command only: the invocation it started in serverless offline
+ * runs on to its own end (caught up, or its budget), then acknowledges and reports as usual.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive } from '../src/cli/local-stack.js';
+import { signalExitCode } from '../src/consume/shutdown.js';
 import { SluiceError } from '../src/core/errors.js';
 import { readEnvFile } from './stack-files.js';
 
@@ -67,10 +75,14 @@ function print(report: unknown): void {
   console.log(JSON.stringify(report, null, 2));
 }
 
-/** Ends the process: 1 when the cycle stopped on an error (its report says why), else 0. */
-function exitWith(report: unknown): never {
+/**
+ * Ends the process: 1 when the cycle stopped on an error (its report says why), 128 + the signal's
+ * number when a signal shut it down (`received`), else 0.
+ */
+function exitWith(report: unknown, received?: NodeJS.Signals): never {
   print(report);
   const stoppedBy = (report as { stoppedBy?: unknown } | null)?.stoppedBy;
+  if (stoppedBy === 'signal' && received !== undefined) process.exit(signalExitCode(received));
   if (stoppedBy === 'error') {
     console.error(
       `sluice: the drain cycle stopped on an error: ${(report as { error?: string }).error ?? '?'}`,
@@ -181,6 +193,7 @@ async function runInProcess(target: Target, stack: Record<string, string>, budge
         ? `the Redis Cluster at ${target.clusterNodes.replace(/\/\/[^@/]*@/g, '//***@')}`
         : `the Upstash REST API at ${target.restUrl}`;
   console.error(`sluice: one drain cycle (budget ${budgetMs} ms) in this process against ${where}`);
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, recordSignal);
   let report: unknown;
   try {
     // Imported only now: the module reads its configuration from the environment when it loads.
@@ -194,8 +207,29 @@ async function runInProcess(target: Target, stack: Record<string, string>, budge
     console.error('sluice: the drain cycle failed:');
     console.error(error instanceof SluiceError ? `${error.name}: ${error.message}` : error);
     process.exit(1);
+  } finally {
+    stopRecording();
   }
-  exitWith(report);
+  exitWith(report, received);
+}
+
+let received: NodeJS.Signals | undefined;
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Notes the first SIGTERM or SIGINT (the exit code tells it). The drain's own listener (the Lambda
+ * adapter's, while the cycle runs) shuts the cycle down; a signal arriving when no cycle listens
+ * has its default effect.
+ */
+function recordSignal(signal: NodeJS.Signals): void {
+  received ??= signal;
+  if (process.listenerCount(signal) > 1) return;
+  stopRecording();
+  process.kill(process.pid, signal);
+}
+
+function stopRecording(): void {
+  for (const signal of SHUTDOWN_SIGNALS) process.off(signal, recordSignal);
 }
 
 async function main(): Promise<void> {

@@ -22,6 +22,12 @@ export type { DrainReport, PartitionReport, StopReason } from './consume/drain.j
 export { drain } from './consume/drain.js';
 export { AlreadyRunningError, type IdempotentOptions, idempotent } from './consume/idempotent.js';
 export type { DrainOptions, Handler, HandlerContext } from './consume/options.js';
+export {
+  type ShutdownSignal,
+  type ShutdownSignalOptions,
+  shutdownSignal,
+  signalExitCode,
+} from './consume/shutdown.js';
 export { declareTopic, type TopicDeclaration } from './core/declare.js';
 export type { Driver } from './core/driver.js';
 export type { Message, OutgoingMessage } from './core/envelope.js';

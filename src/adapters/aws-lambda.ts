@@ -14,6 +14,7 @@
 import { type DrainReport, drain } from '../consume/drain.js';
 import { withInvocation } from '../consume/invocation.js';
 import { type DrainOptions, resolveDrainOptions } from '../consume/options.js';
+import { shutdownSignal } from '../consume/shutdown.js';
 import type { Driver } from '../core/driver.js';
 import { createOpsEndpoint, type OpsEndpointOptions } from '../http/ops-endpoint.js';
 import { createPublishEndpoint, type PublishEndpointOptions } from '../http/publish-endpoint.js';
@@ -40,6 +41,12 @@ export interface LambdaDrainOptions<T = unknown> extends DrainOptions<T>, Overri
  * writes its metrics in CloudWatch Embedded Metric Format. The event may override `topic`, `group`,
  * `budgetMs` and `assignedPartitions`; a topic or group outside the configured ones and
  * `allowedTopics` / `allowedGroups` throws an `OverrideNotAllowedError` before anything runs.
+ *
+ * While a cycle runs, SIGTERM or SIGINT shuts it down gracefully (`shutdownGraceMs`; see `drain`'s
+ * `signal`) and the invocation resolves its report with `stoppedBy: "signal"`. Lambda sends the
+ * runtime SIGTERM only when an extension is registered, at shutdown, with 500 ms (one internal
+ * extension) to 2 s (external ones) before SIGKILL: keep `shutdownGraceMs` below that there. The
+ * cycle ends before the function's timeout, so a shutdown rarely finds one running.
  */
 export function lambdaDrainHandler<T = unknown>(
   options: LambdaDrainOptions<T>,
@@ -53,6 +60,9 @@ export function lambdaDrainHandler<T = unknown>(
   return async (event, context) => {
     const overrides = drainOverrides(event);
     guard(overrides, 'event');
+    // SIGTERM (SIGINT when run by hand) while the cycle runs shuts it down gracefully; between
+    // invocations the signals keep their default effect.
+    const shutdown = shutdownSignal();
     const report = await drain(
       driver,
       withInvocation(resolved, {
@@ -60,8 +70,9 @@ export function lambdaDrainHandler<T = unknown>(
         ...(context && typeof context.getRemainingTimeInMillis === 'function'
           ? { remainingTimeMs: () => context.getRemainingTimeInMillis() }
           : {}),
+        signal: resolved.signal ? AbortSignal.any([resolved.signal, shutdown.signal]) : shutdown.signal,
       }),
-    );
+    ).finally(() => shutdown.dispose());
     emit?.(JSON.stringify(emfDocument(report)));
     return report;
   };

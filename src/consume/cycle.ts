@@ -57,8 +57,13 @@ export interface Cycle<T> {
   readonly consumer: string;
   readonly startedAt: number;
   readonly deadline: number;
-  /** Fires at the deadline or when the caller's signal aborts. */
+  /**
+   * The handlers' signal: fires at the deadline, at any other stop, and — when the caller's signal
+   * stopped the cycle (a shutdown) — once `shutdownGraceMs` has passed with handlers still running.
+   */
   readonly signal: AbortSignal;
+  /** Fires as soon as the cycle stops for any reason: no read, reclaim or handler starts after it. */
+  readonly stopping: AbortSignal;
   readonly counts: Counts;
   stoppedBy: StopReason | undefined;
   error: unknown;
@@ -155,11 +160,17 @@ function hardStop(afterMs: number): { guard: <R>(promise: Promise<R>) => Promise
 export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, place: CyclePlace): Cycle<T> {
   const startedAt = Date.now();
   const { deadline } = place;
-  const controller = new AbortController();
+  const stopping = new AbortController();
+  const handlers = new AbortController();
   // Handlers running at once each listen to the cycle's signal: that is expected, not a leak.
-  setMaxListeners(0, controller.signal);
+  setMaxListeners(0, handlers.signal);
   // The hard stop: the deadline plus the settle grace. Past it, no Redis call is waited for.
   const { guard, cancel } = hardStop(deadline + settleGraceMs(options.safetyMarginMs) - startedAt);
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const stopHandlers = (reason: StopReason) => {
+    for (const timer of timers) clearTimeout(timer);
+    if (!handlers.signal.aborted) handlers.abort(reason);
+  };
   const cycle: Cycle<T> = {
     driver: guardDriver(driver, guard),
     options,
@@ -167,17 +178,25 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
     consumer: place.consumer,
     startedAt,
     deadline,
-    signal: controller.signal,
+    signal: handlers.signal,
+    stopping: stopping.signal,
     counts: noCounts(),
     stoppedBy: undefined,
     error: undefined,
     stop(reason, error) {
       // The first reason stands, except that an error found while settling after the deadline
-      // (Redis stalled) is what the report must say.
-      if (cycle.stoppedBy !== undefined && !(reason === 'error' && cycle.stoppedBy !== 'error')) return;
+      // (Redis stalled) is what the report must say. The deadline still ends a shutdown's grace.
+      if (cycle.stoppedBy !== undefined && !(reason === 'error' && cycle.stoppedBy !== 'error')) {
+        if (reason === 'budget') stopHandlers(cycle.stoppedBy);
+        return;
+      }
       cycle.stoppedBy = reason;
       cycle.error = error;
-      if (!controller.signal.aborted) controller.abort(reason);
+      if (!stopping.signal.aborted) stopping.abort(reason);
+      // A shutdown lets running handlers finish within the grace (and the deadline).
+      if (reason === 'signal' && options.shutdownGraceMs > 0 && !handlers.signal.aborted) {
+        timers.push(setTimeout(() => stopHandlers('signal'), options.shutdownGraceMs));
+      } else stopHandlers(reason);
     },
     timeLeft: () => deadline - Date.now(),
     guard,
@@ -186,18 +205,13 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
       cycle.stop('budget');
     },
   };
-  const timer = setTimeout(() => cycle.stop('budget'), Math.max(0, deadline - startedAt));
+  timers.push(setTimeout(() => cycle.stop('budget'), Math.max(0, deadline - startedAt)));
   const onAbort = () => cycle.stop('signal');
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
-  controller.signal.addEventListener(
-    'abort',
-    () => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    },
-    { once: true },
-  );
+  stopping.signal.addEventListener('abort', () => options.signal?.removeEventListener('abort', onAbort), {
+    once: true,
+  });
   return cycle;
 }
 

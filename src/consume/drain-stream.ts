@@ -2,9 +2,10 @@
  * The drain cycle over one stream: one bounded pass over a consumer group, as one function of
  * named phases, each in a file of its own.
  *
- *     ensureGroup → reclaim → read → (process → settle)* → tidy → report
+ *     ensureGroup → reclaim → read (→ reclaim when due) → (process → settle)* → tidy → report
  *
- * Reclaim and read take batches; each batch goes through process (the handler) and settle (acks,
+ * Reclaim and read take batches (reclaim again during the reads whenever pending entries can have
+ * become due, `reclaim.ts`); each batch goes through process (the handler) and settle (acks,
  * dead letters, what was never started) before the next is taken. Ordered draining takes the
  * stream's lease first and replaces reclaim and read with one loop that never hands out a message
  * while an earlier one is pending (`in-order.ts`). The cycle's state, deadline and guarded driver
@@ -21,7 +22,7 @@ import { type Lease, takeLease } from './lease.js';
 import type { ResolvedDrainOptions } from './options.js';
 import { processBatch } from './process.js';
 import { read } from './read.js';
-import { reclaim } from './reclaim.js';
+import { reclaims } from './reclaim.js';
 import { type DrainReport, reportOf } from './report.js';
 import { settle } from './settle.js';
 import { tidy, UNMEASURED } from './tidy.js';
@@ -47,8 +48,10 @@ export async function drainStream<T>(
     }
     await ensureGroup(driver, cycle, async () => {
       if (o.ordered) return reclaimAndReadInOrder(cycle, processAndSettle);
-      await reclaim(cycle, processAndSettle);
-      await read(cycle, processAndSettle);
+      // Reclaim at the start, then again during the reads whenever pending entries can have become due.
+      const reclaiming = reclaims(cycle, processAndSettle);
+      await reclaiming.run();
+      await read(cycle, processAndSettle, reclaiming);
     });
   } catch (error) {
     cycle.stop('error', error);

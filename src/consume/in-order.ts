@@ -31,7 +31,7 @@ export async function reclaimAndReadInOrder<T>(cycle: Cycle<T>, handle: HandleBa
       // (a drain's lane then serves another partition, if it may).
       if (o.idleExitMs !== undefined && page.waitMs > o.idleExitMs) return cycle.stop('idle');
       if (page.waitMs > cycle.timeLeft() - MIN_PHASE_MS) return cycle.stop('idle');
-      await sleep(page.waitMs, cycle.signal);
+      await sleep(page.waitMs, cycle.stopping);
       continue;
     }
     // Nothing is pending: new entries may go, until one of them is left pending.

@@ -11,6 +11,7 @@ import {
   nameOption,
   optionalInteger,
   remainingTimeOption,
+  signalOption,
 } from './option-checks.js';
 import { brandResolved, type ResolvedDrainOptions } from './options.js';
 
@@ -24,6 +25,8 @@ export interface InvocationChanges {
   readonly assignedPartitions?: readonly number[] | undefined;
   /** The invocation's own remaining time (a Lambda context's, or derived from a request's start). */
   readonly remainingTimeMs?: (() => number) | undefined;
+  /** The invocation's shutdown signal (the process's SIGTERM): it replaces the configured one. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -50,5 +53,6 @@ export function withInvocation<T>(
         : optionalInteger('idleExitMs', c.idleExitMs, 0, MAX_DURATION_MS),
     assignedPartitions: assignedOption(c.assignedPartitions) ?? o.assignedPartitions,
     remainingTimeMs: remainingTimeOption(c.remainingTimeMs) ?? o.remainingTimeMs,
+    signal: signalOption(c.signal) ?? o.signal,
   });
 }

@@ -29,6 +29,13 @@ export function remainingTimeOption(value: unknown): (() => number) | undefined 
   return value as (() => number) | undefined;
 }
 
+export function signalOption(value: unknown): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    fail('signal', `Expected \`signal\` to be an AbortSignal, got ${describeGot(value)}`);
+  }
+  return value as AbortSignal | undefined;
+}
+
 /** An optional integer option: undefined stays undefined. */
 export function optionalInteger(name: string, value: unknown, min: number, max?: number): number | undefined {
   return value === undefined ? undefined : integerOption(name, value, min, max);

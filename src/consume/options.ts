@@ -16,6 +16,7 @@ import {
   nameOption,
   optionalInteger,
   remainingTimeOption,
+  signalOption,
 } from './option-checks.js';
 
 /** What a handler is given besides the message. */
@@ -155,8 +156,20 @@ export interface DrainOptions<T = unknown> {
    * @default undefined
    */
   readonly maxPartitions?: number | undefined;
-  /** Aborting it ends the cycle early (reason `signal`). */
+  /**
+   * Aborting it shuts the cycle down (reason `signal`): no read, reclaim or handler starts after it;
+   * handlers already running may finish within `shutdownGraceMs`, then their signal fires; what
+   * finished is acknowledged, what never started is given back (its delivery count restored), and
+   * `drain` resolves its report. `shutdownSignal()` makes one from SIGTERM and SIGINT.
+   */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * After `signal` aborts, how long running handlers may go on before their own signal fires (they
+   * then stay pending, like handlers cut off by the deadline). Never past the cycle's deadline.
+   * 0: their signal fires at once.
+   * @default 5000
+   */
+  readonly shutdownGraceMs?: number;
   /** Where the cycle's report and warnings go. @default jsonLogger() */
   readonly logger?: Logger;
 }
@@ -214,6 +227,7 @@ export const DRAIN_DEFAULTS = Object.freeze({
   retentionMs: 3_600_000,
   ordered: false,
   consumerPrefix: 'sluice',
+  shutdownGraceMs: 5_000,
 });
 
 const CONSUMER_PREFIX = /^[A-Za-z0-9._-]{1,64}$/;
@@ -267,9 +281,7 @@ export function resolveDrainOptions<T>(
       `Expected \`consumerPrefix\` to match ${CONSUMER_PREFIX}, got ${describeGot(merged.consumerPrefix)}`,
     );
   }
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    fail('signal', `Expected \`signal\` to be an AbortSignal, got ${describeGot(options.signal)}`);
-  }
+  signalOption(options.signal);
   const ordered = booleanOption('ordered', merged.ordered);
   if (ordered && merged.concurrency !== 1) {
     fail(
@@ -323,5 +335,6 @@ function resolveValues<T>(
     partitions: optionalInteger('partitions', options.partitions, 1, MAX_PARTITIONS),
     assignedPartitions: assignedOption(options.assignedPartitions),
     maxPartitions: optionalInteger('maxPartitions', options.maxPartitions, 1, MAX_PARTITIONS),
+    shutdownGraceMs: integerOption('shutdownGraceMs', merged.shutdownGraceMs, 0, MAX_DURATION_MS),
   };
 }

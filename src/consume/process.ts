@@ -42,7 +42,8 @@ async function handleInTurn<T>(
   hold: BatchHold,
   shared: HandlerContext,
 ): Promise<void> {
-  const { signal } = cycle;
+  // No message is handed out once the cycle stops (a shutdown lets those running finish).
+  const { stopping: signal } = cycle;
   while (run.next < run.batch.length && !signal.aborted && !run.halted) {
     const renewal = hold.keep();
     if (renewal !== undefined) {

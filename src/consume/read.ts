@@ -7,6 +7,7 @@ import { parseReadGroup } from '../core/replies.js';
 import { sleep } from '../core/signals.js';
 import type { HandleBatch } from './batch.js';
 import { type Cycle, MIN_PHASE_MS, outOfRoom, room, stopped } from './cycle.js';
+import type { Reclaims } from './reclaim.js';
 
 /**
  * How late a blocking read may return after its BLOCK time: Redis serves blocking timeouts on its
@@ -19,19 +20,27 @@ const ORDERED_MAX_BLOCK_MS = 1_000;
 const FIRST_POLL_DELAY_MS = 50;
 
 /**
- * Reads and handles new entries until the cycle stops. Ordered: returns `false` as soon as a batch
- * leaves a message pending (later ones must wait for it), else `true`.
+ * Reads and handles new entries until the cycle stops, reclaiming again (`reclaims`) whenever
+ * pending entries can have become due. Ordered: returns `false` as soon as a batch leaves a message
+ * pending (later ones must wait for it), else `true`.
  */
-export async function read<T>(cycle: Cycle<T>, handle: HandleBatch): Promise<boolean> {
+export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: Reclaims): Promise<boolean> {
   const { driver, keys, consumer, options: o, counts } = cycle;
   const canBlock = driver.capabilities.blocking;
   let lastMessageAt = Date.now();
   let pollDelayMs = FIRST_POLL_DELAY_MS;
   while (!stopped(cycle) && !outOfRoom(cycle)) {
+    if (reclaims !== undefined && Date.now() >= reclaims.nextAt()) {
+      if ((await reclaims.run()) > 0) lastMessageAt = Date.now();
+      continue;
+    }
     const left = cycle.timeLeft() - MIN_PHASE_MS;
     const idleLeft =
       o.idleExitMs === undefined ? Number.POSITIVE_INFINITY : o.idleExitMs - (Date.now() - lastMessageAt);
-    const blockMs = canBlock ? blockTime(cycle, left, idleLeft) : 0;
+    // A read or a poll's wait lasts no longer than until the next reclaim (at least 1 ms).
+    const untilReclaim = Math.max(1, (reclaims?.nextAt() ?? Number.POSITIVE_INFINITY) - Date.now());
+    const fullBlockMs = canBlock ? blockTime(cycle, left, idleLeft) : 0;
+    const blockMs = fullBlockMs >= 1 ? Math.min(fullBlockMs, Math.ceil(untilReclaim)) : fullBlockMs;
     const entries = parseReadGroup(
       await driver.readGroup({
         stream: keys.stream,
@@ -52,7 +61,7 @@ export async function read<T>(cycle: Cycle<T>, handle: HandleBatch): Promise<boo
         return true;
       }
       if (!canBlock) {
-        await sleep(Math.max(1, Math.min(pollDelayMs, left, idleLeft)), cycle.signal);
+        await sleep(Math.max(1, Math.min(pollDelayMs, left, idleLeft, untilReclaim)), cycle.stopping);
         pollDelayMs = Math.min(pollDelayMs * 2, o.blockMs);
       }
       continue;

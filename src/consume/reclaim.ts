@@ -18,12 +18,20 @@ export interface ReclaimedPage {
   readonly deletedIds: readonly string[];
 }
 
-/** Reclaims page after page (XAUTOCLAIM's cursor) until the group has nothing due, or the cycle stops. */
-export async function reclaim<T>(cycle: Cycle<T>, handle: HandleBatch): Promise<void> {
+/**
+ * Reclaims page after page (XAUTOCLAIM's cursor) until the group has nothing due, or the cycle stops.
+ * Resolves how many entries it claimed, and in how many ms (from its last page) the first pending
+ * entry it saw that another consumer holds can be due (`undefined`: none seen, or the scan stopped).
+ */
+export async function reclaim<T>(
+  cycle: Cycle<T>,
+  handle: HandleBatch,
+): Promise<{ claimed: number; nextDueMs: number | undefined }> {
   const { driver, keys, consumer, options: o } = cycle;
   let cursor = '-';
-  do {
-    if (stopped(cycle) || outOfRoom(cycle)) return;
+  let claimed = 0;
+  for (;;) {
+    if (stopped(cycle) || outOfRoom(cycle)) return { claimed, nextDueMs: undefined };
     const page = parseReclaim(
       await runScript(
         driver,
@@ -33,8 +41,44 @@ export async function reclaim<T>(cycle: Cycle<T>, handle: HandleBatch): Promise<
       ),
     );
     cursor = page.cursor;
+    claimed += page.claimed.length;
+    const seenAt = Date.now();
     await handleReclaimed(cycle, page, handle);
-  } while (cursor !== '0');
+    if (cursor === '0') {
+      const nextDueMs = page.nextDueMs === undefined ? undefined : page.nextDueMs - (Date.now() - seenAt);
+      return { claimed, nextDueMs };
+    }
+  }
+}
+
+/** Reclaim over a cycle: at its start, then again whenever pending entries can have become due. */
+export interface Reclaims {
+  /** When to reclaim next (ms since the epoch). */
+  nextAt(): number;
+  /** Reclaims what is due now and plans the next time; resolves how many entries it claimed. */
+  run(): Promise<number>;
+}
+
+/**
+ * Plans a cycle's reclaims. After each, the next one is due when the first pending entry it saw in
+ * another consumer's hands can be due — but never sooner than a tenth of the visibility timeout
+ * after it (bounded cost: a hold renewed that often is never due), and never later than one
+ * visibility timeout (entries read meanwhile, or beyond what the script looked at, can be due by then).
+ */
+export function reclaims<T>(cycle: Cycle<T>, handle: HandleBatch): Reclaims {
+  const vt = cycle.options.visibilityTimeoutMs;
+  let nextAt = 0;
+  return {
+    nextAt: () => nextAt,
+    async run() {
+      const startedAt = Date.now();
+      const { claimed, nextDueMs } = await reclaim(cycle, handle);
+      const now = Date.now();
+      const due = nextDueMs === undefined ? startedAt + vt : Math.min(startedAt + vt, now + nextDueMs);
+      nextAt = Math.max(due, now + Math.ceil(vt / 10));
+      return claimed;
+    },
+  };
 }
 
 /**

@@ -18,6 +18,11 @@ export interface ReclaimPage {
   readonly claimed: { readonly entry: RawEntry; readonly deliveries: number }[];
   /** Ids that were pending but no longer exist in the stream (trimmed or deleted). */
   readonly deletedIds: string[];
+  /**
+   * When the scan is complete: in how many ms the first pending entry (of those the script looked
+   * at) that another consumer holds can be due; absent when none is (or the scan goes on).
+   */
+  readonly nextDueMs?: number;
 }
 
 function unexpected(what: string, reply: unknown): never {
@@ -67,10 +72,12 @@ export function parseReadGroup(reply: unknown): RawEntry[] {
   return entries;
 }
 
-/** The reclaim script: `[cursor, [[id, deliveries, fields], …], [deletedId, …]]`. */
+/** The reclaim script: `[cursor, [[id, deliveries, fields], …], [deletedId, …], nextDueMs?]` (-1: none). */
 export function parseReclaim(reply: unknown): ReclaimPage {
   if (!Array.isArray(reply) || reply.length < 3) return unexpected('reclaim', reply);
-  return { cursor: asString(reply[0], 'reclaim cursor'), ...parseClaims(reply) };
+  const page = { cursor: asString(reply[0], 'reclaim cursor'), ...parseClaims(reply) };
+  const nextDueMs = reply.length > 3 ? asNumber(reply[3], 'reclaim next due') : -1;
+  return nextDueMs >= 0 ? { ...page, nextDueMs } : page;
 }
 
 /** An ordered reclaim page: `waitMs` -1 (nothing left pending), 0 (call again) or the wait until the oldest entry is due. */

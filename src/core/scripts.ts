@@ -46,8 +46,11 @@ return out
  * longer each time, decided from Redis's own idle times and delivery counts, with no timer in any
  * process. Entries deleted from the stream while pending are dropped from the pending list and
  * reported. One round trip per page, delivery counts included.
+ * When the scan is complete, it also looks at the first `scan` pending entries other consumers hold
+ * and says in how many ms the first of them can be due, so that a long cycle knows when to reclaim
+ * again (-1: none).
  * KEYS[1] stream. ARGV: group, consumer, visibilityMs, maxDelayMs, start ('-' or '(<id>'), scan, limit.
- * Returns: {cursor ('0' when the scan is complete), {{id, deliveries, fields}, …}, {deletedId, …}}.
+ * Returns: {cursor ('0' when the scan is complete), {{id, deliveries, fields}, …}, {deletedId, …}, nextDueMs}.
  */
 export const RECLAIM = /* @__PURE__ */ defineScript(
   'sluice-reclaim',
@@ -77,7 +80,17 @@ for i, p in ipairs(pending) do
   end
 end
 if cursor == '0' and #pending == scan then cursor = '(' .. pending[#pending][1] end
-return {cursor, claimed, deleted}
+local nextDue = -1
+if cursor == '0' then
+  for _, p in ipairs(redis.call('XPENDING', KEYS[1], group, '-', '+', scan)) do
+    if p[2] ~= consumer then
+      local wait = math.min(visibility * 2 ^ (p[4] - 1), math.max(maxDelay, visibility)) - p[3]
+      if wait < 0 then wait = 0 end
+      if nextDue < 0 or wait < nextDue then nextDue = math.floor(wait) end
+    end
+  end
+end
+return {cursor, claimed, deleted, nextDue}
 `,
 );
 

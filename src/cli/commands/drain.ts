@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { type Command, Option } from 'commander';
 import { type DrainReport, drain } from '../../consume/drain.js';
 import { DRAIN_DEFAULTS, type DrainOptions, type Handler } from '../../consume/options.js';
+import { shutdownSignal } from '../../consume/shutdown.js';
 import { isPermanent } from '../../core/errors.js';
 import type { LogFields, Logger } from '../../core/logger.js';
 import {
@@ -42,6 +43,7 @@ interface DrainFlags {
   maxLength?: number;
   verbose?: boolean;
   ordered?: boolean;
+  shutdownGraceMs?: number;
 }
 
 /** `--flag <n>`, defaulting to the environment variable the functions read. */
@@ -125,12 +127,26 @@ export function drainCommand(program: Command): void {
       ),
     )
     .addOption(numberOption('--max-length <n>', 'hard cap of the stream length', 'SLUICE_MAX_LENGTH'))
+    .addOption(
+      numberOption(
+        '--shutdown-grace-ms <ms>',
+        'after SIGTERM or SIGINT, how long running handlers may finish (default 5000)',
+        'SLUICE_SHUTDOWN_GRACE_MS',
+        0,
+      ),
+    )
     .option('-v, --verbose', 'log info and debug lines too (JSON, on stderr)')
     .addHelpText(
       'after',
       `
 The report (JSON) goes to stdout; logs (JSON lines) and the progress bar to stderr.
 Exit code 1 when the cycle stopped on an error, 3 when Redis was unavailable.
+
+SIGTERM or SIGINT (Ctrl-C) shuts the cycle down: no more reads; running handlers may finish
+within --shutdown-grace-ms, then their signal fires (they stay pending); what finished is
+acknowledged, what never started is given back (delivery count restored); the report
+(stoppedBy "signal") is printed, and the exit code is 128 + the signal's number: 143 for SIGTERM,
+130 for SIGINT. A second signal exits at once with that code, without a report.
 
 Example:
   sluice drain -t orders -g billing --handler ./dist/billing-handler.js --budget-ms 10000`,
@@ -179,6 +195,7 @@ Example:
         trim: flags.trim,
         retentionMs: flags.retentionMs,
         maxLength: flags.maxLength,
+        shutdownGraceMs: flags.shutdownGraceMs,
       };
       const budgetMs = flags.budgetMs ?? 50_000;
       const startedAt = Date.now();
@@ -191,12 +208,21 @@ Example:
           ),
         100,
       );
-      const report = await withDriver(cmd, (driver) => drain(driver, options)).finally(() => {
+      const shutdown = shutdownSignal();
+      shutdown.signal.addEventListener('abort', () => {
+        bar.stop();
+        note(`sluice drain: got ${shutdown.received}; stopping (again to exit at once)`);
+      });
+      const report = await withDriver(cmd, (driver) =>
+        drain(driver, { ...options, signal: shutdown.signal }),
+      ).finally(() => {
+        shutdown.dispose();
         clearInterval(ticker);
         bar.stop();
       });
       printJson(report);
       note(reportSummary(report));
+      if (report.stoppedBy === 'signal') process.exitCode = shutdown.exitCode ?? EXIT.failed;
       if (report.stoppedBy === 'error') {
         note(`sluice drain: the cycle stopped on an error: ${report.error}`);
         process.exitCode = report.error?.startsWith('RedisUnavailableError')
