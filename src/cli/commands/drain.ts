@@ -197,32 +197,10 @@ Example:
         maxLength: flags.maxLength,
         shutdownGraceMs: flags.shutdownGraceMs,
       };
-      const budgetMs = flags.budgetMs ?? 50_000;
-      const startedAt = Date.now();
-      const ticker = setInterval(
-        () =>
-          bar.update(
-            Date.now() - startedAt,
-            budgetMs,
-            `acked ${counted.acked}, failed ${counted.failed}, deadLettered ${counted.deadLettered}`,
-          ),
-        100,
-      );
-      const shutdown = shutdownSignal();
-      shutdown.signal.addEventListener('abort', () => {
-        bar.stop();
-        note(`sluice drain: got ${shutdown.received}; stopping (again to exit at once)`);
-      });
-      const report = await withDriver(cmd, (driver) =>
-        drain(driver, { ...options, signal: shutdown.signal }),
-      ).finally(() => {
-        shutdown.dispose();
-        clearInterval(ticker);
-        bar.stop();
-      });
+      const { report, signalExitCode } = await drainShownAndStoppable(cmd, options, bar, counted);
       printJson(report);
       note(reportSummary(report));
-      if (report.stoppedBy === 'signal') process.exitCode = shutdown.exitCode ?? EXIT.failed;
+      if (report.stoppedBy === 'signal') process.exitCode = signalExitCode ?? EXIT.failed;
       if (report.stoppedBy === 'error') {
         note(`sluice drain: the cycle stopped on an error: ${report.error}`);
         process.exitCode = report.error?.startsWith('RedisUnavailableError')
@@ -232,6 +210,43 @@ Example:
             : EXIT.failed;
       }
     });
+}
+
+/**
+ * The drain, its progress bar ticking, shut down gracefully by the first SIGTERM or SIGINT (the
+ * exit code then is 128 + the signal's number); a second one exits at once.
+ */
+async function drainShownAndStoppable(
+  cmd: Command,
+  options: DrainOptions,
+  bar: ReturnType<typeof progressBar>,
+  counted: { readonly acked: number; readonly failed: number; readonly deadLettered: number },
+): Promise<{ report: DrainReport; signalExitCode: number | undefined }> {
+  const budgetMs = options.budgetMs ?? DRAIN_DEFAULTS.budgetMs;
+  const startedAt = Date.now();
+  const ticker = setInterval(
+    () =>
+      bar.update(
+        Date.now() - startedAt,
+        budgetMs,
+        `acked ${counted.acked}, failed ${counted.failed}, deadLettered ${counted.deadLettered}`,
+      ),
+    100,
+  );
+  const shutdown = shutdownSignal();
+  shutdown.signal.addEventListener('abort', () => {
+    clearInterval(ticker);
+    bar.stop();
+    note(`sluice drain: got ${shutdown.received}; stopping (again to exit at once)`);
+  });
+  const report = await withDriver(cmd, (driver) =>
+    drain(driver, { ...options, signal: shutdown.signal }),
+  ).finally(() => {
+    shutdown.dispose();
+    clearInterval(ticker);
+    bar.stop();
+  });
+  return { report, signalExitCode: shutdown.exitCode };
 }
 
 /** The report in one line for the person at the terminal (stderr), in the report's own words. */
