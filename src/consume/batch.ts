@@ -3,6 +3,7 @@
  * became of each message while the handler ran (process, hold), and what settling must do.
  */
 import type { RawEntry } from '../core/replies.js';
+import type { AckFlow } from './acks.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
 
 /** A stream entry with the delivery count Redis holds for it. */
@@ -12,16 +13,18 @@ export interface Delivery {
 }
 
 /**
- * What became of a message of a batch: `ack` (to acknowledge), `acked` (acknowledged early, while
- * renewing the hold), `failed`, `lost` (another consumer holds it now; never started here), or a
- * dead-letter candidate. `undefined` while its handler runs (or never ran).
+ * What became of a message of a batch: `ack` (its handler succeeded; acknowledgement queued or
+ * under way), `acked` (Redis answered the XACK), `failed`, `lost` (another consumer holds it now),
+ * or a dead-letter candidate. `undefined` while its handler runs (or never ran).
  */
 export type Outcome = 'ack' | 'acked' | 'failed' | 'lost' | DeadLetterCandidate;
 
-/** A batch being processed: shared by the handler calls (process) and the hold on it (hold). */
+/** A batch being processed: shared by the handler calls (process), its acks and the hold on it (hold). */
 export interface BatchRun {
   readonly batch: readonly Delivery[];
   readonly outcomes: (Outcome | undefined)[];
+  /** Acknowledgements sent as handlers succeed, one XACK per event-loop turn. */
+  readonly acks: AckFlow;
   /** Index of the next message to hand out; those from here on were never started. */
   next: number;
   /** False once the cycle stopped waiting for the batch: late verdicts are ignored. */
@@ -32,7 +35,7 @@ export interface BatchRun {
 
 /** What the settle phase does with a processed batch. */
 export interface Settlement {
-  /** Ids of the messages whose handler succeeded. */
+  /** Ids of messages whose handler succeeded and whose acknowledgement Redis has not answered yet. */
   readonly acks: readonly string[];
   readonly dead: readonly DeadLetterCandidate[];
   /** Messages never handed to the handler: given back with their delivery count restored. */

@@ -1,65 +1,74 @@
 /**
- * The hold on a batch: a batch whose handling outlasts a tenth of the visibility timeout renews its
- * hold on the messages it has not finished (the TOUCH script), so another cycle does not take over
- * (and run again) those still waiting. What is done by then is acknowledged first: held any longer,
- * it could be taken over and run again.
+ * The hold on a batch: a heartbeat renews this consumer's hold on every message of the batch not
+ * finished yet — those whose handler runs and those still waiting their turn — every tenth of the
+ * visibility timeout (the TOUCH script: XCLAIM JUSTID of what is still this consumer's), so that
+ * another cycle takes over none of them, however long a handler runs. It beats until the batch is
+ * done or the cycle stops waiting for it (its deadline, a stop): a handler's message is held until
+ * the handler ends, its `handlerTimeoutMs` or the deadline. Its timer is cleared when the batch is.
  */
 import { runScript } from '../core/driver.js';
 import { describeError } from '../core/errors.js';
 import { TOUCH } from '../core/scripts.js';
 import type { BatchRun } from './batch.js';
 import type { Cycle } from './cycle.js';
-import { acknowledge } from './settle.js';
 
 export interface BatchHold {
   /**
-   * Renews the hold when it is due: resolves the renewal under way (wait for it before handing out
-   * the next message), or `undefined` when none is.
+   * Before a message is handed out: `undefined` while the hold is fresh, else the renewal to wait
+   * for (the heartbeat is late: a handler blocked the event loop, or Redis is slow).
    */
   keep(): Promise<void> | undefined;
-  /** Resolves once no renewal is under way (settling must not race one: it would ack twice). */
-  idle(): Promise<void>;
+  /** Stops the heartbeat; resolves once no renewal is under way (settling must not race one). */
+  release(): Promise<void>;
 }
 
 /**
  * The hold on `run`'s batch, taken when its messages were handed to this consumer. A message is
- * handed out at most a tenth of the visibility timeout after its hold was renewed, so that a
- * handler finishing within nine tenths of it is never run twice at once.
+ * handed out at most a fifth of the visibility timeout after its hold was last renewed, and held
+ * from then on by the heartbeat.
  */
 export function holdBatch<T>(cycle: Cycle<T>, run: BatchRun): BatchHold {
-  const holdEveryMs = cycle.options.visibilityTimeoutMs / 10;
+  const everyMs = cycle.options.visibilityTimeoutMs / 10;
   let heldSince = Date.now();
   let renewing: Promise<void> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let released = false;
+  const renew = (): Promise<void> => {
+    if (renewing !== undefined) return renewing;
+    // Redis resets the idle time when it runs the script, after it was sent: held since sending.
+    const sentAt = Date.now();
+    renewing = renewHold(cycle, run).finally(() => {
+      heldSince = sentAt; // after a failure too: best effort, at-least-once holds either way
+      renewing = undefined;
+      beat();
+    });
+    return renewing;
+  };
+  const beat = () => {
+    if (released) return;
+    timer = setTimeout(renew, Math.max(0, heldSince + everyMs - Date.now()));
+  };
+  beat();
   return {
     keep() {
-      if (renewing !== undefined) return renewing;
-      if (Date.now() - heldSince < holdEveryMs) return undefined;
-      renewing = renewHold(cycle, run).finally(() => {
-        heldSince = Date.now(); // after a failure too: best effort, at-least-once holds either way
-        renewing = undefined;
-      });
-      return renewing;
+      if (Date.now() - heldSince < 2 * everyMs) return undefined;
+      if (timer !== undefined) clearTimeout(timer);
+      return renew();
     },
-    async idle() {
+    async release() {
+      released = true;
+      if (timer !== undefined) clearTimeout(timer);
       if (renewing !== undefined) await renewing;
     },
   };
 }
 
-/** Acknowledges what finished, then renews the hold on what did not. Never throws. */
+/** Renews the hold on every message of the batch without a verdict yet. Never throws. */
 async function renewHold<T>(cycle: Cycle<T>, run: BatchRun): Promise<void> {
   const unsettled: number[] = [];
-  const finished: number[] = [];
-  for (let i = 0; i < run.batch.length; i++) {
-    if (run.outcomes[i] === undefined) unsettled.push(i);
-    else if (run.outcomes[i] === 'ack') finished.push(i);
-  }
+  for (let i = 0; i < run.batch.length; i++) if (run.outcomes[i] === undefined) unsettled.push(i);
+  if (unsettled.length === 0) return;
   try {
-    await acknowledge(
-      cycle,
-      finished.map((i) => idOf(run, i)),
-    );
-    for (const i of finished) run.outcomes[i] = 'acked';
     await touch(cycle, run, unsettled);
   } catch (error) {
     cycle.options.logger.warn('could not renew the hold on a batch', {
@@ -69,14 +78,17 @@ async function renewHold<T>(cycle: Cycle<T>, run: BatchRun): Promise<void> {
   }
 }
 
-/** Renews the hold on `indexes` (TOUCH); those another consumer holds now are `lost`. */
+/**
+ * Renews the hold on `indexes` (TOUCH). Those another consumer holds now are `lost`, unless they got
+ * a verdict meanwhile (an XACK that overtook the script is no loss).
+ */
 async function touch<T>(cycle: Cycle<T>, run: BatchRun, indexes: readonly number[]): Promise<void> {
   const { driver, keys, consumer, options: o } = cycle;
   const ids = indexes.map((i) => idOf(run, i));
   const lost = await runScript(driver, TOUCH, [keys.stream], [o.group, consumer, ...ids]);
   const gone = new Set(Array.isArray(lost) ? lost.map(String) : []);
   for (const i of indexes) {
-    if (!gone.has(idOf(run, i))) continue;
+    if (!gone.has(idOf(run, i)) || run.outcomes[i] !== undefined) continue;
     run.outcomes[i] = 'lost';
     run.halted = o.ordered; // another consumer holds it: what comes after it must wait
   }

@@ -1,12 +1,14 @@
 /**
  * Phase 4, process: the handler runs over a batch (bounded concurrency; 1 keeps stream order), each
- * message's verdict recorded as its handler ends, the batch's hold renewed between handler starts.
- * What the verdicts mean for Redis is the settle phase's to send.
+ * message's verdict recorded as its handler ends — a success's acknowledgement sent at once, with
+ * those of the same event-loop turn (acks.ts) — while a heartbeat holds what is not finished
+ * (hold.ts). What the other verdicts mean for Redis is the settle phase's to send.
  */
 import { decodeMessage, type Message } from '../core/envelope.js';
 import { describeError, HandlerTimeoutError, isPermanent } from '../core/errors.js';
 import { handlerLimit, untilAborted, untilSettledOrAborted } from '../core/signals.js';
-import type { BatchRun, Delivery, Settlement } from './batch.js';
+import { ackAsFinished } from './acks.js';
+import type { BatchRun, Delivery, Outcome, Settlement } from './batch.js';
 import type { Cycle } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
 import { type BatchHold, holdBatch } from './hold.js';
@@ -18,7 +20,9 @@ import type { HandlerContext } from './options.js';
  * stops the batch, and the rest are never started.
  */
 export async function processBatch<T>(cycle: Cycle<T>, batch: readonly Delivery[]): Promise<Settlement> {
-  const run: BatchRun = { batch, outcomes: new Array(batch.length), next: 0, open: true, halted: false };
+  const outcomes: (Outcome | undefined)[] = new Array(batch.length);
+  const acks = ackAsFinished(cycle, batch, outcomes);
+  const run: BatchRun = { batch, outcomes, acks, next: 0, open: true, halted: false };
   const hold = holdBatch(cycle, run);
   // Without a per-handler limit, every call shares one context and a handler that returns no
   // promise costs no await: the batch-level wait below is what stops waiting at the deadline.
@@ -29,13 +33,14 @@ export async function processBatch<T>(cycle: Cycle<T>, batch: readonly Delivery[
   );
   await untilAborted(workers, cycle.signal);
   run.open = false;
-  // A renewal under way (acknowledging, touching) finishes first, or settling would ack twice and
-  // its touch could undo the release of what was never started.
-  await hold.idle();
+  // The heartbeat stops; a renewal under way finishes first, or its touch could undo the release of
+  // what was never started. What succeeded and is not sent yet goes now, and is answered first.
+  await hold.release();
+  await acks.flush();
   return tally(cycle, run);
 }
 
-/** One worker: hands out the batch's next message, one at a time, renewing the hold when due. */
+/** One worker: hands out the batch's next message, one at a time, once the hold on it is fresh. */
 async function handleInTurn<T>(
   cycle: Cycle<T>,
   run: BatchRun,
@@ -48,10 +53,11 @@ async function handleInTurn<T>(
     const renewal = hold.keep();
     if (renewal !== undefined) {
       await renewal;
-      if (signal.aborted || run.halted) break;
+      // Other workers waited for the same renewal and may have taken the last messages meanwhile.
+      if (signal.aborted || run.halted || run.next >= run.batch.length) break;
     }
     const index = run.next++;
-    if (index >= run.batch.length || run.outcomes[index] === 'lost') continue;
+    if (run.outcomes[index] === 'lost') continue;
     const pending = handleOne(cycle, run, index, shared);
     if (pending !== undefined) await pending;
   }
@@ -110,8 +116,11 @@ async function handleLimited<T>(
   }
 }
 
+/** A handler succeeded: its acknowledgement leaves with this turn's (unless the batch was let go). */
 function succeeded(run: BatchRun, index: number): void {
-  if (run.open) run.outcomes[index] = 'ack';
+  if (!run.open) return;
+  run.outcomes[index] = 'ack';
+  run.acks.add(index);
 }
 
 /** A handler threw (or timed out): dead-letter it when it failed for good, else leave it pending. */

@@ -1,6 +1,8 @@
 /**
- * Phase 5, settle: what became of a batch goes to Redis in as few commands as possible — one XACK
- * for what succeeded, one script for its dead letters, one for what was never started.
+ * Phase 5, settle: what became of a batch goes to Redis in as few commands as possible. Successes
+ * were acknowledged as their handlers finished (acks.ts); what is left goes once the batch is
+ * done — one XACK for successes whose acknowledgement failed, one script for the dead letters, one
+ * for what was never started.
  */
 import { runScript } from '../core/driver.js';
 import { describeError, RedisReplyError } from '../core/errors.js';
@@ -26,7 +28,7 @@ export async function settle<T>(cycle: Cycle<T>, settlement: Settlement): Promis
   return moved === dead.length && unstarted.length === 0 && settlement.keptPending === 0;
 }
 
-/** Acknowledges messages whose handler succeeded (one XACK), and counts them. */
+/** Acknowledges messages whose handler succeeded (one XACK), and counts them once Redis answered. */
 export async function acknowledge<T>(cycle: Cycle<T>, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await cycle.driver.ack(cycle.keys.stream, cycle.options.group, ids);

@@ -14,7 +14,7 @@
  *   the two reads makes the check sound).
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -23,9 +23,9 @@ import type { DrainChildConfig } from '../support/drain-child.js';
 import {
   ackedButUnprocessed,
   type Child,
+  cleanupsAfterEach,
   compareIds,
   groupState,
-  killAllChildren,
   processedCounts,
   spawnDrainChild,
   until,
@@ -101,14 +101,7 @@ async function deadLetterCount(topic: string, group: string): Promise<number> {
 
 // ---------------------------------------------------------------------------------------------
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  await killAllChildren();
-  for (const cleanup of cleanups.splice(0).reverse())
-    await Promise.resolve()
-      .then(cleanup)
-      .catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** A random topic with its group created at `0` before anything is published; its keys are dropped after the test. */
 async function arrange() {
@@ -257,9 +250,9 @@ describe('crash: SIGKILL while draining', () => {
     expect(watch.acked.size).toBe(MESSAGES); // the MONITOR check saw every acknowledgement: it is not vacuous
     expect(samples).toBeGreaterThan(0);
 
-    // The kills did hit mid-batch (processed, not yet acknowledged), and that work was done again.
+    // The kills hit mid-batch (delivered, unacknowledged); what was processed and unacknowledged then was redone.
     expect(kills).toHaveLength(KILLS);
-    expect(lostAtKills.size).toBeGreaterThan(0);
+    expect(kills.some((k) => k.pending > 0)).toBe(true);
     for (const id of lostAtKills) expect(processed.get(id)).toBeGreaterThanOrEqual(2);
     // Reclaimed messages come back with their delivery count raised.
     for (const [id, deliveries] of seen)
@@ -307,9 +300,11 @@ describe('crash: SIGKILL while draining', () => {
     expect(started).toBe(`S ${slowId} 1`);
     await child.kill();
 
-    // At the kill: the whole batch is pending, nothing acknowledged; the slow one was never recorded as processed.
+    // At the kill: the first was acknowledged as it finished (the second's XACK, sent in the turn the slow
+    // one started, may not have left); the rest is pending, the slow one never recorded as processed.
     const atKill = await groupState(redis, stream, group);
-    expect([...atKill.pending.keys()]).toEqual(published);
+    const pendingAtKill = [...atKill.pending.keys()];
+    expect([published.slice(1), published.slice(2)]).toContainEqual(pendingAtKill);
     expect(atKill.pending.get(slowId)?.deliveries).toBe(1);
     const processedAtKill = await processedCounts(redis, logKey);
     expect([...processedAtKill.keys()]).toEqual(published.slice(0, 2));
@@ -327,16 +322,17 @@ describe('crash: SIGKILL while draining', () => {
         throw new Error('nothing should be delivered inside the visibility timeout');
       },
     });
-    expect(early).toMatchObject({ read: 0, reclaimed: 0, acked: 0, failed: 0, pending: 5 });
+    expect(early).toMatchObject({ read: 0, reclaimed: 0, acked: 0, pending: pendingAtKill.length });
 
     const seen = new Map<string, number[]>();
     const final = await finishInProcess(topic, group, logKey, seen, 10_000);
     expect(seen.get(slowId)).toEqual([2]);
-    for (const id of published) expect(seen.get(id)).toEqual([2]);
-    expect(final.reclaimed).toBe(5);
+    for (const id of pendingAtKill) expect(seen.get(id)).toEqual([2]);
+    expect(final.reclaimed).toBe(pendingAtKill.length);
 
     const processed = await processedCounts(redis, logKey);
-    expect(published.map((id) => processed.get(id))).toEqual([2, 2, 1, 1, 1]);
+    const twice = pendingAtKill.length === 4 ? 2 : 1; // the second, if its XACK had not left at the kill
+    expect(published.map((id) => processed.get(id))).toEqual([1, twice, 1, 1, 1]);
     expect((await groupState(redis, stream, group)).pending.size).toBe(0);
     await watch.flush();
     expect(watch.ackedUnaccounted).toEqual([]);

@@ -13,12 +13,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
-import { killAllChildren, scaled } from '../support/fault-kit.js';
+import { cleanupsAfterEach, killAllChildren, scaled } from '../support/fault-kit.js';
 import { runKillScenario } from '../support/kill-scenario.js';
 import { startRedisCluster } from '../support/redis-cluster.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
@@ -28,21 +28,13 @@ let server: RedisServer;
 let rest: RestServer;
 let redis: Redis;
 const drivers: Driver[] = [];
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups = cleanupsAfterEach();
 
 beforeAll(async () => {
   server = await startRedisServer();
   rest = await startRestServer({ redisUrl: server.url, token: `rest-${randomUUID()}` });
   redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
-});
-
-afterEach(async () => {
-  await killAllChildren();
-  for (const cleanup of cleanups.splice(0).reverse())
-    await Promise.resolve()
-      .then(cleanup)
-      .catch(() => {});
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type DrainReport, drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -16,9 +16,9 @@ import { upstashDriver } from '../../src/drivers/upstash.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import {
   type Child,
+  cleanupsAfterEach,
   compareIds,
   groupState,
-  killAllChildren,
   scaled,
   spawnTsx,
   until,
@@ -32,14 +32,7 @@ const VISIBILITY_MS = 300;
 const redis = rawClient();
 const publisher = newDriver();
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  await killAllChildren();
-  for (const cleanup of cleanups.splice(0).reverse())
-    await Promise.resolve()
-      .then(cleanup)
-      .catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** The REST server as a child process on `port`; resolves once it accepts requests. */
 async function startRestChild(port: number, token: string): Promise<Child> {

@@ -13,6 +13,7 @@ import { connect as netConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import calculateSlot from 'cluster-key-slot';
 import { type Cluster, Redis as IORedis, type Redis } from 'ioredis';
+import { afterEach } from 'vitest';
 import type { DrainChildConfig } from './drain-child.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,6 +64,22 @@ export function liveChildren(): Child[] {
 /** SIGKILLs every child still running and waits for their exits. */
 export async function killAllChildren(): Promise<void> {
   await Promise.allSettled([...live].map((child) => child.kill()));
+}
+
+/**
+ * Cleanups for the file's tests: after each test, every child still running is killed, then what
+ * the test pushed here runs in reverse order (failures ignored).
+ */
+export function cleanupsAfterEach(): (() => Promise<unknown> | unknown)[] {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    await killAllChildren();
+    for (const cleanup of cleanups.splice(0).reverse())
+      await Promise.resolve()
+        .then(cleanup)
+        .catch(() => {});
+  });
+  return cleanups;
 }
 
 /**
