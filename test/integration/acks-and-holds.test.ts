@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import type { DrainOptions } from '../../src/consume/options.js';
 import type { DrainReport } from '../../src/consume/report.js';
+import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { DRIVERS, type RawClient, randomTopic, testDrainOptions } from '../support/fixtures.js';
@@ -67,6 +68,35 @@ describe.each(DRIVERS)('acks and holds over $name', (kind) => {
     expect(seenAcked).toEqual([true, true, true, true]);
     expect(report).toMatchObject({ read: 5, acked: 5, unfinished: 0, pending: 0 });
   });
+
+  it.each([
+    { concurrency: 1, kind: 'async' },
+    { concurrency: 4, kind: 'async' },
+    { concurrency: 1, kind: 'synchronous' },
+  ])(
+    '$kind no-op handlers at concurrency $concurrency finish in one turn: one XACK per batch of 100',
+    async ({ concurrency, kind: handlerKind }) => {
+      const { topic } = await arrange(1_000);
+      const inner = kind.create();
+      let xacks = 0;
+      const counting: Driver = {
+        ...inner,
+        ack: (...args) => {
+          xacks++;
+          return inner.ack(...args);
+        },
+      };
+      const report = await drain(
+        counting,
+        testDrainOptions(topic, 'g', handlerKind === 'async' ? async () => {} : () => {}, {
+          batchSize: 100,
+          concurrency,
+        }),
+      );
+      expect(report).toMatchObject({ read: 1_000, acked: 1_000 });
+      expect(xacks).toBe(10);
+    },
+  );
 
   it('a handler running 3.5 s under a 1 s visibility timeout keeps its message: drains started meanwhile never run it, it is delivered once', async () => {
     // The long one first, two more waiting behind it in the same batch.
