@@ -55,7 +55,9 @@ export interface DrainOptions<T = unknown> {
   /** How long the function has left, e.g. `() => context.getRemainingTimeInMillis()` on Lambda. */
   readonly remainingTimeMs?: () => number;
   /**
-   * A pending message idle this long is reclaimed and delivered again.
+   * A pending message idle this long is reclaimed and delivered again. While its handler runs, the
+   * drain renews its hold every tenth of this (until the handler ends, its `handlerTimeoutMs` or
+   * the deadline), so a handler may run longer than this.
    * @default 30000
    */
   readonly visibilityTimeoutMs?: number;
