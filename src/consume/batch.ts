@@ -13,9 +13,9 @@ export interface Delivery {
 }
 
 /**
- * What became of a message of a batch: `ack` (its handler succeeded; acknowledgement queued or
- * under way), `acked` (Redis answered the XACK), `failed`, `lost` (another consumer holds it now),
- * or a dead-letter candidate. `undefined` while its handler runs (or never ran).
+ * What became of a message of a batch: `ack` (its handler succeeded; its XACK waits for the turn's
+ * flush), `acked` (its XACK was sent), `failed`, `lost` (another consumer holds it now), or a
+ * dead-letter candidate. `undefined` while its handler runs (or never ran).
  */
 export type Outcome = 'ack' | 'acked' | 'failed' | 'lost' | DeadLetterCandidate;
 
@@ -33,10 +33,8 @@ export interface BatchRun {
   halted: boolean;
 }
 
-/** What the settle phase does with a processed batch. */
+/** What the settle phase does with a processed batch (its successes were acknowledged already). */
 export interface Settlement {
-  /** Ids of messages whose handler succeeded and whose acknowledgement Redis has not answered yet. */
-  readonly acks: readonly string[];
   readonly dead: readonly DeadLetterCandidate[];
   /** Messages never handed to the handler: given back with their delivery count restored. */
   readonly unstarted: readonly Delivery[];

@@ -156,18 +156,16 @@ function failed<T>(cycle: Cycle<T>, run: BatchRun, index: number, thrown: unknow
 /** The batch's verdicts, counted, as the settle phase takes them. */
 function tally<T>(cycle: Cycle<T>, run: BatchRun): Settlement {
   const { counts } = cycle;
-  const acks: string[] = [];
   const dead: DeadLetterCandidate[] = [];
   let keptPending = 0;
   for (let i = 0; i < run.next; i++) {
     const outcome = run.outcomes[i];
-    if (outcome === 'ack') acks.push((run.batch[i] as Delivery).entry.id);
-    else if (outcome === 'failed') counts.failed++;
+    if (outcome === 'failed') counts.failed++;
     else if (outcome === undefined) counts.unfinished++;
-    else if (outcome !== 'lost' && outcome !== 'acked') dead.push(outcome);
+    else if (typeof outcome === 'object') dead.push(outcome);
     if (outcome === 'failed' || outcome === undefined) keptPending++;
   }
-  return { acks, dead, unstarted: run.batch.slice(run.next), keptPending };
+  return { dead, unstarted: run.batch.slice(run.next), keptPending };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

