@@ -86,3 +86,18 @@ export function loggerOption(value: Logger | undefined): Logger {
 export function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** `assignedPartitions` within `partitions`, when both are given. */
+export function assignedWithin(
+  assigned: readonly number[] | undefined,
+  partitions: number | undefined,
+): void {
+  if (assigned === undefined || partitions === undefined) return;
+  const beyond = assigned.filter((index) => index >= partitions);
+  if (beyond.length > 0) {
+    fail(
+      'assignedPartitions',
+      `Expected partitions of 0 to ${partitions - 1} (\`partitions\` is ${partitions}), got ${beyond.join(', ')}`,
+    );
+  }
+}

@@ -8,6 +8,7 @@ import { MAX_PARTITIONS } from '../core/partitions.js';
 import { describeGot, integerOption } from '../core/validate.js';
 import {
   assignedOption,
+  assignedWithin,
   booleanOption,
   dropUndefined,
   fail,
@@ -296,12 +297,14 @@ export function resolveDrainOptions<T>(
       if (options[name] !== undefined) fail(name, `\`${name}\` applies to a \`topic\`, not to a \`stream\``);
     }
   }
+  const values = resolveValues(options, merged);
+  assignedWithin(values.assignedPartitions, values.partitions);
   const logger = loggerOption(options.logger);
   return brandResolved({
     target: hasTopic ? { topic: options.topic as string } : { stream: options.stream as string },
     group,
     handler: merged.handler as Handler<T>,
-    ...resolveValues(options, merged),
+    ...values,
     startId: merged.startId,
     consumerPrefix: merged.consumerPrefix,
     ordered,

@@ -50,6 +50,11 @@ const ROWS: readonly { env: Record<string, string>; variable: string; message: R
     message: /SLUICE_ASSIGNED_PARTITIONS/,
   },
   {
+    env: { ...BASE, SLUICE_PARTITIONS: '2', SLUICE_ASSIGNED_PARTITIONS: '0,5' },
+    variable: 'SLUICE_ASSIGNED_PARTITIONS',
+    message: /^SLUICE_ASSIGNED_PARTITIONS: Expected partitions of 0 to 1 \(`partitions` is 2\), got 5/,
+  },
+  {
     env: { ...BASE, SLUICE_ASSIGNED_PARTITIONS: '0,0' },
     variable: 'SLUICE_ASSIGNED_PARTITIONS',
     message: /^SLUICE_ASSIGNED_PARTITIONS: Expected distinct partitions, got 0 twice/,
