@@ -28,7 +28,7 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** kill -9, waits for exit. */
   kill(): Promise<void>;
-  /** Starts the server again on the same port and data folder. */
+  /** Starts the server again on the same port and data folder (once it has exited); concurrent calls share one start. */
   restart(): Promise<void>;
 }
 
@@ -36,18 +36,37 @@ export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for servers are taken below the kernel's ephemeral range (where outgoing connections get
+ * their local ports): a server killed and restarted on its port must find it still free, and an
+ * outgoing socket of any process may take a just-freed ephemeral port. Random within the range, so
+ * that test processes side by side rarely try the same one; never twice in one process. The cluster
+ * bus port (port + 10000) stays below the ephemeral range as well, and is checked free too.
+ */
+const SERVER_PORTS = { from: 12_000, to: 22_000 };
+/** A cluster node also listens on its port + 10000 (the cluster bus): that one must be free too. */
+const BUS_OFFSET = 10_000;
+const handedOut = new Set<number>();
+
+/** A port below the ephemeral range that nothing listens on right now, not handed out before by this process. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = SERVER_PORTS.from + Math.floor(Math.random() * (SERVER_PORTS.to - SERVER_PORTS.from));
+    if (handedOut.has(port)) continue;
+    if ((await canListen(port)) && (await canListen(port + BUS_OFFSET))) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${SERVER_PORTS.from} and ${SERVER_PORTS.to} after 200 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
@@ -112,6 +131,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sluice-redis-'));
   mkdirSync(dir, { recursive: true });
   let child = await launch(port, dir, options);
+  let restarting: Promise<void> | undefined;
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -128,9 +148,16 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       child.kill('SIGKILL');
       await exited(child);
     },
-    async restart() {
-      await exited(child);
-      child = await launch(port, dir, options);
+    restart() {
+      // Callers racing to restart (a handler and the test around it) share one launch: a second
+      // redis-server on the same port would fail to bind.
+      restarting ??= (async () => {
+        await exited(child);
+        child = await launch(port, dir, options);
+      })().finally(() => {
+        restarting = undefined;
+      });
+      return restarting;
     },
   };
 }
