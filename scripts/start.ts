@@ -9,7 +9,7 @@
  *   on SLUICE_REDIS_PORT or a free port.
  * - With SLUICE_DRIVER=upstash: UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN when both are
  *   set (a real Upstash database: no redis-server is started); otherwise that Redis behind a local
- *   server that speaks the Upstash REST protocol (test/support/upstash-rest-server.ts), on
+ *   server that speaks the Upstash REST protocol (dev/upstash-rest-server.ts), on
  *   SLUICE_REST_PORT or a free port. The functions get only the REST settings, never REDIS_URL.
  * - A development publish token (SLUICE_PUBLISH_TOKEN, or generated once and kept in
  *   `.sluice/dev.env`), and likewise a separate admin token (SLUICE_ADMIN_TOKEN) for the ops

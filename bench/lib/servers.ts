@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { type RedisServer, startRedisServer } from '../../dev/redis-server.js';
 
 export interface RestEndpoint {
   readonly url: string;
@@ -29,7 +29,7 @@ export interface BenchServers {
   stop(): Promise<void>;
 }
 
-const REST_SERVER = fileURLToPath(new URL('../../test/support/upstash-rest-server.ts', import.meta.url));
+const REST_SERVER = fileURLToPath(new URL('../../dev/upstash-rest-server.ts', import.meta.url));
 
 function startRestChild(redisUrl: string, token: string): Promise<RestEndpoint> {
   const child: ChildProcess = spawn(

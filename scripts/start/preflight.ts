@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { hasRedisServer } from '../../dev/redis-server.js';
 import { isAlive } from '../../src/cli/local-stack.js';
 import { ConfigurationError } from '../../src/http/index.js';
-import { hasRedisServer } from '../../test/support/redis-server.js';
 import type { Build } from './build.js';
 import { fail } from './common.js';
 

@@ -6,13 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { freePort, type RedisServer, startRedisServer } from '../../dev/redis-server.js';
+import { type RestServer, startRestServer } from '../../dev/upstash-rest-server.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 import type { SluiceConfig } from '../../src/http/index.js';
 import type { Driver } from '../../src/index.js';
 import { ensureGroup, topicLayout } from '../../src/ops/index.js';
-import { freePort, type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
-import { type RestServer, startRestServer } from '../../test/support/upstash-rest-server.js';
 import type { Build } from './build.js';
 import { fail, redact, stateDir } from './common.js';
 import type { Ports } from './preflight.js';

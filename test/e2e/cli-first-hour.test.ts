@@ -8,11 +8,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { freePort, startRedisServer } from '../../dev/redis-server.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { cleanEnv, finished, root, sluice } from '../support/cli-run.js';
 import { newDriver, randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
-import { freePort, startRedisServer } from '../support/redis-server.js';
 
 // Each test starts a few processes (tsx compiles on the fly): slow on a loaded 2-core machine.
 vi.setConfig({ testTimeout: 60_000 });

@@ -15,9 +15,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../dev/redis-server.js';
 import { streamKeys } from '../../src/ops/index.js';
 import { randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
-import { freePort } from '../support/redis-server.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const serverlessBin = createRequire(import.meta.url).resolve('osls/bin/serverless.js');

@@ -22,6 +22,8 @@
  * restarted node starts empty and syncs from its new master.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterNode, RedisCluster } from '../../dev/redis-cluster.js';
+import { ask, startRedisCluster } from '../../dev/redis-cluster.js';
 import { type DrainReport, drain } from '../../src/consume/drain.js';
 import type { DrainOptions } from '../../src/consume/options.js';
 import type { Driver } from '../../src/core/driver.js';
@@ -32,8 +34,6 @@ import { partitionForKey, partitionKeys } from '../../src/core/partitions.js';
 import { ioredisClusterDriver } from '../../src/drivers/ioredis-cluster.js';
 import { publish } from '../../src/publish/publish.js';
 import { until } from '../support/fault-kit.js';
-import type { ClusterNode, RedisCluster } from '../support/redis-cluster.js';
-import { ask, startRedisCluster } from '../support/redis-cluster.js';
 
 const GROUP = 'g';
 const NODE_TIMEOUT_MS = 1_000;

@@ -14,15 +14,15 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { startRedisCluster } from '../../dev/redis-cluster.js';
+import { type RedisServer, startRedisServer } from '../../dev/redis-server.js';
+import { type RestServer, startRestServer } from '../../dev/upstash-rest-server.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 import { cleanupsAfterEach, killAllChildren, scaled } from '../support/fault-kit.js';
 import { runKillScenario } from '../support/kill-scenario.js';
-import { startRedisCluster } from '../support/redis-cluster.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
-import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
 
 let server: RedisServer;
 let rest: RestServer;

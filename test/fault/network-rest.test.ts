@@ -15,6 +15,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedisServer } from '../../dev/redis-server.js';
+import { type RestServer, startRestServer } from '../../dev/upstash-rest-server.js';
 import { type DrainReport, drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -24,8 +26,6 @@ import { upstashDriver } from '../../src/drivers/upstash.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { groupState, until, watchAcks } from '../support/fault-kit.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
-import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
 
 const VISIBILITY_MS = 300;
 const BUDGET_MS = 1_500;

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedisServer } from '../../dev/redis-server.js';
 import { type DrainReport, drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { RedisUnavailableError } from '../../src/core/errors.js';
@@ -21,7 +22,6 @@ import { publishBatch } from '../../src/publish/batch.js';
 import { publish } from '../../src/publish/publish.js';
 import { compareIds, groupState, until, watchAcks } from '../support/fault-kit.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 
 // A redis-server of this file's own: MONITOR then sees this file's commands only.
 let server: RedisServer;

@@ -10,6 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedisServer } from '../../dev/redis-server.js';
+import { type RestServer, startRestServer } from '../../dev/upstash-rest-server.js';
 import { drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { RedisReplyError, RedisUnavailableError, SluiceError } from '../../src/core/errors.js';
@@ -21,8 +23,6 @@ import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { publish } from '../../src/publish/publish.js';
 import { compareIds, groupState, scaled, until } from '../support/fault-kit.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
-import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
 
 const TOKEN = `publish-${randomUUID()}`;
 const VISIBILITY_MS = 300;

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../dev/redis-server.js';
 import { type DrainReport, drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -25,9 +26,8 @@ import {
   watchAcks,
 } from '../support/fault-kit.js';
 import { newDriver, rawClient, redisUrl } from '../support/fixtures.js';
-import { freePort } from '../support/redis-server.js';
 
-const REST_SERVER = fileURLToPath(new URL('../support/upstash-rest-server.ts', import.meta.url));
+const REST_SERVER = fileURLToPath(new URL('../../dev/upstash-rest-server.ts', import.meta.url));
 const VISIBILITY_MS = 300;
 const redis = rawClient();
 const publisher = newDriver();

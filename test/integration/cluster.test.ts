@@ -8,6 +8,7 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type RedisCluster, slotOf, startRedisCluster } from '../../dev/redis-cluster.js';
 import { drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { InvalidOptionError, PermanentError, RedisUnavailableError } from '../../src/core/errors.js';
@@ -19,7 +20,6 @@ import { publishBatch } from '../../src/publish/batch.js';
 import { publish } from '../../src/publish/publish.js';
 import { lambdaContext, randomTopic, testDrainOptions } from '../support/fixtures.js';
 import { describeSlack, measureLatency, slackMs } from '../support/latency.js';
-import { type RedisCluster, slotOf, startRedisCluster } from '../support/redis-cluster.js';
 
 let cluster: RedisCluster;
 const drivers: Driver[] = [];

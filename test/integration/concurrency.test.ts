@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedisServer } from '../../dev/redis-server.js';
+import { type RestServer, startRestServer } from '../../dev/upstash-rest-server.js';
 import { drain } from '../../src/consume/drain.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -9,8 +11,6 @@ import { upstashDriver } from '../../src/drivers/upstash.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { DRIVERS, randomTopic } from '../support/fixtures.js';
 import { measureLatency } from '../support/latency.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
-import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
 
 describe.each(DRIVERS)('overlapping cycles over $name', (kind) => {
   const redis = kind.redis();

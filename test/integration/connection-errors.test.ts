@@ -7,6 +7,8 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, type RedisServer, startRedisServer } from '../../dev/redis-server.js';
+import { type RestServer, startRestServer } from '../../dev/upstash-rest-server.js';
 import { EXIT } from '../../src/cli/context.js';
 import type { Driver } from '../../src/core/driver.js';
 import { RedisAuthError, RedisUnavailableError } from '../../src/core/errors.js';
@@ -14,8 +16,6 @@ import { silentLogger } from '../../src/core/logger.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
-import { freePort, type RedisServer, startRedisServer } from '../support/redis-server.js';
-import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
 
 const PASSWORD = 'right-horse-battery';
 let server: RedisServer;

@@ -4,6 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedisServer } from '../../dev/redis-server.js';
 import { InvalidOptionError, ReplicationError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
@@ -11,7 +12,6 @@ import { createPublishEndpoint } from '../../src/http/publish-endpoint.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { publish } from '../../src/publish/publish.js';
 import { newRestDriver, randomTopic } from '../support/fixtures.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 
 let master: RedisServer;
 let replica: RedisServer;

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisConfigNodejs } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
-import { type RestServer, startRestServer } from '../support/upstash-rest-server.js';
+import { type RedisServer, startRedisServer } from '../../dev/redis-server.js';
+import { type RestServer, startRestServer } from '../../dev/upstash-rest-server.js';
 import { waitFor } from '../support/wait-for.js';
 
 let redisServer: RedisServer;
@@ -530,15 +530,7 @@ describe('CLI', () => {
   it('prints its readiness line, serves, and exits on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        'test/support/upstash-rest-server.ts',
-        '--redis-url',
-        redisServer.url,
-        '--token',
-        token,
-      ],
+      ['--import', 'tsx', 'dev/upstash-rest-server.ts', '--redis-url', redisServer.url, '--token', token],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const exited = new Promise<[number | null, string | null]>((resolve) =>

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
-import { startRedisCluster } from './redis-cluster.js';
-import { startRedisServer } from './redis-server.js';
-import { startRestServer } from './upstash-rest-server.js';
+import { startRedisCluster } from '../../dev/redis-cluster.js';
+import { startRedisServer } from '../../dev/redis-server.js';
+import { startRestServer } from '../../dev/upstash-rest-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

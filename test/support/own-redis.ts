@@ -4,13 +4,13 @@
  * side: freezing one of them would stall the deadlines of every other file.
  */
 import { randomUUID } from 'node:crypto';
+import { ask, startRedisCluster } from '../../dev/redis-cluster.js';
+import { startRedisServer } from '../../dev/redis-server.js';
+import { startRestServer } from '../../dev/upstash-rest-server.js';
 import type { Driver } from '../../src/core/driver.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 import type { DriverKind } from './fixtures.js';
-import { ask, startRedisCluster } from './redis-cluster.js';
-import { startRedisServer } from './redis-server.js';
-import { startRestServer } from './upstash-rest-server.js';
 
 export interface OwnRedis {
   readonly kind: DriverKind['name'];

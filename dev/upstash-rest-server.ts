@@ -20,7 +20,7 @@
  * takes a connection of its own from a pool, so a blocking command holds up nobody else.
  *
  * Run directly it is a CLI:
- *   node --import tsx test/support/upstash-rest-server.ts --redis-url redis://127.0.0.1:6379 --token T [--port P]
+ *   node --import tsx dev/upstash-rest-server.ts --redis-url redis://127.0.0.1:6379 --token T [--port P]
  * and prints `upstash-rest listening on http://127.0.0.1:<port>` once it accepts requests.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -650,7 +650,7 @@ async function main(): Promise<void> {
   const token = values.token ?? process.env.UPSTASH_REDIS_REST_TOKEN;
   if (!redisUrl || !token) {
     process.stderr.write(
-      'usage: node --import tsx test/support/upstash-rest-server.ts --redis-url redis://127.0.0.1:6379 --token TOKEN [--port PORT]\n',
+      'usage: node --import tsx dev/upstash-rest-server.ts --redis-url redis://127.0.0.1:6379 --token TOKEN [--port PORT]\n',
     );
     process.exit(2);
   }
