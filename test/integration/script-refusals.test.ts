@@ -6,10 +6,10 @@
  * another invocation is handling it (DEAD_LETTER). Over every driver, straight against the scripts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEAD_LETTER, RELEASE, TOUCH } from '../../src/core/cycle-scripts.js';
 import { runScript } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { parseInteger } from '../../src/core/replies.js';
-import { DEAD_LETTER, RELEASE, TOUCH } from '../../src/core/scripts.js';
 import { DRIVERS, dropTopic, randomTopic } from '../support/fixtures.js';
 
 describe.each(DRIVERS)('the scripts refuse entries that are not the consumer’s, over $name', (kind) => {
