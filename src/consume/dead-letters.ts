@@ -2,11 +2,12 @@
  * Dead letters: messages that failed for good. They are kept per topic and consumer group, with
  * the original fields followed by constant `dlq.*` fields saying why.
  */
+
+import { DEAD_LETTER } from '../core/cycle-scripts.js';
 import { type Driver, runScript } from '../core/driver.js';
 import { describeError, SluiceError } from '../core/errors.js';
 import type { StreamKeys } from '../core/keys.js';
 import { parseString } from '../core/replies.js';
-import { DEAD_LETTER } from '../core/scripts.js';
 
 /** The fields sluice stamps on a dead letter. */
 export const DEAD_LETTER_FIELDS = Object.freeze({

@@ -6,9 +6,10 @@
  * done or the cycle stops waiting for it (its deadline, a stop): a handler's message is held until
  * the handler ends, its `handlerTimeoutMs` or the deadline. Its timer is cleared when the batch is.
  */
+
+import { TOUCH } from '../core/cycle-scripts.js';
 import { runScript } from '../core/driver.js';
 import { describeError } from '../core/errors.js';
-import { TOUCH } from '../core/scripts.js';
 import type { BatchRun } from './batch.js';
 import type { Cycle } from './cycle.js';
 

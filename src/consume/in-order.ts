@@ -4,9 +4,10 @@
  * pending (failed, or unfinished at a deadline) holds back every later one until it is due again;
  * the wait is spent here when it fits in the cycle, else the cycle ends.
  */
+
+import { RECLAIM_ORDERED } from '../core/cycle-scripts.js';
 import { runScript } from '../core/driver.js';
 import { parseOrderedReclaim } from '../core/replies.js';
-import { RECLAIM_ORDERED } from '../core/scripts.js';
 import { sleep } from '../core/signals.js';
 import type { HandleBatch } from './batch.js';
 import { type Cycle, MIN_PHASE_MS, outOfRoom, room, stopped } from './cycle.js';

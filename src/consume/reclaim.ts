@@ -3,9 +3,10 @@
  * longer for messages that failed before (the redelivery back-off) — and dead-letter those
  * delivered too often. The rest go to the cycle's process and settle phases.
  */
+
+import { RECLAIM } from '../core/cycle-scripts.js';
 import { runScript } from '../core/driver.js';
 import { parseReclaim } from '../core/replies.js';
-import { RECLAIM } from '../core/scripts.js';
 import type { Delivery, HandleBatch } from './batch.js';
 import { type Cycle, outOfRoom, room, stopped } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';

@@ -3,10 +3,11 @@
  * were acknowledged as their handlers finished (acks.ts); the rest goes once the batch is done —
  * one script for its dead letters, one for what was never started.
  */
+
+import { RELEASE } from '../core/cycle-scripts.js';
 import { runScript } from '../core/driver.js';
 import { describeError, RedisReplyError } from '../core/errors.js';
 import { parseInteger } from '../core/replies.js';
-import { RELEASE } from '../core/scripts.js';
 import type { Delivery, Settlement } from './batch.js';
 import type { Cycle } from './cycle.js';
 import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';

@@ -2,10 +2,11 @@
  * Phase 6, tidy: remove idle consumers that hold nothing, trim only below what every group has
  * acknowledged (and past `retentionMs`), apply the `maxLength` cap, and measure the group.
  */
+
+import { TIDY } from '../core/cycle-scripts.js';
 import { runScript } from '../core/driver.js';
 import { describeError, SluiceError } from '../core/errors.js';
 import { parseInteger } from '../core/replies.js';
-import { TIDY } from '../core/scripts.js';
 import type { Cycle } from './cycle.js';
 
 /** What the tidy phase measured: nothing (`UNMEASURED`) when it did not run or failed. */
