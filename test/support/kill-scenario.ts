@@ -372,8 +372,19 @@ export async function runKillScenario(s: KillScenario): Promise<void> {
   expect([...processed.values()].some((n) => n >= 2)).toBe(true);
   const landedAt = (prefix: string) => kills.filter((k) => k.landed.startsWith(prefix)).length;
   if (s.kills >= 20) {
-    // Every kind of point was hit at least once.
-    for (const kind of ['reclaim', 'read', 'handler-start', 'handler-done', 'ack', 'dead-letter'])
+    // Every kind of point was hit at least once — dead-lettering when it was planned at all: a
+    // dead-letter point waits for a reclaim-phase kill with a poison message due, and a run may
+    // have none (every child reclaims first, so a due poison message is often dead-lettered by a
+    // read-phase child; forcing the point there would waste deliveries of the healthy messages
+    // reclaimed with it until they ran out — tried, and it dead-lettered healthy ones).
+    const deadLetterPlanned = kills.some((k) => k.planned.includes('"dead-letter"'));
+    if (!deadLetterPlanned) {
+      console.warn(
+        `kill -9 points over ${s.name}: no poison message was due at a reclaim-phase kill (seed ${random.seed}): no kill while dead-lettering this run`,
+      );
+    }
+    const kinds = ['reclaim', 'read', 'handler-start', 'handler-done', 'ack'];
+    for (const kind of deadLetterPlanned ? [...kinds, 'dead-letter'] : kinds)
       expect(
         landedAt(kind),
         `kills that landed at ${kind} (seed ${random.seed}; planned → landed: ${kills.map((k) => `${k.planned} → ${k.landed}`).join('; ')})`,
