@@ -117,34 +117,12 @@ function drainSettings(env: Env): DrainSettings {
 
 /** The numeric drain settings: the defaults, overridden by the variables that are set. */
 function drainNumbers(env: Env): Record<string, number | undefined> {
-  const {
-    budgetMs,
-    safetyMarginMs,
-    visibilityTimeoutMs,
-    maxDeliveries,
-    batchSize,
-    blockMs,
-    concurrency,
-    maxRedeliveryDelayMs,
-    retentionMs,
-  } = DRAIN_DEFAULTS;
-  const settings: Record<string, number | undefined> = {
-    budgetMs,
-    safetyMarginMs,
-    visibilityTimeoutMs,
-    maxDeliveries,
-    batchSize,
-    blockMs,
-    concurrency,
-    idleExitMs: undefined,
-    maxRedeliveryDelayMs,
-    handlerTimeoutMs: undefined,
-    retentionMs,
-    maxLength: undefined,
-    leaseMs: undefined,
-    partitions: undefined,
-    maxPartitions: undefined,
-  };
+  const defaults: Readonly<Record<string, unknown>> = DRAIN_DEFAULTS;
+  const settings: Record<string, number | undefined> = {};
+  for (const option of Object.values(DRAIN_VARIABLES)) {
+    const fallback = defaults[option];
+    settings[option] = typeof fallback === 'number' ? fallback : undefined;
+  }
   for (const [variable, option] of Object.entries(DRAIN_VARIABLES)) {
     const value = text(env, variable);
     if (value === undefined) continue;

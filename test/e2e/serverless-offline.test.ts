@@ -11,31 +11,17 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../dev/redis-server.js';
 import { streamKeys } from '../../src/ops/index.js';
+import { cleanEnv, root } from '../support/cli-run.js';
 import { randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const serverlessBin = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
 const HOST = '127.0.0.1';
 const STARTUP_TIMEOUT_MS = 120_000;
-
-/** This process's environment without any sluice or Redis setting of the developer's shell. */
-function inheritedEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([name]) =>
-        !name.startsWith('SLUICE_') &&
-        !name.startsWith('UPSTASH_') &&
-        name !== 'REDIS_URL' &&
-        name !== 'REDIS_CLUSTER_NODES',
-    ),
-  );
-}
 
 /** Two different free ports. */
 async function twoFreePorts(): Promise<[number, number]> {
@@ -132,7 +118,7 @@ describe.each(BUILDS.map((build) => [build.name, build] as const))(
       child = spawn(process.execPath, [serverlessBin, 'offline', '--stage', 'dev'], {
         cwd: root,
         env: {
-          ...inheritedEnv(),
+          ...cleanEnv(),
           ...build.env(),
           SLUICE_PUBLISH_TOKEN: token,
           SLUICE_TOPIC: topic,
