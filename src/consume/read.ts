@@ -3,8 +3,9 @@
  * batch handed to the cycle's process and settle phases. A driver that can block waits in Redis
  * (BLOCK); one that cannot (REST) polls with back-off, since an empty poll is a billed request.
  */
+
+import { pollBackoff } from '../core/poll.js';
 import { parseReadGroup } from '../core/replies.js';
-import { sleep } from '../core/signals.js';
 import type { HandleBatch } from './batch.js';
 import { type Cycle, MIN_PHASE_MS, outOfRoom, room, stopped } from './cycle.js';
 import type { Reclaims } from './reclaim.js';
@@ -16,8 +17,6 @@ import type { Reclaims } from './reclaim.js';
 const BLOCK_OVERSHOOT_MS = 100;
 /** Longest blocking read of an ordered drain (lease renewals may wait behind it). */
 const ORDERED_MAX_BLOCK_MS = 1_000;
-/** Back-off of an empty poll on drivers that cannot block: from this, doubling up to `blockMs`. */
-const FIRST_POLL_DELAY_MS = 50;
 
 /**
  * Reads and handles new entries until the cycle stops, reclaiming again (`reclaims`) whenever
@@ -28,7 +27,8 @@ export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: R
   const { driver, keys, consumer, options: o, counts } = cycle;
   const canBlock = driver.capabilities.blocking;
   let lastMessageAt = Date.now();
-  let pollDelayMs = FIRST_POLL_DELAY_MS;
+  // Drivers that cannot block poll with back-off up to `blockMs` (an empty poll is a billed request).
+  const backoff = pollBackoff(o.blockMs);
   while (!stopped(cycle) && !outOfRoom(cycle)) {
     if (reclaims !== undefined && Date.now() >= reclaims.nextAt()) {
       if ((await reclaims.run()) > 0) lastMessageAt = Date.now();
@@ -61,12 +61,11 @@ export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: R
         return true;
       }
       if (!canBlock) {
-        await sleep(Math.max(1, Math.min(pollDelayMs, left, idleLeft, untilReclaim)), cycle.stopping);
-        pollDelayMs = Math.min(pollDelayMs * 2, o.blockMs);
+        await backoff.wait(cycle.stopping, Math.min(left, idleLeft, untilReclaim));
       }
       continue;
     }
-    pollDelayMs = FIRST_POLL_DELAY_MS;
+    backoff.reset();
     lastMessageAt = Date.now();
     counts.read += entries.length;
     // Entries read with `>` are on their first delivery to this group.
