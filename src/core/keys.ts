@@ -13,6 +13,9 @@
  * | `sluice:{orders}:idem-batch:<i>:<batch key>` | the id of message i of a batch published under one key (expires) |
  * | `sluice:{orders}:done:<group>:<message id>` | a message an `idempotent()` handler finished (expires) |
  * | `sluice:{orders}:lease:<group>` | which drain holds the stream for a group in ordered mode (expires) |
+ * | `sluice:{orders}:retry:<group>` | when each message a group's handler failed is due again (sorted set: due ms → id) |
+ * | `sluice:{orders}:scheduled` | delayed messages not yet due (sorted set: deliver-at ms → schedule id) |
+ * | `sluice:{orders}:scheduled:msgs` | the fields of each delayed message (hash: schedule id → fields as JSON) |
  * | `sluice:{orders}:partitions` | the topic's partition count (`partitions.ts`) |
  *
  * A foreign stream key (written by someone else's XADD) is used as it is; its companion keys
@@ -41,6 +44,12 @@ export interface StreamKeys {
   processed(group: string, messageId: string): string;
   /** The lease of an ordered drain on the stream for a group. */
   lease(group: string): string;
+  /** A group's retry schedule: a sorted set of the pending entries its handlers failed, scored by when each is due. */
+  retrySchedule(group: string): string;
+  /** Delayed messages not yet due: a sorted set of schedule ids scored by their delivery time (ms). */
+  readonly scheduled: string;
+  /** The fields of each delayed message: a hash of schedule id → the entry's fields as a JSON array. */
+  readonly scheduledMessages: string;
 }
 
 export function isTopicName(topic: unknown): topic is string {
@@ -84,5 +93,8 @@ export function streamKeys(target: { topic: string } | { stream: string }): Stre
     batchIdempotency: (batchKey, index) => `${companion}:idem-batch:${index}:${batchKey}`,
     processed: (group, messageId) => `${companion}:done:${group}:${messageId}`,
     lease: (group) => `${companion}:lease:${group}`,
+    retrySchedule: (group) => `${companion}:retry:${group}`,
+    scheduled: `${companion}:scheduled`,
+    scheduledMessages: `${companion}:scheduled:msgs`,
   };
 }

@@ -25,10 +25,11 @@ import { signatureKey } from '../../src/http/signature.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The current layout's version: the last `## Key layout version N` heading of docs/upgrading.md. */
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2;
 /** sha256 (first 16 hex digits) of each version's sorted patterns. Append; never rewrite. */
 const LAYOUT_FINGERPRINTS: Readonly<Record<number, string>> = {
   1: 'e6a2581a622ed092',
+  2: '6408c6b82bc09ea1',
 };
 
 const SAMPLE = {
@@ -67,6 +68,17 @@ const LAYOUT: readonly { kind: string; pattern: string; built: string }[] = (() 
       kind: 'lease (ordered drains)',
       pattern: 'sluice:{<topic>}:lease:<group>',
       built: k.lease(SAMPLE.group),
+    },
+    {
+      kind: 'retry schedule of a group',
+      pattern: 'sluice:{<topic>}:retry:<group>',
+      built: k.retrySchedule(SAMPLE.group),
+    },
+    { kind: 'delayed messages (schedule)', pattern: 'sluice:{<topic>}:scheduled', built: k.scheduled },
+    {
+      kind: 'delayed messages (fields)',
+      pattern: 'sluice:{<topic>}:scheduled:msgs',
+      built: k.scheduledMessages,
     },
     {
       kind: 'partition count',
