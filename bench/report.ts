@@ -6,10 +6,12 @@ import type { TcpDrainResult } from './drain-tcp.js';
 import type { LatencyResult } from './latency.js';
 import type { PartitionsResult } from './partitions.js';
 import type { PublishResult } from './publish.js';
+import type { ReclaimResult } from './reclaim.js';
 import type { ScalingResult } from './scaling.js';
 
 export interface Results {
   drainTcp?: TcpDrainResult;
+  reclaim?: ReclaimResult;
   drainRest?: RestDrainResult;
   idle?: IdleResult;
   publish?: PublishResult;
@@ -153,6 +155,15 @@ export function renderTables(results: Results, targets: readonly Target[]): stri
       ]);
     }
     out.push('', '## Drain', '', table(['drain', 'sluice', 'hand-written', 'ratio', 'cost'], rows));
+  }
+  if (results.reclaim) {
+    const c = results.reclaim;
+    out.push(
+      '',
+      `Reclaim: ${c.messages} entries left pending by a dead consumer, taken over by one cycle (batch ${c.batchSize}, no-op handler): ` +
+        `${c.wallUsPerMessage.toFixed(2)} µs wall, ${c.redisUsPerMessage.toFixed(2)} µs of Redis time and ` +
+        `${c.redisCommandsPerMessage.toFixed(2)} Redis commands (those inside scripts included) per reclaimed message.`,
+    );
   }
   if (results.idle) {
     const i = results.idle;

@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (a few minutes): bench/results.json, bench/scaling.svg
  *   npm run bench -- --quick           smaller run: bench/results-quick.json, bench/scaling-quick.svg
- *   npm run bench -- --only drain,rest sections only (drain rest idle publish latency bundles scaling partitions), nothing written
+ *   npm run bench -- --only drain,rest sections only (drain reclaim rest idle publish latency bundles scaling partitions), nothing written
  *   npm run bench -- --only partitions --merge
  *                                      the same, then those sections' figures replace theirs in bench/results.json
  *                                      (results-quick.json with --quick); the other sections' figures stay as they were
@@ -33,10 +33,11 @@ import { startServers } from './lib/servers.js';
 import { benchPartitions } from './partitions.js';
 import { parseWorkloads, printSummary, profileWorkload } from './profile.js';
 import { benchPublish } from './publish.js';
+import { benchReclaim } from './reclaim.js';
 import { judge, type Results, renderTables } from './report.js';
 import { benchScaling } from './scaling.js';
 
-const SECTIONS = ['drain', 'rest', 'idle', 'publish', 'latency', 'bundles', 'scaling', 'partitions'] as const;
+const SECTIONS = ['drain', 'reclaim', 'rest', 'idle', 'publish', 'latency', 'bundles', 'scaling', 'partitions'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -48,6 +49,7 @@ function plan(quick: boolean) {
     warmup: { messages: quick ? 10_000 : 30_000, restMessages: quick ? 1_000 : 3_000 },
     drain: { messages: quick ? 20_000 : 50_000, batchSize: 100, reps: quick ? 5 : 12 },
     rest: { messages: quick ? 3_000 : 10_000, batchSize: 100, reps: quick ? 2 : 5 },
+    reclaim: { messages: quick ? 10_000 : 30_000, batchSize: 100, reps: quick ? 3 : 5 },
     idleBudgetMs: quick ? 10_000 : 50_000,
     publish: { batchSize: 100, messages: quick ? 10_000 : 50_000, reps: quick ? 2 : 5 },
     latency: { tcp: quick ? 200 : 1_000, rest: quick ? 20 : 60, restPauseMs: 300 },
@@ -144,6 +146,8 @@ async function runSections(
     results.drainTcp = await timed('drain over TCP', () =>
       benchTcpDrain(context, { ...p.drain, concurrency: 1, handler: async () => {} }),
     );
+  if (sections.has('reclaim'))
+    results.reclaim = await timed('reclaim', () => benchReclaim(context, p.reclaim));
   if (sections.has('rest'))
     results.drainRest = await timed('drain over REST', () => benchRestDrain(context, p.rest));
   if (sections.has('publish'))
