@@ -37,7 +37,17 @@ import { benchReclaim } from './reclaim.js';
 import { judge, type Results, renderTables } from './report.js';
 import { benchScaling } from './scaling.js';
 
-const SECTIONS = ['drain', 'reclaim', 'rest', 'idle', 'publish', 'latency', 'bundles', 'scaling', 'partitions'] as const;
+const SECTIONS = [
+  'drain',
+  'reclaim',
+  'rest',
+  'idle',
+  'publish',
+  'latency',
+  'bundles',
+  'scaling',
+  'partitions',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
