@@ -9,6 +9,7 @@
 import { InvalidMessageError, PermanentError } from './errors.js';
 import { fieldsToRecord, type RawEntry } from './replies.js';
 import { idTime } from './stream-ids.js';
+import { describeGot } from './validate.js';
 
 export const FORMAT_FIELD = 'sluice';
 export const FORMAT_VERSION = '1';
@@ -73,6 +74,18 @@ export interface OutgoingMessage<T = unknown> {
   readonly idempotencyKey?: string | undefined;
   /** Optional W3C `traceparent` of the publishing request, carried to the handler. */
   readonly traceparent?: string | undefined;
+  /**
+   * Optional delay, in ms from the write (measured by Redis's clock): the message stays out of the
+   * stream, invisible to every group, until then. An integer from 0 to the publisher's `maxDelayMs`;
+   * 0 publishes at once. Not with `deliverAt`.
+   */
+  readonly delayMs?: number | undefined;
+  /**
+   * Optional delivery time, in ms since the epoch (compared with Redis's clock): the message stays
+   * out of the stream until then; a time already past publishes at once. An integer, at most the
+   * publisher's `maxDelayMs` ahead of the publisher's clock. Not with `delayMs`.
+   */
+  readonly deliverAt?: number | undefined;
   /** `JSON.stringify(data)`, when the caller already has it. */
   readonly [DATA_JSON]?: string;
 }
@@ -137,6 +150,49 @@ export function encodeMessage(message: OutgoingMessage, where = ''): string[] {
     fields.push(TRACEPARENT_FIELD, message.traceparent);
   }
   return fields;
+}
+
+/**
+ * When a message is to be delivered: after `delayMs` (from Redis's clock at the write), at
+ * `deliverAt` (ms since the epoch), or undefined for at once.
+ */
+export type Delivery = { readonly delayMs: number } | { readonly deliverAt: number } | undefined;
+
+/**
+ * Validates a message's `delayMs` / `deliverAt` against `maxDelayMs` (a `deliverAt` against
+ * `nowMs + maxDelayMs`, the publisher's clock) and says when it is to be delivered. Throws an
+ * {@link InvalidMessageError} naming the field and the limit, prefixed by `where`.
+ */
+export function deliveryOf(
+  message: OutgoingMessage,
+  maxDelayMs: number,
+  nowMs: number,
+  where = '',
+): Delivery {
+  const { delayMs, deliverAt } = message;
+  if (delayMs !== undefined && deliverAt !== undefined) {
+    throw new InvalidMessageError(`${where}give \`delayMs\` or \`deliverAt\`, not both`);
+  }
+  if (delayMs !== undefined) {
+    if (typeof delayMs !== 'number' || !Number.isInteger(delayMs) || delayMs < 0 || delayMs > maxDelayMs) {
+      throw new InvalidMessageError(
+        `${where}\`delayMs\` must be an integer from 0 to ${maxDelayMs} (maxDelayMs), got ${describeGot(delayMs)}`,
+      );
+    }
+    return delayMs === 0 ? undefined : { delayMs };
+  }
+  if (deliverAt === undefined) return undefined;
+  if (typeof deliverAt !== 'number' || !Number.isSafeInteger(deliverAt) || deliverAt < 0) {
+    throw new InvalidMessageError(
+      `${where}\`deliverAt\` must be an integer number of ms since the epoch, got ${describeGot(deliverAt)}`,
+    );
+  }
+  if (deliverAt - nowMs > maxDelayMs) {
+    throw new InvalidMessageError(
+      `${where}\`deliverAt\` is ${deliverAt - nowMs} ms from now; the limit is ${maxDelayMs} (maxDelayMs)`,
+    );
+  }
+  return { deliverAt };
 }
 
 /** The value of `name` in a flat field list (the last one, as Redis keeps them), or undefined. */

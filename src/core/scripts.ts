@@ -7,29 +7,58 @@
 import { defineScript } from './driver.js';
 
 /**
- * Publish a batch, honouring idempotency keys.
- * KEYS[1] stream, KEYS[2..] idempotency keys.
- * ARGV: windowMs, count, then per message: keyIndex (0 = none), fieldCount, fields….
- * Returns a flat list: id, duplicate (0/1), id, duplicate, ….
+ * Publish a batch, honouring idempotency keys and delays.
+ * KEYS[1] stream, KEYS[2] the scheduled set, KEYS[3] the scheduled messages' hash, KEYS[4..]
+ * idempotency keys.
+ * ARGV: windowMs, count, then per message: keyIndex (0 = none), schedule, fieldCount, fields….
+ * schedule is '' (at once), '+<ms>:<token>' (after ms by Redis's clock) or '@<ms>:<token>' (at that
+ * epoch ms; at once when past); a delayed message's one field is its fields as a JSON array.
+ * A delayed message is kept as schedule id `s-<due ms>-<token>`: scored by its due time in KEYS[2],
+ * its JSON fields under that id in KEYS[3], until a drain moves it into the stream.
+ * Returns a flat list: id (or schedule id), duplicate (0/1), id, duplicate, ….
  */
 export const PUBLISH = /* @__PURE__ */ defineScript(
   'sluice-publish',
   `
 local window = ARGV[1]
 local count = tonumber(ARGV[2])
+local now = false
+local function clock()
+  if not now then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now
+end
 local out = {}
 local a = 3
 for i = 1, count do
   local keyIndex = tonumber(ARGV[a])
-  local nfields = tonumber(ARGV[a + 1])
-  a = a + 2
+  local schedule = ARGV[a + 1]
+  local nfields = tonumber(ARGV[a + 2])
+  a = a + 3
   local existing = false
   if keyIndex > 0 then existing = redis.call('GET', KEYS[keyIndex]) end
   if existing then
     out[#out + 1] = existing
     out[#out + 1] = 1
   else
-    local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, a, a + nfields - 1))
+    local id
+    if schedule == '' then
+      id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, a, a + nfields - 1))
+    else
+      local mode, ms, token = string.match(schedule, '^([+@])(%d+):(.+)$')
+      local due = tonumber(ms)
+      if mode == '+' then due = clock() + due end
+      if due <= clock() then
+        id = redis.call('XADD', KEYS[1], '*', unpack(cjson.decode(ARGV[a])))
+      else
+        local score = string.format('%.0f', due)
+        id = 's-' .. score .. '-' .. token
+        redis.call('ZADD', KEYS[2], score, id)
+        redis.call('HSET', KEYS[3], id, ARGV[a])
+      end
+    end
     if keyIndex > 0 then redis.call('SET', KEYS[keyIndex], id, 'PX', window) end
     out[#out + 1] = id
     out[#out + 1] = 0

@@ -5,7 +5,7 @@
  */
 
 import type { Driver } from '../core/driver.js';
-import { checkKey, encodeMessage, type OutgoingMessage } from '../core/envelope.js';
+import { checkKey, deliveryOf, encodeMessage, type OutgoingMessage } from '../core/envelope.js';
 import { InvalidMessageError } from '../core/errors.js';
 import type { StreamKeys } from '../core/keys.js';
 import {
@@ -57,7 +57,7 @@ export async function publishBatch(
   options?: PublishBatchOptions,
 ): Promise<PublishResult[]> {
   const o = resolvePublishOptions(driver, options);
-  const items = batchItems(messages, options?.idempotencyKey);
+  const items = batchItems(messages, options?.idempotencyKey, o.maxDelayMs);
   const destination = await destinationOf(driver, target, o);
   const results: PublishResult[] = new Array(items.length);
   await Promise.all(
@@ -80,8 +80,12 @@ export async function publishBatch(
   return results;
 }
 
-/** Checks a batch and its idempotency keys (none twice) and makes its items. */
-function batchItems(messages: readonly OutgoingMessage[], batchKey: string | undefined): Item[] {
+/** Checks a batch, its idempotency keys (none twice) and delays, and makes its items. */
+function batchItems(
+  messages: readonly OutgoingMessage[],
+  batchKey: string | undefined,
+  maxDelayMs: number,
+): Item[] {
   if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH_MESSAGES) {
     throw new InvalidMessageError(
       `Expected a batch of 1 to ${MAX_BATCH_MESSAGES} messages, got ${Array.isArray(messages) ? messages.length : typeof messages}`,
@@ -89,8 +93,10 @@ function batchItems(messages: readonly OutgoingMessage[], batchKey: string | und
   }
   if (batchKey !== undefined) checkKey(batchKey, 'idempotencyKey', 'the batch: ');
   const seen = new Map<string, number>();
+  const nowMs = Date.now();
   return messages.map((message, i) => {
     const fields = encodeMessage(message, `messages[${i}]: `);
+    const delivery = deliveryOf(message, maxDelayMs, nowMs, `messages[${i}]: `);
     const own = message.idempotencyKey;
     if (own !== undefined) {
       const first = seen.get(own);
@@ -100,13 +106,14 @@ function batchItems(messages: readonly OutgoingMessage[], batchKey: string | und
         );
       }
       seen.set(own, i);
-      return { fields, dedupe: (k: StreamKeys) => k.idempotency(own), route: message.key ?? own };
+      return { fields, dedupe: (k: StreamKeys) => k.idempotency(own), route: message.key ?? own, delivery };
     }
-    if (batchKey === undefined) return { fields, dedupe: undefined, route: message.key };
+    if (batchKey === undefined) return { fields, dedupe: undefined, route: message.key, delivery };
     return {
       fields,
       dedupe: (k: StreamKeys) => k.batchIdempotency(batchKey, i),
       route: message.key ?? `${batchKey}:${i}`,
+      delivery,
     };
   });
 }

@@ -4,8 +4,10 @@
  * message, the publish script call (all or nothing per stream) and the wait for replicas.
  */
 
+import { randomBytes } from 'node:crypto';
 import type { Driver } from '../core/driver.js';
 import { runScript } from '../core/driver.js';
+import type { Delivery } from '../core/envelope.js';
 import { InvalidOptionError, ReplicationError, SluiceError } from '../core/errors.js';
 import { ensureGroups, warnSkipped } from '../core/group.js';
 import { type StreamKeys, streamKeys } from '../core/keys.js';
@@ -64,6 +66,8 @@ export interface Item {
   readonly dedupe: ((keys: StreamKeys) => string) | undefined;
   /** What picks its partition: its key, else what names its idempotency record. */
   readonly route: string | undefined;
+  /** When it is due, if it is delayed. */
+  readonly delivery: Delivery;
 }
 
 /**
@@ -85,14 +89,35 @@ export async function replicated(driver: Driver, stream: string, o: ResolvedPubl
   if (!(acknowledged >= o.replicas)) throw new ReplicationError(o.replicas, acknowledged, o.replicaTimeoutMs);
 }
 
-/** Writes items to one stream in one script call (all or nothing); results in their order. */
+/** The script's schedule argument of an item: '' (at once), '+<delayMs>:<token>' or '@<deliverAt>:<token>'. */
+function scheduleArg(delivery: Delivery): string {
+  if (delivery === undefined) return '';
+  // The schedule id's random part: 72 bits, so that two messages due the same millisecond never meet.
+  const token = randomBytes(9).toString('base64url');
+  return 'delayMs' in delivery ? `+${delivery.delayMs}:${token}` : `@${delivery.deliverAt}:${token}`;
+}
+
+/** A schedule id (`s-<deliverAt>-<random>`) says when its message is due. */
+const SCHEDULE_ID = /^s-(\d+)-/;
+
+/** One message's result from the script's id (a stream id, or a schedule id) and duplicate flag. */
+function resultOf(id: string, duplicate: boolean): PublishResult {
+  const scheduled = SCHEDULE_ID.exec(id);
+  if (scheduled === null) return { id, duplicate };
+  return { id, duplicate, scheduled: true, deliverAt: Number(scheduled[1]) };
+}
+
+/**
+ * Writes items to one stream in one script call (all or nothing); results in their order. A
+ * delayed item goes to the stream's scheduled set instead (or to the stream, when already due).
+ */
 export async function runBatch(
   driver: Driver,
   keys: StreamKeys,
   items: readonly Item[],
   windowMs: number,
 ): Promise<PublishResult[]> {
-  const scriptKeys = [keys.stream];
+  const scriptKeys = [keys.stream, keys.scheduled, keys.scheduledMessages];
   const args: (string | number)[] = [windowMs, items.length];
   for (const item of items) {
     let keyIndex = 0;
@@ -100,7 +125,9 @@ export async function runBatch(
       scriptKeys.push(item.dedupe(keys));
       keyIndex = scriptKeys.length;
     }
-    args.push(keyIndex, item.fields.length, ...item.fields);
+    const schedule = scheduleArg(item.delivery);
+    if (schedule === '') args.push(keyIndex, schedule, item.fields.length, ...item.fields);
+    else args.push(keyIndex, schedule, 1, JSON.stringify(item.fields));
   }
   const reply = await runScript(driver, PUBLISH, scriptKeys, args);
   if (!Array.isArray(reply) || reply.length !== items.length * 2) {
@@ -108,7 +135,7 @@ export async function runBatch(
   }
   const results: PublishResult[] = [];
   for (let i = 0; i < reply.length; i += 2) {
-    results.push({ id: parseString(reply[i], 'publish id'), duplicate: Number(reply[i + 1]) === 1 });
+    results.push(resultOf(parseString(reply[i], 'publish id'), Number(reply[i + 1]) === 1));
   }
   return results;
 }

@@ -43,6 +43,13 @@ export interface PublishOptions {
    */
   readonly groups?: readonly string[];
   /**
+   * The longest delay a message may ask for (`delayMs`, or `deliverAt` this far ahead of the
+   * publisher's clock); past it the publish is refused with an `InvalidMessageError`. 0 refuses
+   * every delayed message.
+   * @default 604800000 (7 days)
+   */
+  readonly maxDelayMs?: number;
+  /**
    * Where a warning goes when a group created here skipped entries the stream already held.
    * @default jsonLogger()
    */
@@ -50,10 +57,21 @@ export interface PublishOptions {
 }
 
 export interface PublishResult {
-  /** The stream entry id of the message. */
+  /**
+   * The stream entry id of the message; for a delayed message (`scheduled: true`), which has no
+   * entry yet, its schedule id (`s-<deliverAt>-<random>`).
+   */
   readonly id: string;
   /** True when the idempotency key was seen inside its window: nothing was written, `id` is the first message's. */
   readonly duplicate: boolean;
+  /**
+   * Present (true) only for a delayed message kept out of the stream until `deliverAt`; a message
+   * whose `delayMs` is 0 or whose `deliverAt` is past is written to the stream at once and has
+   * neither field.
+   */
+  readonly scheduled?: true;
+  /** When a scheduled message is due (ms since the epoch, by Redis's clock). */
+  readonly deliverAt?: number;
   /**
    * The partition written, on a partitioned topic only. Entry ids are unique within a partition's
    * stream, not across a topic: the pair (partition, id) names a message.
@@ -65,6 +83,7 @@ export const PUBLISH_DEFAULTS = Object.freeze({
   idempotencyWindowMs: 86_400_000,
   replicas: 0,
   replicaTimeoutMs: 1_000,
+  maxDelayMs: 604_800_000,
 });
 
 export interface ResolvedPublishOptions {
@@ -73,6 +92,7 @@ export interface ResolvedPublishOptions {
   readonly replicas: number;
   readonly replicaTimeoutMs: number;
   readonly groups: readonly string[];
+  readonly maxDelayMs: number;
   readonly logger: Pick<Logger, 'warn'> | undefined;
 }
 
@@ -83,11 +103,13 @@ export function resolvePublishOptions(
 ): ResolvedPublishOptions {
   const replicas = options?.replicas ?? PUBLISH_DEFAULTS.replicas;
   const replicaTimeoutMs = options?.replicaTimeoutMs ?? PUBLISH_DEFAULTS.replicaTimeoutMs;
-  for (const [name, value, max] of [
-    ['replicas', replicas, 100],
-    ['replicaTimeoutMs', replicaTimeoutMs, 60_000],
+  const maxDelayMs = options?.maxDelayMs ?? PUBLISH_DEFAULTS.maxDelayMs;
+  for (const [name, value, min, max] of [
+    ['replicas', replicas, 0, 100],
+    ['replicaTimeoutMs', replicaTimeoutMs, 1, 60_000],
+    ['maxDelayMs', maxDelayMs, 0, Number.MAX_SAFE_INTEGER],
   ] as const) {
-    const problem = checkInteger(name, value, name === 'replicas' ? 0 : 1, max);
+    const problem = checkInteger(name, value, min, max);
     if (problem) throw new InvalidOptionError(name, problem);
   }
   if (replicas > 0 && driver.waitForReplicas === undefined) {
@@ -105,6 +127,7 @@ export function resolvePublishOptions(
     replicas,
     replicaTimeoutMs,
     groups,
+    maxDelayMs,
     logger: options?.logger,
   };
 }

@@ -1,10 +1,11 @@
 /**
- * Publishing one message: one XADD, or one script call when it carries an idempotency key. On a
- * partitioned topic it goes to its key's partition. Batches are in `batch.ts`.
+ * Publishing one message: one XADD, or one script call when it carries an idempotency key or a
+ * delay. On a partitioned topic it goes to its key's partition. Batches are in `batch.ts`.
  */
 
 import type { Driver } from '../core/driver.js';
-import { encodeMessage, type OutgoingMessage } from '../core/envelope.js';
+import { deliveryOf, encodeMessage, type OutgoingMessage } from '../core/envelope.js';
+import type { StreamKeys } from '../core/keys.js';
 import { parseString } from '../core/replies.js';
 import { destinationOf, groupsReady, type Item, partitionOf, replicated, runBatch } from './destination.js';
 import {
@@ -20,6 +21,8 @@ import {
  * @example
  * ```ts
  * const { id } = await publish(driver, 'orders', { data: { orderId: 42 }, key: 'customer-7', idempotencyKey: 'order-42' });
+ * // Delivered in an hour: { id: 's-<deliverAt>-<random>', scheduled: true, deliverAt, duplicate: false }
+ * await publish(driver, 'reminders', { data: { orderId: 42 }, delayMs: 3_600_000 });
  * ```
  */
 export async function publish<T>(
@@ -30,16 +33,18 @@ export async function publish<T>(
 ): Promise<PublishResult> {
   const o = resolvePublishOptions(driver, options);
   const fields = encodeMessage(message);
+  const delivery = deliveryOf(message, o.maxDelayMs, Date.now());
   const own = message.idempotencyKey;
   const destination = await destinationOf(driver, target, o);
   const partition = partitionOf(message.key ?? own, destination, destination.keys(0).stream);
   const keys = destination.keys(partition);
   await groupsReady(driver, destination, keys.stream, o);
   let result: PublishResult;
-  if (own === undefined) {
+  if (own === undefined && delivery === undefined) {
     result = { id: parseString(await driver.add(keys.stream, fields), 'XADD'), duplicate: false };
   } else {
-    const item: Item = { fields, dedupe: (k) => k.idempotency(own), route: undefined };
+    const dedupe = own === undefined ? undefined : (k: StreamKeys) => k.idempotency(own);
+    const item: Item = { fields, dedupe, route: undefined, delivery };
     [result] = (await runBatch(driver, keys, [item], o.windowMs)) as [PublishResult];
   }
   await replicated(driver, keys.stream, o);
