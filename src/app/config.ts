@@ -41,6 +41,8 @@ export interface PublishSettings {
   readonly replicas: number;
   /** `SLUICE_REPLICA_TIMEOUT_MS`: longest wait for them. */
   readonly replicaTimeoutMs: number;
+  /** `SLUICE_MAX_DELAY_MS`: the longest delay a published message may ask for (`delayMs`, `deliverAt`). */
+  readonly maxDelayMs: number;
   /**
    * Consumer groups the publish endpoint declares, per topic: `SLUICE_GROUP` on `SLUICE_TOPIC`, so
    * the drain's group exists before the first message is accepted (none is skipped).
@@ -156,6 +158,13 @@ function publishSettings(env: Env, drain: DrainSettings, groups: PublishSettings
       PUBLISH_DEFAULTS.replicaTimeoutMs,
       1,
       60_000,
+    ),
+    maxDelayMs: wholeNumber(
+      env,
+      'SLUICE_MAX_DELAY_MS',
+      PUBLISH_DEFAULTS.maxDelayMs,
+      0,
+      Number.MAX_SAFE_INTEGER,
     ),
   };
 }

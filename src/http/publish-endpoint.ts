@@ -7,7 +7,8 @@
  * `Sluice-Signature` over the raw body (see `signature.ts`): fresh, matching, and not seen before.
  * With neither a token nor a secret configured, every request is refused.
  *
- * Statuses: 202 published (ids in order) · 400 malformed · 401 unauthenticated (or publishing
+ * Statuses: 202 published (ids in order; a delayed message's is its schedule id, with its due time
+ * in `deliverAt`) · 400 malformed · 401 unauthenticated (or publishing
  * disabled) · 404 unknown topic · 405 not POST · 413 too large · 415 not JSON · 500 Redis refused
  * the credentials (a configuration error: no Retry-After) · 503 Redis unavailable (with Retry-After). A batch is written whole or not at all; a refused request
  * writes nothing.
@@ -19,7 +20,7 @@ import { InvalidMessageError, InvalidOptionError } from '../core/errors.js';
 import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
 import { jsonLogger, type Logger } from '../core/logger.js';
 import { checkInteger } from '../core/validate.js';
-import { type PublishOptions, resolvePublishOptions } from '../publish/options.js';
+import { PUBLISH_DEFAULTS, type PublishOptions, resolvePublishOptions } from '../publish/options.js';
 import { failureAnswer, jsonAnswer, Refusal } from './answers.js';
 import { bearerCheck } from './bearer.js';
 import { authenticate, challengeOf } from './publish-routes/auth.js';
@@ -117,6 +118,7 @@ export const PUBLISH_ENDPOINT_DEFAULTS = Object.freeze({
   maxMessageBytes: 262_144,
   maxBatchMessages: 500,
   maxDepth: 64,
+  maxDelayMs: PUBLISH_DEFAULTS.maxDelayMs,
   retryAfterSeconds: 1,
   signatureToleranceSeconds: SIGNATURE_DEFAULTS.toleranceSeconds,
 });
@@ -164,7 +166,11 @@ function topicPublishOptions(options: PublishEndpointOptions): Map<string, Publi
 
 /** The endpoint built from its options: defaults applied, every option checked (InvalidOptionError). */
 function checkedContext(options: PublishEndpointOptions): PublishContext {
-  const settings = { ...PUBLISH_ENDPOINT_DEFAULTS, ...options };
+  const settings = {
+    ...PUBLISH_ENDPOINT_DEFAULTS,
+    ...options,
+    maxDelayMs: options.maxDelayMs ?? PUBLISH_DEFAULTS.maxDelayMs,
+  };
   for (const name of LIMITS) {
     const problem = checkInteger(name, settings[name], 1);
     if (problem) throw new InvalidOptionError(name, problem);

@@ -26,6 +26,8 @@ export interface PublishSettings {
   readonly maxMessageBytes: number;
   readonly maxBatchMessages: number;
   readonly maxDepth: number;
+  /** The longest delay a message may ask for (`delayMs`, or `deliverAt` ahead of now). */
+  readonly maxDelayMs: number;
   readonly retryAfterSeconds: number;
   readonly signatureToleranceSeconds: number;
 }

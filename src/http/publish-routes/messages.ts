@@ -6,6 +6,7 @@
 import {
   checkKey,
   DATA_JSON,
+  deliveryOf,
   isTraceparent,
   LONE_SURROGATE,
   type OutgoingMessage,
@@ -13,12 +14,14 @@ import {
 import { bodyText, header, isPlainObject, mediaType, notJson, Refusal } from '../answers.js';
 import type { PublishContext, PublishRequest } from './context.js';
 
-const MESSAGE_FIELDS = new Set(['data', 'key', 'idempotencyKey']);
+const MESSAGE_FIELDS = new Set(['data', 'key', 'idempotencyKey', 'delayMs', 'deliverAt']);
 
 /** The limits {@link messageOfJson} checks a message against. */
 export interface MessageLimits {
   readonly maxDepth: number;
   readonly maxMessageBytes: number;
+  /** The longest `delayMs` (or `deliverAt` ahead of now). */
+  readonly maxDelayMs: number;
 }
 
 /** Checks a key field before anything is serialised; the encoder's own check, as a 400. */
@@ -44,8 +47,27 @@ function depthOf(value: unknown, limit: number): number {
   return deepest;
 }
 
+/** Checks `delayMs` / `deliverAt` as the publish will, as a 400; undefined fields are left out. */
+function delayFields(
+  value: Record<string, unknown>,
+  where: string,
+  maxDelayMs: number,
+): Pick<OutgoingMessage, 'delayMs' | 'deliverAt'> {
+  const { delayMs, deliverAt } = value as Pick<OutgoingMessage, 'delayMs' | 'deliverAt'>;
+  try {
+    deliveryOf({ data: null, delayMs, deliverAt }, maxDelayMs, Date.now(), where);
+  } catch (error) {
+    throw new Refusal(400, (error as Error).message);
+  }
+  return {
+    ...(delayMs === undefined ? {} : { delayMs }),
+    ...(deliverAt === undefined ? {} : { deliverAt }),
+  };
+}
+
 /**
- * One message of a publish body (`{"data": …, "key"?, "idempotencyKey"?}`), checked as the
+ * One message of a publish body (`{"data": …, "key"?, "idempotencyKey"?, "delayMs"?,
+ * "deliverAt"?}`), checked as the
  * endpoint checks it; a {@link Refusal} (400, or 413 when too large) names what is wrong, prefixed
  * by `where`. Shared with the CLI's `publish --batch`, so both refuse the same input alike.
  */
@@ -60,7 +82,7 @@ export function messageOfJson(
     if (!MESSAGE_FIELDS.has(field))
       throw new Refusal(
         400,
-        `${where}unknown field ${JSON.stringify(field)}; allowed: data, key, idempotencyKey`,
+        `${where}unknown field ${JSON.stringify(field)}; allowed: data, key, idempotencyKey, delayMs, deliverAt`,
       );
   }
   if (!Object.hasOwn(value, 'data')) throw new Refusal(400, `${where}\`data\` is missing`);
@@ -80,7 +102,8 @@ export function messageOfJson(
   if (own !== undefined && idempotencyKey !== undefined && own !== idempotencyKey) {
     throw new Refusal(400, `${where}\`idempotencyKey\` differs from the Idempotency-Key header`);
   }
-  return { data: value.data, key, idempotencyKey: own ?? idempotencyKey, [DATA_JSON]: json };
+  const delay = delayFields(value, where, settings.maxDelayMs);
+  return { data: value.data, key, idempotencyKey: own ?? idempotencyKey, ...delay, [DATA_JSON]: json };
 }
 
 /** The Idempotency-Key header: 1 to 200 characters of valid Unicode, or absent. */

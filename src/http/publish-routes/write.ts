@@ -1,6 +1,6 @@
 /**
  * The write of a publish request, once everything is checked: the signature's claim against
- * replays, the batch (whole or not at all), and the 202 answer with the ids.
+ * replays, the batch (whole or not at all), and the 202 answer with the ids (and due times).
  */
 import { randomUUID } from 'node:crypto';
 import type { OutgoingMessage } from '../../core/envelope.js';
@@ -22,7 +22,12 @@ export interface PublishWrite {
   readonly nowMs: number;
 }
 
-/** Claims the signature (if any), writes the batch, and answers 202 with the ids in order. */
+/**
+ * Claims the signature (if any), writes the batch, and answers 202 with the ids in order. When a
+ * message was delayed, `deliverAt` lists each message's due time (ms since the epoch; null for one
+ * written to the stream at once) and `scheduled` counts them; the id of a delayed message is its
+ * schedule id.
+ */
 export async function writeMessages(context: PublishContext, write: PublishWrite): Promise<PublishResponse> {
   const { topic, signature, nowMs } = write;
   // Everything is checked: only now is the signature claimed, so a refusal writes nothing.
@@ -51,5 +56,12 @@ export async function writeMessages(context: PublishContext, write: PublishWrite
     // On a partitioned topic ids are unique per partition: say which one each went to.
     ...(results[0]?.partition === undefined ? {} : { partitions: results.map((r) => r.partition) }),
     duplicates: results.filter((r) => r.duplicate).length,
+    // A delayed message has no stream entry yet: its id is a schedule id, due at deliverAt.
+    ...(results.some((r) => r.scheduled)
+      ? {
+          scheduled: results.filter((r) => r.scheduled).length,
+          deliverAt: results.map((r) => r.deliverAt ?? null),
+        }
+      : {}),
   });
 }
