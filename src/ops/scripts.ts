@@ -23,11 +23,12 @@ end
 
 /**
  * Measure a stream and each of its groups.
- * KEYS[1] stream. ARGV: dead-letter key prefix (`sluice:{tag}:dlq:`, the stream's slot; the group
- * name completes each key), lag count limit.
- * Returns `{nowMs, 0}` when the stream does not exist, else
+ * KEYS[1] stream, KEYS[2] its scheduled (delayed) messages' sorted set. ARGV: dead-letter key
+ * prefix (`sluice:{tag}:dlq:`, the stream's slot; the group name completes each key), lag count limit.
+ * Returns `{nowMs, 0, scheduled}` when the stream does not exist, else
  * `{nowMs, 1, length, firstId|nil, lastId|nil, lastGeneratedId, {{name, consumers, pending,
- * lastDeliveredId, entriesRead|nil, lag|nil, oldestPendingId|nil, oldestPendingIdleMs|nil, deadLetters}, …}}`.
+ * lastDeliveredId, entriesRead|nil, lag|nil, oldestPendingId|nil, oldestPendingIdleMs|nil, deadLetters}, …},
+ * scheduled}`, where scheduled is `{count, nextDueMs|nil}`.
  * The lag is Redis's own (7.0+), or when Redis cannot tell, counted up to the limit (nil past it).
  */
 export const STATS = /* @__PURE__ */ defineScript(
@@ -37,7 +38,8 @@ export const STATS = /* @__PURE__ */ defineScript(
 local prefix, limit = ARGV[1], tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('EXISTS', KEYS[1]) == 0 then return {now, 0} end
+local scheduled = {redis.call('ZCARD', KEYS[2]), redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2] or false}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {now, 0, scheduled} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local first, last = field(info, 'first-entry'), field(info, 'last-entry')
 local groups = {}
@@ -59,7 +61,7 @@ for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
   }
 end
 return {now, 1, field(info, 'length'), first and first[1] or false, last and last[1] or false,
-  field(info, 'last-generated-id'), groups}
+  field(info, 'last-generated-id'), groups, scheduled}
 `,
 );
 

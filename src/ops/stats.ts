@@ -1,6 +1,6 @@
 /**
- * Statistics of a topic: its length and, per group, lag, pending, oldest pending age, consumers and
- * dead letters — one script, one round trip per stream.
+ * Statistics of a topic: its length, its delayed messages and, per group, lag, pending, oldest
+ * pending age, consumers and dead letters — one script, one round trip per stream.
  */
 import { type Driver, runScript } from '../core/driver.js';
 import { topicLayout } from '../core/partitions.js';
@@ -43,6 +43,13 @@ export interface TopicStats {
   /** The stream's last generated id (the last entry's, unless it was deleted). */
   readonly lastGeneratedId: string | null;
   readonly groups: readonly GroupStats[];
+  /** Delayed messages waiting to be moved into the stream (published with `delayMs` / `deliverAt`, not yet delivered). */
+  readonly scheduled: number;
+  /**
+   * When the earliest of them is due (ms since the epoch, Redis's clock); null when none waits. A
+   * time before `measuredAt` means it is due and waits for a drain of any group to move it.
+   */
+  readonly nextDueAt: number | null;
   /** Redis's clock when measured (ms since the epoch): ages are relative to it. */
   readonly measuredAt: number;
   /** The partition, for one partition of a partitioned topic (see {@link partitionedTopicStats}). */
@@ -63,7 +70,7 @@ export async function topicStats(driver: Driver, target: OpsTarget): Promise<Top
   const keys = await targetKeys(driver, target);
   const prefix = keys.deadLetters('');
   const reply = rows(
-    await runScript(driver, STATS, [keys.stream], [prefix, OPS_DEFAULTS.countLimit]),
+    await runScript(driver, STATS, [keys.stream, keys.scheduled], [prefix, OPS_DEFAULTS.countLimit]),
     'stats',
   );
   return parseStats(topicOf(target), keys.stream, reply);
@@ -95,6 +102,12 @@ export async function partitionedTopicStats(driver: Driver, target: OpsTarget): 
   );
 }
 
+/** `{count, nextDueMs|nil}` of the script: how many delayed messages wait, and when the first is due. */
+function parseScheduled(value: unknown): { scheduled: number; nextDueAt: number | null } {
+  const [count, next] = rows(value, 'stats scheduled');
+  return { scheduled: parseInteger(count, 'scheduled'), nextDueAt: optionalInteger(next, 'next due') };
+}
+
 function parseStats(topic: string | null, stream: string, reply: unknown[]): TopicStats {
   const measuredAt = parseInteger(reply[0], 'stats time');
   if (parseInteger(reply[1], 'stats exists') === 0) {
@@ -107,6 +120,7 @@ function parseStats(topic: string | null, stream: string, reply: unknown[]): Top
       lastId: null,
       lastGeneratedId: null,
       groups: [],
+      ...parseScheduled(reply[2]),
       measuredAt,
     };
   }
@@ -135,6 +149,7 @@ function parseStats(topic: string | null, stream: string, reply: unknown[]): Top
     lastId: optionalString(reply[4], 'last id'),
     lastGeneratedId: optionalString(reply[5], 'last generated id'),
     groups,
+    ...parseScheduled(reply[7]),
     measuredAt,
   };
 }

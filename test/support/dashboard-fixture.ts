@@ -53,6 +53,8 @@ export function statsAt(n: number): { measuredAt: number; topics: TopicStats[] }
     firstId: id(T0 - 3_600_000),
     lastId: id(measuredAt - 400, 7),
     lastGeneratedId: id(measuredAt - 400, 7),
+    scheduled: 12,
+    nextDueAt: T0 + 240_000,
     measuredAt,
     groups: [
       group('billing', n, {
@@ -82,6 +84,8 @@ export function statsAt(n: number): { measuredAt: number; topics: TopicStats[] }
     firstId: id(T0 - 600_000),
     lastId: id(T0 - 540_000, 4),
     lastGeneratedId: id(T0 - 540_000, 4),
+    scheduled: 0,
+    nextDueAt: null,
     measuredAt,
     groups: [group('ledger', 0, { lastDeliveredId: id(T0 - 540_000, 4) })],
   };

@@ -1,6 +1,6 @@
 /**
  * `sluice stats`: per topic and group, length, lag, pending, oldest pending age, consumers, dead
- * letters; a table, `--json`, `--watch`.
+ * letters, and per topic its delayed messages and when the next is due; a table, `--json`, `--watch`.
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Driver } from '../../core/driver.js';
@@ -23,7 +23,9 @@ const DEFAULT_WATCH_SECONDS = 2;
 export function statsCommand(program: Command): void {
   program
     .command('stats')
-    .description('length, lag, pending, oldest pending age, consumers and dead letters per topic and group')
+    .description(
+      'length, lag, pending, oldest pending age, consumers, dead letters and delayed messages per topic and group',
+    )
     .option(
       '-t, --topic <name...>',
       'topics (default: SLUICE_TOPICS, else SLUICE_TOPIC, else every topic found in Redis)',
@@ -45,7 +47,9 @@ export function statsCommand(program: Command): void {
       `
 A partitioned topic has a row per partition and group: orders[3] is partition 3.
 Columns: LAG = entries the group has not read yet ("?" when Redis cannot tell), PENDING = read and
-not acknowledged, OLDEST = age of the oldest pending message, DEAD = its dead letters.
+not acknowledged, OLDEST = age of the oldest pending message, DEAD = its dead letters,
+SCHEDULED = the topic's delayed messages not yet in the stream (every group gets them), NEXT = when
+the earliest is due ("due" when its time has come: the next drain of any group moves it in).
 
 Examples:
   sluice stats -t orders
@@ -133,15 +137,24 @@ function targetsOf(flags: StatsFlags): Target[] | undefined {
   return targets.length === 0 ? undefined : targets;
 }
 
+/** The SCHEDULED and NEXT cells of a stream: how many delayed messages wait, and in how long the first is due. */
+function scheduledCells(s: TopicStats): string[] {
+  if (s.nextDueAt === null) return [String(s.scheduled), '-'];
+  const inMs = s.nextDueAt - s.measuredAt;
+  return [String(s.scheduled), inMs <= 0 ? 'due' : `in ${formatDuration(inMs)}`];
+}
+
 export function statsTable(all: readonly TopicStats[]): string {
   const rows: string[][] = [];
   for (const s of all) {
     const name = s.partition === undefined ? (s.topic ?? s.stream) : `${s.topic}[${s.partition}]`;
+    const scheduled = scheduledCells(s);
     if (!s.exists) {
-      rows.push([name, '(no stream)', '0', '-', '-', '-', '-', '-']);
+      rows.push([name, '(no stream)', '0', '-', '-', '-', '-', '-', ...scheduled]);
       continue;
     }
-    if (s.groups.length === 0) rows.push([name, '(no group)', String(s.length), '-', '-', '-', '-', '-']);
+    if (s.groups.length === 0)
+      rows.push([name, '(no group)', String(s.length), '-', '-', '-', '-', '-', ...scheduled]);
     for (const g of s.groups) {
       rows.push([
         name,
@@ -152,12 +165,13 @@ export function statsTable(all: readonly TopicStats[]): string {
         g.oldestPendingAgeMs === null ? '-' : formatDuration(g.oldestPendingAgeMs),
         String(g.consumers),
         String(g.deadLetters),
+        ...scheduled,
       ]);
     }
   }
   return table(
-    ['TOPIC', 'GROUP', 'LENGTH', 'LAG', 'PENDING', 'OLDEST', 'CONSUMERS', 'DEAD'],
+    ['TOPIC', 'GROUP', 'LENGTH', 'LAG', 'PENDING', 'OLDEST', 'CONSUMERS', 'DEAD', 'SCHEDULED', 'NEXT'],
     rows,
-    [2, 3, 4, 5, 6, 7],
+    [2, 3, 4, 5, 6, 7, 8],
   );
 }

@@ -91,6 +91,19 @@ export function render(data: StatsAnswer): void {
   tiles.dead.node.classList.toggle('bad', totals.dead > 0);
 }
 
+/** The topic's delayed messages: how many wait outside the stream, and when the earliest is due. */
+function scheduledFacts(stats: TopicStats): HTMLElement[] {
+  const facts = [
+    el('span', { 'data-fact': 'scheduled' }, 'scheduled ', el('b', { text: count(stats.scheduled) })),
+  ];
+  if (stats.nextDueAt !== null) {
+    const inMs = stats.nextDueAt - stats.measuredAt;
+    const when = inMs > 0 ? `in ${duration(inMs)}` : 'now';
+    facts.push(el('span', { 'data-fact': 'next-due' }, 'next due ', el('b', { text: when })));
+  }
+  return facts;
+}
+
 function newSection(name: string): Section {
   const key = el('code');
   const facts = el('div', { class: 'facts' });
@@ -115,6 +128,7 @@ function newSection(name: string): Section {
       el('span', {}, 'length ', el('b', { text: count(stats.length) })),
       el('span', {}, 'groups ', el('b', { text: count(stats.groups.length) })),
       el('span', {}, 'last id ', el('code', { text: stats.lastId || '—' })),
+      ...scheduledFacts(stats),
     );
     empty.hidden = stats.exists && stats.groups.length > 0;
     empty.textContent = stats.exists

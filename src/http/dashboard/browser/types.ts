@@ -18,6 +18,9 @@ export interface TopicStats {
   readonly exists: boolean;
   readonly length: number;
   readonly lastId: string | null;
+  /** Delayed messages not yet moved into the stream, and when the earliest is due (ms since the epoch). */
+  readonly scheduled: number;
+  readonly nextDueAt: number | null;
   readonly measuredAt: number;
   readonly groups: readonly GroupStats[];
 }
