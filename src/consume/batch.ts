@@ -12,12 +12,23 @@ export interface Delivery {
   readonly deliveries: number;
 }
 
+/** A failed message to deliver again `retryInMs` from now (the settle phase schedules it). */
+export interface Retry {
+  readonly id: string;
+  readonly retryInMs: number;
+}
+
 /**
  * What became of a message of a batch: `ack` (its handler succeeded; its XACK waits for the turn's
- * flush), `acked` (its XACK was sent), `failed`, `lost` (another consumer holds it now), or a
+ * flush), `acked` (its XACK was sent), a retry, `lost` (another consumer holds it now), or a
  * dead-letter candidate. `undefined` while its handler runs (or never ran).
  */
-export type Outcome = 'ack' | 'acked' | 'failed' | 'lost' | DeadLetterCandidate;
+export type Outcome = 'ack' | 'acked' | 'lost' | Retry | DeadLetterCandidate;
+
+/** True when an outcome is a retry (else, when an object, a dead-letter candidate). */
+export function isRetry(outcome: Outcome | undefined): outcome is Retry {
+  return typeof outcome === 'object' && 'retryInMs' in outcome;
+}
 
 /** A batch being processed: shared by the handler calls (process), its acks and the hold on it (hold). */
 export interface BatchRun {
@@ -36,6 +47,8 @@ export interface BatchRun {
 /** What the settle phase does with a processed batch (its successes were acknowledged already). */
 export interface Settlement {
   readonly dead: readonly DeadLetterCandidate[];
+  /** Failed messages, each to be delivered again after its delay. */
+  readonly retries: readonly Retry[];
   /** Messages never handed to the handler: given back with their delivery count restored. */
   readonly unstarted: readonly Delivery[];
   /** Messages started and left pending (failed, or unfinished at the deadline). */

@@ -30,7 +30,8 @@ export type Counts = {
     | 'unfinished'
     | 'released'
     | 'lostToTrim'
-    | 'skipped']: number;
+    | 'skipped'
+    | 'promoted']: number;
 };
 
 /** Counts of a cycle that has done nothing yet. */
@@ -46,6 +47,7 @@ export function noCounts(): Counts {
     released: 0,
     lostToTrim: 0,
     skipped: 0,
+    promoted: 0,
   };
 }
 
@@ -65,6 +67,11 @@ export interface Cycle<T> {
   /** Fires as soon as the cycle stops for any reason: no read, reclaim or handler starts after it. */
   readonly stopping: AbortSignal;
   readonly counts: Counts;
+  /**
+   * When the soonest retry this cycle scheduled is due (ms since the epoch; infinite: none since
+   * the last reclaim), so that the reads reclaim it in time.
+   */
+  retryDueAt: number;
   stoppedBy: StopReason | undefined;
   error: unknown;
   stop(reason: StopReason, error?: unknown): void;
@@ -181,6 +188,7 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
     signal: handlers.signal,
     stopping: stopping.signal,
     counts: noCounts(),
+    retryDueAt: Number.POSITIVE_INFINITY,
     stoppedBy: undefined,
     error: undefined,
     stop(reason, error) {

@@ -75,7 +75,12 @@ export async function deadLetter(
     ];
     args.push(c.id, stamped.length, ...stamped);
   }
-  const reply = await runScript(driver, DEAD_LETTER, [keys.stream, keys.deadLetters(group)], args);
+  const reply = await runScript(
+    driver,
+    DEAD_LETTER,
+    [keys.stream, keys.deadLetters(group), keys.retrySchedule(group)],
+    args,
+  );
   if (!Array.isArray(reply))
     throw new SluiceError(`Unexpected dead-letter reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
   return reply.map((id) => parseString(id, 'dead-lettered id'));

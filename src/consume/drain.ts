@@ -190,6 +190,7 @@ function combine<T>(
     released: sum((r) => r.released),
     lostToTrim: sum((r) => r.lostToTrim),
     skipped: sum((r) => r.skipped) + skippedAtCreation,
+    promoted: sum((r) => r.promoted),
     consumersRemoved: sum((r) => r.consumersRemoved),
     trimmed: sum((r) => r.trimmed),
     droppedUnconsumed: sum((r) => r.droppedUnconsumed),

@@ -5,10 +5,10 @@
  * (hold.ts). What the other verdicts mean for Redis is the settle phase's to send.
  */
 import { decodeMessage, type Message } from '../core/envelope.js';
-import { describeError, HandlerTimeoutError, isPermanent } from '../core/errors.js';
+import { describeError, HandlerTimeoutError, isPermanent, retryDelayOf } from '../core/errors.js';
 import { handlerLimit, untilAborted, untilSettledOrAborted } from '../core/signals.js';
 import { ackAsFinished } from './acks.js';
-import type { BatchRun, Delivery, Outcome, Settlement } from './batch.js';
+import { type BatchRun, type Delivery, isRetry, type Outcome, type Retry, type Settlement } from './batch.js';
 import type { Cycle } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
 import { type BatchHold, holdBatch } from './hold.js';
@@ -123,49 +123,75 @@ function succeeded(run: BatchRun, index: number): void {
   run.acks.add(index);
 }
 
-/** A handler threw (or timed out): dead-letter it when it failed for good, else leave it pending. */
+/** A handler threw (or timed out): record its verdict, unless the batch was let go meanwhile. */
 function failed<T>(cycle: Cycle<T>, run: BatchRun, index: number, thrown: unknown, timedOut: boolean): void {
   const { options: o, counts } = cycle;
   // A handler cut short by the cycle's end has not finished: it stays pending as it is.
   if (!run.open || cycle.signal.aborted) return;
-  const { entry, deliveries } = run.batch[index] as Delivery;
   const error = timedOut ? new HandlerTimeoutError(o.handlerTimeoutMs as number) : thrown;
   if (timedOut) counts.timedOut++;
   // Ordered: nothing after it is handed out (dead-lettered first: it may fail to move).
   run.halted = o.ordered;
-  if (isPermanent(error) || deliveries >= o.maxDeliveries) {
-    run.outcomes[index] = {
+  run.outcomes[index] = verdictOf(cycle, run.batch[index] as Delivery, error);
+}
+
+/**
+ * What a failure means for its message: a dead letter when it is permanent or the message is out
+ * of deliveries, else a retry after the delay the failure asks for (`RetryLaterError`) or the
+ * back-off by delivery count (with full jitter when asked). A retry is logged as a warning.
+ */
+export function verdictOf<T>(
+  cycle: Cycle<T>,
+  { entry, deliveries }: Delivery,
+  error: unknown,
+): Retry | DeadLetterCandidate {
+  const { options: o } = cycle;
+  const permanent = isPermanent(error);
+  if (permanent || deliveries >= o.maxDeliveries) {
+    return {
       id: entry.id,
       fields: entry.fields ?? [],
       deliveries,
-      reason: isPermanent(error) ? 'permanent' : 'max-deliveries',
+      reason: permanent ? 'permanent' : 'max-deliveries',
       error,
     };
-    return;
   }
-  run.outcomes[index] = 'failed';
-  o.logger.warn('handler failed; the message stays pending for redelivery', {
+  const chosen = retryDelayOf(error);
+  const retryInMs = chosen ?? backoff(cycle, deliveries);
+  o.logger.warn('handler failed; the message will be delivered again', {
     stream: cycle.keys.stream,
     group: o.group,
     id: entry.id,
     deliveries,
+    retryInMs,
     error: describeError(error),
   });
+  return { id: entry.id, retryInMs };
+}
+
+/** The back-off after a failed delivery: `visibility × 2^(deliveries − 1)`, capped, optionally jittered. */
+function backoff<T>(cycle: Cycle<T>, deliveries: number): number {
+  const { visibilityTimeoutMs: vt, maxRedeliveryDelayMs, retryJitter } = cycle.options;
+  const delay = Math.min(vt * 2 ** (deliveries - 1), Math.max(maxRedeliveryDelayMs, vt));
+  return retryJitter === 'full' ? Math.floor(Math.random() * (delay + 1)) : delay;
 }
 
 /** The batch's verdicts, counted, as the settle phase takes them. */
 function tally<T>(cycle: Cycle<T>, run: BatchRun): Settlement {
   const { counts } = cycle;
   const dead: DeadLetterCandidate[] = [];
+  const retries: Retry[] = [];
   let keptPending = 0;
   for (let i = 0; i < run.next; i++) {
     const outcome = run.outcomes[i];
-    if (outcome === 'failed') counts.failed++;
-    else if (outcome === undefined) counts.unfinished++;
+    if (isRetry(outcome)) {
+      counts.failed++;
+      retries.push(outcome);
+    } else if (outcome === undefined) counts.unfinished++;
     else if (typeof outcome === 'object') dead.push(outcome);
-    if (outcome === 'failed' || outcome === undefined) keptPending++;
+    if (isRetry(outcome) || outcome === undefined) keptPending++;
   }
-  return { dead, unstarted: run.batch.slice(run.next), keptPending };
+  return { dead, retries, unstarted: run.batch.slice(run.next), keptPending };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -1,12 +1,13 @@
 /**
- * Phase 2, reclaim: take over entries other consumers left pending past the visibility timeout —
- * longer for messages that failed before (the redelivery back-off) — and dead-letter those
- * delivered too often. The rest go to the cycle's process and settle phases.
+ * Phase 2, reclaim: move due delayed messages into the stream, take back pending entries once due —
+ * failed ones when the group's retry schedule says so, others once idle for the visibility timeout
+ * (XAUTOCLAIM) — and dead-letter those delivered too often. The rest go to the cycle's process and
+ * settle phases.
  */
 
-import { RECLAIM } from '../core/cycle-scripts.js';
 import { runScript } from '../core/driver.js';
-import { parseReclaim } from '../core/replies.js';
+import { type Promotion, parseReclaim } from '../core/replies.js';
+import { RECLAIM } from '../core/schedule-scripts.js';
 import type { Delivery, HandleBatch } from './batch.js';
 import { type Cycle, outOfRoom, room, stopped } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
@@ -19,37 +20,57 @@ export interface ReclaimedPage {
   readonly deletedIds: readonly string[];
 }
 
+/** Delayed messages moved into the stream per reclaim (more wait for the next one). */
+export const PROMOTE_LIMIT = 1_000;
+
+/** When a reclaim found the next entries due: pending ones, and delayed messages (ms from then). */
+export interface NextDue {
+  /** The retry schedule's first entry, or one another consumer holds (not renewed meanwhile). */
+  readonly pendingMs: number | undefined;
+  readonly deliveryMs: number | undefined;
+}
+
 /**
- * Reclaims page after page (XAUTOCLAIM's cursor) until the group has nothing due, or the cycle stops.
- * Resolves how many entries it claimed, and in how many ms (from its last page) the first pending
- * entry it saw that another consumer holds can be due (`undefined`: none seen, or the scan stopped).
+ * Reclaims page after page (XAUTOCLAIM's cursor) until the group has nothing due, or the cycle
+ * stops; its first page also moves due delayed messages into the stream. Resolves how many entries
+ * it claimed, and when the next ones can be due (`undefined`: none seen, or the scan stopped).
  */
 export async function reclaim<T>(
   cycle: Cycle<T>,
   handle: HandleBatch,
-): Promise<{ claimed: number; nextDueMs: number | undefined }> {
+): Promise<{ claimed: number; next: NextDue }> {
   const { driver, keys, consumer, options: o } = cycle;
-  let cursor = '-';
+  const scripted = [keys.stream, keys.retrySchedule(o.group), keys.scheduled, keys.scheduledMessages];
+  let cursor = '0-0';
   let claimed = 0;
-  for (;;) {
-    if (stopped(cycle) || outOfRoom(cycle)) return { claimed, nextDueMs: undefined };
+  let deliveryMs: number | undefined;
+  for (let first = true; ; first = false) {
+    if (stopped(cycle) || outOfRoom(cycle)) return { claimed, next: { pendingMs: undefined, deliveryMs } };
+    const args = [o.group, consumer, o.visibilityTimeoutMs, cursor, o.batchSize, room(cycle)];
     const page = parseReclaim(
-      await runScript(
-        driver,
-        RECLAIM,
-        [keys.stream],
-        [o.group, consumer, o.visibilityTimeoutMs, o.maxRedeliveryDelayMs, cursor, o.batchSize, room(cycle)],
-      ),
+      await runScript(driver, RECLAIM, scripted, [...args, first ? PROMOTE_LIMIT : 0]),
     );
+    const seenAt = Date.now();
+    if (first) deliveryMs = notePromoted(cycle, page);
     cursor = page.cursor;
     claimed += page.claimed.length;
-    const seenAt = Date.now();
     await handleReclaimed(cycle, page, handle);
-    if (cursor === '0') {
-      const nextDueMs = page.nextDueMs === undefined ? undefined : page.nextDueMs - (Date.now() - seenAt);
-      return { claimed, nextDueMs };
+    if (cursor === '0-0') {
+      const since = Date.now() - seenAt;
+      const pendingMs = page.nextDueMs === undefined ? undefined : page.nextDueMs - since;
+      return {
+        claimed,
+        next: { pendingMs, deliveryMs: deliveryMs === undefined ? undefined : deliveryMs - since },
+      };
     }
   }
+}
+
+/** Counts delayed messages a reclaim moved into the stream; resolves when the next is due (ms). */
+export function notePromoted<T>(cycle: Cycle<T>, promotion: Promotion): number | undefined {
+  cycle.counts.promoted += promotion.promoted;
+  // More were due than one reclaim moves: the next reclaim comes at once.
+  return promotion.promoted >= PROMOTE_LIMIT ? 0 : promotion.nextDeliveryMs;
 }
 
 /** Reclaim over a cycle: at its start, then again whenever pending entries can have become due. */
@@ -60,23 +81,29 @@ export interface Reclaims {
   run(): Promise<number>;
 }
 
+/** The soonest reclaim after another (a little clock and timer slack: the script decides what is due). */
+const MIN_RECLAIM_GAP_MS = 20;
+
 /**
- * Plans a cycle's reclaims. After each, the next one is due when the first pending entry it saw in
- * another consumer's hands can be due — but never sooner than a tenth of the visibility timeout
- * after it (bounded cost: a hold renewed that often is never due), and never later than one
- * visibility timeout (entries read meanwhile, or beyond what the script looked at, can be due by then).
+ * Plans a cycle's reclaims. After each, the next one is due at the earliest of: the first entry of
+ * the retry schedule, or the first pending entry another consumer holds, when it can be due (a
+ * hold renewed as it should be is never close to due); the next delayed message; a retry this
+ * cycle scheduled since; and one visibility timeout (entries read meanwhile, or beyond what the
+ * script looked at, can be due by then).
  */
 export function reclaims<T>(cycle: Cycle<T>, handle: HandleBatch): Reclaims {
   const vt = cycle.options.visibilityTimeoutMs;
   let nextAt = 0;
   return {
-    nextAt: () => nextAt,
+    nextAt: () => Math.min(nextAt, cycle.retryDueAt),
     async run() {
       const startedAt = Date.now();
-      const { claimed, nextDueMs } = await reclaim(cycle, handle);
+      // The script sees every retry scheduled so far (and says when the first is due).
+      cycle.retryDueAt = Number.POSITIVE_INFINITY;
+      const { claimed, next } = await reclaim(cycle, handle);
       const now = Date.now();
-      const due = nextDueMs === undefined ? startedAt + vt : Math.min(startedAt + vt, now + nextDueMs);
-      nextAt = Math.max(due, now + Math.ceil(vt / 10));
+      const soonest = Math.min(next.pendingMs ?? vt, next.deliveryMs ?? vt);
+      nextAt = Math.max(Math.min(startedAt + vt, now + soonest), now + MIN_RECLAIM_GAP_MS);
       return claimed;
     },
   };

@@ -13,11 +13,14 @@ export interface DrainReport {
   readonly consumer: string;
   /** New messages read (XREADGROUP `>`). */
   readonly read: number;
-  /** Pending messages reclaimed after their redelivery delay (the visibility timeout, backed off). */
+  /**
+   * Pending messages taken back once due: failed ones after their retry delay (back-off, or the
+   * delay a handler chose), others after the visibility timeout.
+   */
   readonly reclaimed: number;
   /** Messages acknowledged after their handler succeeded. */
   readonly acked: number;
-  /** Handler failures left pending for redelivery. */
+  /** Handler failures left pending, each scheduled to be delivered again after its delay. */
   readonly failed: number;
   /** Handler calls cut off by `handlerTimeoutMs` (counted in `failed` or `deadLettered` too). */
   readonly timedOut: number;
@@ -35,6 +38,11 @@ export interface DrainReport {
    * publish function's `SLUICE_GROUP`) so publishers create them before the first message.
    */
   readonly skipped: number;
+  /**
+   * Delayed messages this cycle moved into the stream once due (every group reads them like any
+   * new message: this cycle's `read` may count them too).
+   */
+  readonly promoted: number;
   /** Consumers removed from the group by the tidy phase (idle, holding nothing). */
   readonly consumersRemoved: number;
   /** Entries trimmed from the stream: every group had acknowledged them (or, under `maxLength`, read them). */

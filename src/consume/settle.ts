@@ -1,14 +1,16 @@
 /**
  * Phase 5, settle: what became of a batch goes to Redis in as few commands as possible. Successes
  * were acknowledged as their handlers finished (acks.ts); the rest goes once the batch is done —
- * one script for its dead letters, one for what was never started.
+ * one script for its dead letters, one for its retries (the group's retry schedule), one for what
+ * was never started. A batch where every handler succeeded costs nothing here.
  */
 
 import { RELEASE } from '../core/cycle-scripts.js';
 import { runScript } from '../core/driver.js';
-import { describeError, RedisReplyError } from '../core/errors.js';
+import { describeError, MAX_RETRY_DELAY_MS, RedisReplyError } from '../core/errors.js';
 import { parseInteger } from '../core/replies.js';
-import type { Delivery, Settlement } from './batch.js';
+import { RETRY } from '../core/schedule-scripts.js';
+import type { Delivery, Retry, Settlement } from './batch.js';
 import type { Cycle } from './cycle.js';
 import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
 
@@ -23,8 +25,29 @@ export async function settle<T>(cycle: Cycle<T>, settlement: Settlement): Promis
     moved = await deadLetterOrKeep(cycle, dead);
     cycle.counts.deadLettered += moved;
   }
+  await scheduleRetries(cycle, settlement.retries);
   await giveBack(cycle, unstarted);
   return moved === dead.length && unstarted.length === 0 && settlement.keptPending === 0;
+}
+
+/**
+ * Schedules failed messages to be delivered again after their delays (one script): each waits in
+ * the group's retry schedule and is reclaimed once due. A message another consumer took meanwhile
+ * is left to it.
+ */
+async function scheduleRetries<T>(cycle: Cycle<T>, retries: readonly Retry[]): Promise<void> {
+  if (retries.length === 0) return;
+  const { driver, keys, consumer, options: o } = cycle;
+  // The schedule of a group nobody drains any more expires once its longest delay is past.
+  const ttlMs = Math.max(MAX_RETRY_DELAY_MS, o.maxRedeliveryDelayMs) + o.visibilityTimeoutMs + 3_600_000;
+  const args: (string | number)[] = [o.group, consumer, o.visibilityTimeoutMs, ttlMs];
+  let soonest = Number.POSITIVE_INFINITY;
+  for (const { id, retryInMs } of retries) {
+    args.push(id, retryInMs);
+    soonest = Math.min(soonest, retryInMs);
+  }
+  await runScript(driver, RETRY, [keys.stream, keys.retrySchedule(o.group)], args);
+  cycle.retryDueAt = Math.min(cycle.retryDueAt, Date.now() + soonest);
 }
 
 /** Gives back messages never handed to the handler, their delivery count restored (one script). */

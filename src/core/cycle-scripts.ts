@@ -1,71 +1,16 @@
 /**
- * The Lua scripts of the drain cycle: reclaim (in any order, and in order), dead-letter, release,
- * touch (hold), tidy. Like every sluice script, each touches the keys of one topic only (one hash
+ * The Lua scripts of the drain cycle: dead-letter, release, touch (hold), tidy. Reclaim, retries
+ * and delayed messages — the scripts of time — are in `schedule-scripts.ts`. Like every sluice script, each touches the keys of one topic only (one hash
  * tag: legal on Redis Cluster) and is atomic.
  */
 import { defineScript } from './driver.js';
 import { LUA_IDS } from './stream-ids.js';
 
 /**
- * Reclaim, with back-off: scan the group's pending list for entries idle at least the visibility
- * timeout, and claim those whose idle time also reaches their own redelivery delay,
- * `visibility × 2^(deliveries − 1)` capped at `maxDelay` — so a message that keeps failing waits
- * longer each time, decided from Redis's own idle times and delivery counts, with no timer in any
- * process. Entries deleted from the stream while pending are dropped from the pending list and
- * reported. One round trip per page, delivery counts included.
- * When the scan is complete, it also looks at the first `scan` pending entries other consumers hold
- * and says in how many ms the first of them can be due, so that a long cycle knows when to reclaim
- * again (-1: none).
- * KEYS[1] stream. ARGV: group, consumer, visibilityMs, maxDelayMs, start ('-' or '(<id>'), scan, limit.
- * Returns: {cursor ('0' when the scan is complete), {{id, deliveries, fields}, …}, {deletedId, …}, nextDueMs}.
- */
-export const RECLAIM = /* @__PURE__ */ defineScript(
-  'sluice-reclaim',
-  `
-local group, consumer = ARGV[1], ARGV[2]
-local visibility, maxDelay = tonumber(ARGV[3]), tonumber(ARGV[4])
-local start, scan, limit = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
-local pending = redis.call('XPENDING', KEYS[1], group, 'IDLE', visibility, start, '+', scan)
-local claimed, deleted = {}, {}
-local cursor = '0'
-for i, p in ipairs(pending) do
-  if #claimed >= limit then
-    cursor = '(' .. pending[i - 1][1]
-    break
-  end
-  local id, idle, deliveries = p[1], p[3], p[4]
-  local delay = math.min(visibility * 2 ^ (deliveries - 1), math.max(maxDelay, visibility))
-  if idle >= delay then
-    local entry = redis.call('XCLAIM', KEYS[1], group, consumer, 0, id)[1]
-    if entry and entry[2] then
-      claimed[#claimed + 1] = {id, deliveries + 1, entry[2]}
-    else
-      -- Gone from the stream (trimmed or XDELed): XCLAIM dropped it from the pending list.
-      redis.call('XACK', KEYS[1], group, id)
-      deleted[#deleted + 1] = id
-    end
-  end
-end
-if cursor == '0' and #pending == scan then cursor = '(' .. pending[#pending][1] end
-local nextDue = -1
-if cursor == '0' then
-  for _, p in ipairs(redis.call('XPENDING', KEYS[1], group, '-', '+', scan)) do
-    if p[2] ~= consumer then
-      local wait = math.min(visibility * 2 ^ (p[4] - 1), math.max(maxDelay, visibility)) - p[3]
-      if wait < 0 then wait = 0 end
-      if nextDue < 0 or wait < nextDue then nextDue = math.floor(wait) end
-    end
-  end
-end
-return {cursor, claimed, deleted, nextDue}
-`,
-);
-
-/**
  * Dead-letter entries this consumer still holds: copy each to the group's dead-letter stream, then
- * acknowledge the original, in one atomic step. An entry no longer pending for this consumer
- * (acknowledged or claimed by another meanwhile) is skipped.
- * KEYS[1] stream, KEYS[2] dead-letter stream.
+ * acknowledge the original (and drop it from the retry schedule), in one atomic step. An entry no
+ * longer pending for this consumer (acknowledged or claimed by another meanwhile) is skipped.
+ * KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] the group's retry schedule.
  * ARGV: group, consumer, count, then per entry: id, fieldCount, fields… (the dead-letter fields included).
  * Returns the ids dead-lettered.
  */
@@ -83,6 +28,7 @@ for i = 1, count do
   if p[1] and p[1][2] == consumer then
     redis.call('XADD', KEYS[2], '*', unpack(ARGV, a + 2, a + 1 + nfields))
     redis.call('XACK', KEYS[1], group, id)
+    redis.call('ZREM', KEYS[3], id)
     moved[#moved + 1] = id
   end
   a = a + 2 + nfields
@@ -211,42 +157,5 @@ if needed ~= nil then
   end
 end
 return {removed, left, pending, lag, trimmed, dropped}
-`,
-);
-
-/**
- * Reclaim in order (ordered draining): walk the group's pending list from its oldest entry and
- * claim entries while each is due (idle for its redelivery delay, as in RECLAIM); stop at the first
- * that is not, since nothing after it may be handled before it.
- * KEYS[1] stream. ARGV: group, consumer, visibilityMs, maxDelayMs, limit.
- * Returns: {waitMs, {{id, deliveries, fields}, …}, {deletedId, …}} where waitMs is -1 when nothing
- * is left pending after the claimed entries, 0 when more may be due (call again), or how long until
- * the oldest entry left becomes due.
- */
-export const RECLAIM_ORDERED = /* @__PURE__ */ defineScript(
-  'sluice-reclaim-ordered',
-  `
-local group, consumer = ARGV[1], ARGV[2]
-local visibility, maxDelay, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', limit)
-local claimed, deleted = {}, {}
-local wait = -1
-for _, p in ipairs(pending) do
-  local id, idle, deliveries = p[1], p[3], p[4]
-  local delay = math.min(visibility * 2 ^ (deliveries - 1), math.max(maxDelay, visibility))
-  if idle < delay then
-    wait = delay - idle
-    break
-  end
-  local entry = redis.call('XCLAIM', KEYS[1], group, consumer, 0, id)[1]
-  if entry and entry[2] then
-    claimed[#claimed + 1] = {id, deliveries + 1, entry[2]}
-  else
-    redis.call('XACK', KEYS[1], group, id)
-    deleted[#deleted + 1] = id
-  end
-end
-if wait == -1 and #pending == limit then wait = 0 end
-return {wait, claimed, deleted}
 `,
 );

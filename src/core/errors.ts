@@ -150,6 +150,46 @@ export function isPermanent(error: unknown): boolean {
   );
 }
 
+/** The longest retry delay a handler may choose (12 hours, as SQS's visibility timeout and Cloudflare Queues' `delaySeconds`). */
+export const MAX_RETRY_DELAY_MS = 43_200_000;
+
+/**
+ * Throw this from a handler to have the message back no earlier than `delayMs` from now — a
+ * downstream 429's `Retry-After`, a dependency known to be down for a while — without blocking the
+ * messages behind it. It counts as a delivery: once out of deliveries, the message is dead-lettered.
+ * Delays are capped at {@link MAX_RETRY_DELAY_MS}. Any error with a numeric `retryAfterMs` works alike.
+ *
+ * @example
+ * ```ts
+ * if (response.status === 429) throw new RetryLaterError(Number(response.headers.get('retry-after')) * 1000);
+ * ```
+ */
+export class RetryLaterError extends SluiceError {
+  override name = 'RetryLaterError';
+  readonly retryAfterMs: number;
+  constructor(delayMs: number, message?: string, options?: ErrorOptions) {
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new InvalidOptionError(
+        'delayMs',
+        `RetryLaterError needs a delay in ms, a finite number ≥ 0; got ${String(delayMs)}`,
+      );
+    }
+    super(message ?? `retry in ${Math.round(delayMs)} ms`, options);
+    this.retryAfterMs = Math.min(Math.round(delayMs), MAX_RETRY_DELAY_MS);
+  }
+}
+
+/**
+ * The retry delay a failure asks for: a {@link RetryLaterError}'s, or any error's numeric
+ * `retryAfterMs` (≥ 0, capped at {@link MAX_RETRY_DELAY_MS}); `undefined` when it asks for none.
+ */
+export function retryDelayOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const delay = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) return undefined;
+  return Math.min(Math.round(delay), MAX_RETRY_DELAY_MS);
+}
+
 /** A short, single-line description of anything thrown. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;

@@ -11,16 +11,24 @@ export interface RawEntry {
   readonly fields: readonly string[] | null;
 }
 
-export interface ReclaimPage {
-  /** Where the next page starts (`(<id>`, exclusive); `0` when the scan is complete. */
+/** What a reclaim script did with delayed messages: how many it moved into the stream, when the next is due. */
+export interface Promotion {
+  readonly promoted: number;
+  /** In how many ms the next delayed message is due; absent when none waits. */
+  readonly nextDeliveryMs?: number;
+}
+
+export interface ReclaimPage extends Promotion {
+  /** Where the next page starts (XAUTOCLAIM's cursor); `0-0` when the scan is complete. */
   readonly cursor: string;
   /** Entries claimed by this consumer, with their delivery count (this delivery included). */
   readonly claimed: { readonly entry: RawEntry; readonly deliveries: number }[];
   /** Ids that were pending but no longer exist in the stream (trimmed or deleted). */
   readonly deletedIds: string[];
   /**
-   * When the scan is complete: in how many ms the first pending entry (of those the script looked
-   * at) that another consumer holds can be due; absent when none is (or the scan goes on).
+   * When the scan is complete: in how many ms the next pending entry can be due — the retry
+   * schedule's first, or one another consumer holds (of those the script looked at); absent when
+   * none is (or the scan goes on).
    */
   readonly nextDueMs?: number;
 }
@@ -72,25 +80,45 @@ export function parseReadGroup(reply: unknown): RawEntry[] {
   return entries;
 }
 
-/** The reclaim script: `[cursor, [[id, deliveries, fields], …], [deletedId, …], nextDueMs?]` (-1: none). */
+/**
+ * The reclaim script: `[cursor, [[id, deliveries, fields], …], [deletedId, …], nextDueMs,
+ * promoted, nextDeliveryMs]` (-1: none).
+ */
 export function parseReclaim(reply: unknown): ReclaimPage {
-  if (!Array.isArray(reply) || reply.length < 3) return unexpected('reclaim', reply);
-  const page = { cursor: asString(reply[0], 'reclaim cursor'), ...parseClaims(reply) };
-  const nextDueMs = reply.length > 3 ? asNumber(reply[3], 'reclaim next due') : -1;
+  if (!Array.isArray(reply) || reply.length < 6) return unexpected('reclaim', reply);
+  const page = {
+    cursor: asString(reply[0], 'reclaim cursor'),
+    ...parseClaims(reply),
+    ...parsePromotion(reply.slice(4)),
+  };
+  const nextDueMs = asNumber(reply[3], 'reclaim next due');
   return nextDueMs >= 0 ? { ...page, nextDueMs } : page;
 }
 
 /** An ordered reclaim page: `waitMs` -1 (nothing left pending), 0 (call again) or the wait until the oldest entry is due. */
-export interface OrderedReclaimPage extends Omit<ReclaimPage, 'cursor'> {
+export interface OrderedReclaimPage extends Omit<ReclaimPage, 'cursor' | 'nextDueMs'> {
   readonly waitMs: number;
 }
 
+/** The ordered reclaim script: `[waitMs, [[id, deliveries, fields], …], [deletedId, …], promoted, nextDeliveryMs]`. */
 export function parseOrderedReclaim(reply: unknown): OrderedReclaimPage {
-  if (!Array.isArray(reply) || reply.length < 3) return unexpected('ordered reclaim', reply);
-  return { waitMs: asNumber(reply[0], 'ordered reclaim wait'), ...parseClaims(reply) };
+  if (!Array.isArray(reply) || reply.length < 5) return unexpected('ordered reclaim', reply);
+  return {
+    waitMs: asNumber(reply[0], 'ordered reclaim wait'),
+    ...parseClaims(reply),
+    ...parsePromotion(reply.slice(3)),
+  };
 }
 
-function parseClaims(reply: unknown[]): Omit<ReclaimPage, 'cursor'> {
+/** `[promoted, nextDeliveryMs]` (-1: nothing waits), as the promote script (and the reclaim scripts' tail) answer. */
+export function parsePromotion(reply: unknown): Promotion {
+  if (!Array.isArray(reply) || reply.length < 2) return unexpected('promote', reply);
+  const promoted = asNumber(reply[0], 'promoted');
+  const nextDeliveryMs = asNumber(reply[1], 'next delivery');
+  return nextDeliveryMs >= 0 ? { promoted, nextDeliveryMs } : { promoted };
+}
+
+function parseClaims(reply: unknown[]): Pick<ReclaimPage, 'claimed' | 'deletedIds'> {
   const [, claimed, deleted] = reply as [unknown, unknown, unknown];
   if (!Array.isArray(claimed) || !Array.isArray(deleted)) return unexpected('reclaim', reply);
   return {

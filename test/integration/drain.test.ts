@@ -32,11 +32,16 @@ describe.each(DRIVERS)('drain over $name', (kind) => {
     return { topic, group, keys };
   }
 
-  /** Makes every pending entry look idle for a minute (as if the visibility timeout had passed), keeping its owner and count. */
+  /**
+   * A minute passes for every pending entry: each looks idle for a minute (past the visibility
+   * timeout), keeping its owner and count, and what the group's retry schedule holds is due.
+   */
   async function agePending(stream: string, group: string): Promise<void> {
     const pending = (await redis.xpending(stream, group, '-', '+', 1000)) as [string, string][];
     for (const [id, owner] of pending)
       await redis.xclaim(stream, group, owner, 0, id, 'IDLE', 60_000, 'JUSTID');
+    const schedule = streamKeys({ stream }).retrySchedule(group);
+    for (const id of await redis.zrange(schedule, 0, -1)) await redis.zadd(schedule, 0, id);
   }
 
   async function pendingCount(stream: string, group: string): Promise<number> {

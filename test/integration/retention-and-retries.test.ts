@@ -124,12 +124,22 @@ describe.each(DRIVERS)('over $name', (kind) => {
   });
 
   describe('redelivery back-off', () => {
-    async function setIdle(stream: string, group: string, id: string, idleMs: number) {
-      const [[, owner]] = (await redis.xpending(stream, group, id, id, 1)) as [[string, string]];
-      await redis.xclaim(stream, group, owner, 0, id, 'IDLE', idleMs, 'JUSTID');
+    /** When the group's retry schedule has `id` due (ms, server clock), and the server's clock now. */
+    async function dueIn(stream: string, group: string, id: string): Promise<number> {
+      const due = Number(await redis.zscore(streamKeys({ stream }).retrySchedule(group), id));
+      const [seconds, micros] = (await redis.time()) as [string | number, string | number];
+      return due - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
     }
 
-    it('waits visibility × 2^(deliveries − 1) before each redelivery, capped at maxRedeliveryDelayMs', async () => {
+    /** The entry looks idle past the visibility timeout; the schedule moves `shiftMs` closer. */
+    async function age(stream: string, group: string, id: string, shiftMs: number) {
+      const [[, owner]] = (await redis.xpending(stream, group, id, id, 1)) as [[string, string]];
+      await redis.xclaim(stream, group, owner, 0, id, 'IDLE', 600_000, 'JUSTID');
+      const schedule = streamKeys({ stream }).retrySchedule(group);
+      await redis.zincrby(schedule, -shiftMs, id);
+    }
+
+    it('schedules visibility × 2^(deliveries − 1) after each failure, capped at maxRedeliveryDelayMs; not redelivered before', async () => {
       const topic = randomTopic();
       const { stream } = streamKeys({ topic });
       await redis.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
@@ -145,25 +155,46 @@ describe.each(DRIVERS)('over $name', (kind) => {
         { visibilityTimeoutMs: 10_000, maxRedeliveryDelayMs: 50_000, maxDeliveries: 10 },
       );
       await drain(driver, failing); // delivery 1
-      const cases: [idleMs: number, redelivered: boolean][] = [
-        [9_000, false], // after 1 delivery: needs 10 s
-        [15_000, true], // → delivery 2
-        [15_000, false], // after 2: needs 20 s
-        [25_000, true], // → delivery 3
-        [35_000, false], // after 3: needs 40 s
-        [45_000, true], // → delivery 4
-        [45_000, false], // after 4: 80 s, capped at 50 s
-        [51_000, true], // → delivery 5
-      ];
-      for (const [idleMs, redelivered] of cases) {
+      for (const expected of [10_000, 20_000, 40_000, 50_000]) {
         const before = attempts.length;
-        await setIdle(stream, 'g', id, idleMs);
+        const wait = await dueIn(stream, 'g', id);
+        expect(wait, `after ${before} deliveries`).toBeLessThanOrEqual(expected);
+        expect(wait, `after ${before} deliveries`).toBeGreaterThan(expected - 2_000);
+        // Idle far past the visibility timeout, yet not due: not delivered.
+        await age(stream, 'g', id, wait - 1_000);
         await drain(driver, failing);
-        expect(attempts.length - before, `idle ${idleMs} ms after ${before} deliveries`).toBe(
-          redelivered ? 1 : 0,
-        );
+        expect(attempts.length, `1 s before due, after ${before} deliveries`).toBe(before);
+        await age(stream, 'g', id, 1_000);
+        await drain(driver, failing);
+        expect(attempts.length, `once due, after ${before} deliveries`).toBe(before + 1);
       }
       expect(attempts).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    it('full jitter: each delay is a random part of the back-off', async () => {
+      const topic = randomTopic();
+      const { stream } = streamKeys({ topic });
+      await redis.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
+      const ids = (
+        await publishBatch(
+          driver,
+          topic,
+          Array.from({ length: 40 }, (_, i) => ({ data: i })),
+        )
+      ).map((r) => r.id);
+      const report = await drain(
+        driver,
+        options(topic, 'g', () => Promise.reject(new Error('down')), {
+          visibilityTimeoutMs: 100_000,
+          retryJitter: 'full',
+        }),
+      );
+      expect(report.failed).toBe(40);
+      const waits = await Promise.all(ids.map((id) => dueIn(stream, 'g', id)));
+      for (const wait of waits) expect(wait).toBeLessThanOrEqual(100_000);
+      // 40 uniform draws: spread over the range, not all at the top (as without jitter).
+      expect(Math.min(...waits)).toBeLessThan(50_000);
+      expect(new Set(waits.map((w) => Math.floor(w / 10_000))).size).toBeGreaterThanOrEqual(5);
     });
   });
 

@@ -59,11 +59,21 @@ describe.each(DRIVERS)('the scripts refuse entries that are not the consumer’s
     const deadLetters = keys.deadLetters('g');
     const entry = (id: string) => [id, 4, 'dlq.source-id', id, 'dlq.reason', 'test'];
     const args = (consumer: string) => ['g', consumer, 2, ...entry(held), ...entry(acked)];
-    const refused = await runScript(driver, DEAD_LETTER, [keys.stream, deadLetters], args('me'));
+    const refused = await runScript(
+      driver,
+      DEAD_LETTER,
+      [keys.stream, deadLetters, keys.retrySchedule('g')],
+      args('me'),
+    );
     expect(refused).toEqual([]);
     expect(await redis.exists(deadLetters)).toBe(0);
     expect(await pending(keys.stream)).toMatchObject([{ id: held, consumer: 'other', deliveries: 1 }]);
-    const moved = await runScript(driver, DEAD_LETTER, [keys.stream, deadLetters], args('other'));
+    const moved = await runScript(
+      driver,
+      DEAD_LETTER,
+      [keys.stream, deadLetters, keys.retrySchedule('g')],
+      args('other'),
+    );
     expect(moved).toEqual([held]);
     expect(await redis.xlen(deadLetters)).toBe(1);
     expect(await pending(keys.stream)).toEqual([]);

@@ -29,16 +29,26 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { drain } from '../../src/consume/drain.js';
-import { DEAD_LETTER, RECLAIM, RELEASE, TIDY } from '../../src/core/cycle-scripts.js';
+import { DEAD_LETTER, RELEASE, TIDY } from '../../src/core/cycle-scripts.js';
 import type { Driver } from '../../src/core/driver.js';
 import type { Logger } from '../../src/core/logger.js';
+import { PROMOTE, RECLAIM, RETRY } from '../../src/core/schedule-scripts.js';
 import { CREATE_GROUPS, PUBLISH } from '../../src/core/scripts.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 import { seededRandom } from './seeded-random.js';
 
 /** Driver operations a kill can be placed at (scripts by name). */
-export type KillOp = 'group' | 'read' | 'ack' | 'reclaim' | 'dead-letter' | 'release' | 'tidy' | 'publish';
+export type KillOp =
+  | 'group'
+  | 'read'
+  | 'ack'
+  | 'reclaim'
+  | 'retry'
+  | 'dead-letter'
+  | 'release'
+  | 'tidy'
+  | 'publish';
 
 /**
  * Where the child freezes (and says `K …`) so that the parent's SIGKILL lands exactly there:
@@ -128,11 +138,15 @@ const SCRIPTS = new Map<string, KillOp>([
   [CREATE_GROUPS.sha1, 'group'],
   [CREATE_GROUPS.source, 'group'],
   [RECLAIM.sha1, 'reclaim'],
+  [PROMOTE.sha1, 'reclaim'],
+  [RETRY.sha1, 'retry'],
   [DEAD_LETTER.sha1, 'dead-letter'],
   [RELEASE.sha1, 'release'],
   [TIDY.sha1, 'tidy'],
   [PUBLISH.sha1, 'publish'],
   [RECLAIM.source, 'reclaim'],
+  [PROMOTE.source, 'reclaim'],
+  [RETRY.source, 'retry'],
   [DEAD_LETTER.source, 'dead-letter'],
   [RELEASE.source, 'release'],
   [TIDY.source, 'tidy'],

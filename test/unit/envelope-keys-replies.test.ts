@@ -119,18 +119,27 @@ describe('replies', () => {
     expect(parseReadGroup([['s', [['1-0', ['a', 'b']]]]])).toEqual([{ id: '1-0', fields: ['a', 'b'] }]);
   });
 
-  it('parses the reclaim script: cursor, claimed entries with delivery counts, deleted ids', () => {
-    expect(parseReclaim(['(5-0', [['1-0', 3, ['a', 'b']]], ['2-0']])).toEqual({
-      cursor: '(5-0',
+  it('parses the reclaim script: cursor, claimed entries with delivery counts, deleted ids, due times, promotions', () => {
+    expect(parseReclaim(['5-0', [['1-0', 3, ['a', 'b']]], ['2-0'], -1, 2, 1500])).toEqual({
+      cursor: '5-0',
       claimed: [{ entry: { id: '1-0', fields: ['a', 'b'] }, deliveries: 3 }],
       deletedIds: ['2-0'],
+      promoted: 2,
+      nextDeliveryMs: 1500,
     });
-    expect(parseReclaim(['0', [], []])).toEqual({ cursor: '0', claimed: [], deletedIds: [] });
+    expect(parseReclaim(['0-0', [], [], 40, 0, -1])).toEqual({
+      cursor: '0-0',
+      claimed: [],
+      deletedIds: [],
+      nextDueMs: 40,
+      promoted: 0,
+    });
   });
 
   it('fails loudly on shapes it does not know', () => {
     expect(() => parseReadGroup('OK')).toThrow(/Unexpected XREADGROUP reply/);
-    expect(() => parseReclaim(['0', [['1-0']], []])).toThrow(/Unexpected reclaimed entry reply/);
+    expect(() => parseReclaim(['0-0', [['1-0']], [], -1, 0, -1])).toThrow(/Unexpected reclaimed entry reply/);
+    expect(() => parseReclaim(['0-0', [], []])).toThrow(/Unexpected reclaim reply/);
   });
 
   it('fieldsToRecord keeps the last of repeated fields', () => {
