@@ -25,7 +25,11 @@ import { drainOverrides, type OverrideAllowList, overrideGuard } from './overrid
 export type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
 export { type DrainOverrides, drainOverrides, OverrideNotAllowedError } from './overrides.js';
 
-export interface LambdaDrainOptions<T = unknown> extends DrainOptions<T>, OverrideAllowList {
+/** The options of {@link lambdaDrainHandler}: the drain's, and what the function adds to them. */
+export type LambdaDrainOptions<T = unknown> = DrainOptions<T> & LambdaDrainWiring;
+
+/** What a Lambda drain function adds to the drain options. */
+export interface LambdaDrainWiring extends OverrideAllowList {
   readonly driver: Driver;
   /**
    * Where each cycle's CloudWatch Embedded Metric Format line goes (lag, processed, failed,

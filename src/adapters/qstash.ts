@@ -60,7 +60,11 @@ import {
   requestDrain,
 } from './web.js';
 
-export interface QStashDrainOptions<T = unknown> extends RequestDrainOptions<T> {
+/** The options of {@link qstashDrainHandler}: a drain's over HTTP, and the route's own. */
+export type QStashDrainOptions<T = unknown> = RequestDrainOptions<T> & QStashDrainRoute;
+
+/** What the route adds to the options of a drain over HTTP. */
+export interface QStashDrainRoute {
   /** The current signing key (`QSTASH_CURRENT_SIGNING_KEY`). */
   readonly currentSigningKey: string;
   /** The next signing key (`QSTASH_NEXT_SIGNING_KEY`), accepted too so that keys can be rotated. */

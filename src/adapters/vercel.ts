@@ -58,7 +58,11 @@ import {
   requestDrain,
 } from './web.js';
 
-export interface VercelDrainOptions<T = unknown> extends RequestDrainOptions<T> {
+/** The options of {@link vercelDrainHandler}: a drain's over HTTP, and the route's own. */
+export type VercelDrainOptions<T = unknown> = RequestDrainOptions<T> & VercelDrainRoute;
+
+/** What the route adds to the options of a drain over HTTP. */
+export interface VercelDrainRoute {
   /** The function's `maxDuration` (vercel.json `functions`), in seconds: the deadline is derived from it. */
   readonly maxDurationSeconds: number;
   /**

@@ -4,7 +4,7 @@
  */
 import { drain } from '../consume/drain.js';
 import { withInvocation } from '../consume/invocation.js';
-import { type DrainOptions, resolveDrainOptions } from '../consume/options.js';
+import { type DrainSettings, type Handling, resolveDrainOptions } from '../consume/options.js';
 import type { Driver } from '../core/driver.js';
 import { describeError, InvalidOptionError } from '../core/errors.js';
 import { jsonLogger } from '../core/logger.js';
@@ -18,9 +18,12 @@ import {
 } from './overrides.js';
 
 /** Drain options of a function invoked over HTTP, which has no remaining-time call. */
-export interface RequestDrainOptions<T = unknown>
-  extends Omit<DrainOptions<T>, 'remainingTimeMs'>,
-    OverrideAllowList {
+export type RequestDrainOptions<T = unknown> = Omit<DrainSettings, 'remainingTimeMs'> &
+  Handling<T> &
+  RequestDrainWiring;
+
+/** What a drain function invoked over HTTP adds to the drain options. */
+export interface RequestDrainWiring extends OverrideAllowList {
   readonly driver: Driver;
   /**
    * The function's maximum duration (Vercel's `maxDuration`), in seconds. The cycle's deadline is at

@@ -14,13 +14,15 @@
  */
 
 import type { Driver } from '../core/driver.js';
-import type { HandleBatch } from './batch.js';
+import { InvalidOptionError } from '../core/errors.js';
+import type { Delivery, HandleBatch, Settlement } from './batch.js';
 import { type Cycle, type CyclePlace, openCycle } from './cycle.js';
 import { ensureGroup } from './ensure.js';
 import { reclaimAndReadInOrder } from './in-order.js';
 import { type Lease, takeLease } from './lease.js';
 import type { ResolvedDrainOptions } from './options.js';
-import { processBatch } from './process.js';
+import { type MessageCycle, processBatch } from './process.js';
+import { type BatchCycle, processWholeBatch } from './process-batch.js';
 import { read } from './read.js';
 import { reclaims } from './reclaim.js';
 import { type DrainReport, reportOf } from './report.js';
@@ -39,7 +41,8 @@ export async function drainStream<T>(
 ): Promise<DrainReport> {
   const cycle = openCycle(driver, o, place);
   // Phases 4 and 5, over each batch that reclaim and read take.
-  const processAndSettle: HandleBatch = async (batch) => settle(cycle, await processBatch(cycle, batch));
+  const process = processorOf(cycle);
+  const processAndSettle: HandleBatch = async (batch) => settle(cycle, await process(batch));
   let lease: Lease | undefined;
   try {
     if (o.ordered) {
@@ -62,6 +65,22 @@ export async function drainStream<T>(
   await lease?.release(cycle.counts.unfinished > 0 ? o.visibilityTimeoutMs : 0);
   cycle.close();
   return report;
+}
+
+/** Phase 4 as the drain's handler wants it: one call per message (`process.ts`) or per batch (`process-batch.ts`). */
+function processorOf<T>(cycle: Cycle<T>): (batch: readonly Delivery[]) => Promise<Settlement> {
+  if (hasBatchHandler(cycle)) return (batch) => processWholeBatch(cycle, batch);
+  if (hasHandler(cycle)) return (batch) => processBatch(cycle, batch);
+  // Resolved options have exactly one of the two.
+  throw new InvalidOptionError('handler', 'Expected exactly one of `handler` and `batchHandler`');
+}
+
+function hasBatchHandler<T>(cycle: Cycle<T>): cycle is BatchCycle<T> {
+  return cycle.options.batchHandler !== undefined;
+}
+
+function hasHandler<T>(cycle: Cycle<T>): cycle is MessageCycle<T> {
+  return cycle.options.handler !== undefined;
 }
 
 /** Another drain holds the stream's lease: this cycle ends at once, having done nothing. */

@@ -7,6 +7,7 @@ import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
 import { jsonLogger, type Logger } from '../core/logger.js';
 import { MAX_PARTITIONS } from '../core/partitions.js';
 import { describeGot, integerOption } from '../core/validate.js';
+import type { BatchHandler, Handler, ResolvedHandling } from './options.js';
 
 /** The longest duration an option may give (15 minutes, the longest any platform runs a function). */
 export const MAX_DURATION_MS = 15 * 60 * 1000;
@@ -100,4 +101,36 @@ export function assignedWithin(
       `Expected partitions of 0 to ${partitions - 1} (\`partitions\` is ${partitions}), got ${beyond.join(', ')}`,
     );
   }
+}
+
+/**
+ * `handler` or `batchHandler`: exactly one, a function. A batch handler is called once per batch,
+ * one call at a time, so an explicit `concurrency` other than 1 with it is refused.
+ */
+export function handlingOption<T>(options: {
+  readonly handler?: unknown;
+  readonly batchHandler?: unknown;
+  readonly concurrency?: unknown;
+}): ResolvedHandling<T> {
+  const { handler, batchHandler, concurrency } = options;
+  if ((handler === undefined) === (batchHandler === undefined)) {
+    fail(
+      handler === undefined ? 'handler' : 'batchHandler',
+      `Expected exactly one of \`handler\` and \`batchHandler\`, got ${handler === undefined ? 'neither' : 'both'}`,
+    );
+  }
+  if (batchHandler === undefined) {
+    if (typeof handler !== 'function')
+      fail('handler', `Expected \`handler\` to be a function, got ${describeGot(handler)}`);
+    return { handler: handler as Handler<T>, batchHandler: undefined };
+  }
+  if (typeof batchHandler !== 'function')
+    fail('batchHandler', `Expected \`batchHandler\` to be a function, got ${describeGot(batchHandler)}`);
+  if (concurrency !== undefined && concurrency !== 1) {
+    fail(
+      'concurrency',
+      `Expected \`concurrency\` to be 1 (or unset) with \`batchHandler\` (one call per batch, one at a time), got ${describeGot(concurrency)}`,
+    );
+  }
+  return { handler: undefined, batchHandler: batchHandler as BatchHandler<T> };
 }

@@ -12,6 +12,7 @@ import {
   booleanOption,
   dropUndefined,
   fail,
+  handlingOption,
   loggerOption,
   MAX_DURATION_MS,
   nameOption,
@@ -29,20 +30,78 @@ export interface HandlerContext {
 }
 
 /**
- * Processes one message. Resolve → acknowledged. Throw → left pending and redelivered after the
- * visibility timeout. Throw a `PermanentError` → dead-lettered at once.
+ * Processes one message. Resolve → acknowledged. Throw → left pending and delivered again after
+ * its back-off (`visibilityTimeoutMs × 2^(deliveries − 1)`, capped). Throw a `RetryLaterError` →
+ * delivered again after the delay it names. Throw a `PermanentError` → dead-lettered at once.
  */
 export type Handler<T = unknown> = (message: Message<T>, context: HandlerContext) => unknown;
 
-export interface DrainOptions<T = unknown> {
+/** One message of a batch that failed, as a {@link BatchHandler} reports it. */
+export interface BatchFailure {
+  /** The message's id (`message.id`): one of the batch the handler was given, named once. */
+  readonly id: string;
+  /** Why it failed: logged, and kept with the message if it is dead-lettered. */
+  readonly error?: unknown;
+  /**
+   * Deliver it again no earlier than this many ms from now (a finite number ≥ 0, capped at 12 hours),
+   * as a thrown `RetryLaterError` would. Unset: the error's own delay, else the back-off.
+   */
+  readonly retryAfterMs?: number | undefined;
+  /** `true`: retrying cannot help: dead-letter it at once, as a thrown `PermanentError` would. */
+  readonly permanent?: boolean | undefined;
+}
+
+/** What a {@link BatchHandler} reports: the messages that failed. Every other one succeeded. */
+export interface BatchResult {
+  readonly failed: readonly BatchFailure[];
+}
+
+/**
+ * Processes a whole batch in one call. Return nothing → every message is acknowledged. Return
+ * `{ failed: [{ id, error?, retryAfterMs?, permanent? }] }` → those are delivered again (or
+ * dead-lettered: `permanent`, or out of deliveries) and every other one is acknowledged. Throw →
+ * every message is delivered again (a `RetryLaterError`'s delay, else the back-off); throw a
+ * `PermanentError` → the whole batch is dead-lettered. A result naming an id that is not in the
+ * batch, naming one twice, or of any other shape fails the whole batch (logged as an error).
+ */
+export type BatchHandler<T = unknown> = (
+  messages: readonly Message<T>[],
+  context: HandlerContext,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing (async or not) returns void
+) => BatchResult | void | Promise<BatchResult | void>;
+
+/** A drain given a handler called once per message. */
+export interface MessageHandling<T = unknown> {
+  /** Called once per message (`concurrency` at a time). */
+  readonly handler: Handler<T>;
+  readonly batchHandler?: undefined;
+}
+
+/** A drain given a handler called once per batch (up to `batchSize` messages). */
+export interface BatchHandling<T = unknown> {
+  /**
+   * Called once per batch with its messages in stream order, one call at a time (`concurrency`
+   * does not apply). Ordered draining acknowledges no message after the first failed one: those
+   * are given back, their delivery count restored.
+   */
+  readonly batchHandler: BatchHandler<T>;
+  readonly handler?: undefined;
+}
+
+/** Exactly one of `handler` and `batchHandler`. */
+export type Handling<T = unknown> = MessageHandling<T> | BatchHandling<T>;
+
+/** Drain options: where, how long, how failures are retried, and exactly one of `handler` and `batchHandler`. */
+export type DrainOptions<T = unknown> = DrainSettings & Handling<T>;
+
+/** Drain options other than the handler. */
+export interface DrainSettings {
   /** The topic to drain (stream `sluice:{topic}`). Give this or `stream`. */
   readonly topic?: string;
   /** A stream key used as it is, e.g. one another service XADDs to. Give this or `topic`. */
   readonly stream?: string;
   /** The consumer group (`[A-Za-z0-9._-]{1,100}`). Created on first use. */
   readonly group: string;
-  /** Called once per message. */
-  readonly handler: Handler<T>;
   /**
    * The longest this cycle may run.
    * @default 50000
@@ -69,6 +128,13 @@ export interface DrainOptions<T = unknown> {
    */
   readonly maxRedeliveryDelayMs?: number;
   /**
+   * Jitter on the back-off of a failed message: `full` waits a random time between 0 and the
+   * back-off (spreads retries of messages that failed together, e.g. when a dependency was down);
+   * `none` waits the back-off exactly. A delay a handler chose (`RetryLaterError`) is never jittered.
+   * @default 'none'
+   */
+  readonly retryJitter?: 'none' | 'full';
+  /**
    * Longest run of one handler call. Past it the handler's signal fires, the cycle moves on, and
    * the message stays pending (a failed delivery). Unset: only the cycle's deadline bounds it.
    * @default undefined
@@ -90,7 +156,8 @@ export interface DrainOptions<T = unknown> {
    */
   readonly blockMs?: number;
   /**
-   * Handlers running at once. 1 keeps stream order.
+   * Handlers running at once. 1 keeps stream order. A `batchHandler` is called once per batch, one
+   * call at a time: more than 1 with it is refused.
    * @default 1
    */
   readonly concurrency?: number;
@@ -186,10 +253,18 @@ declare const resolvedBrand: unique symbol;
  * adapter resolves its options at cold start and passes them to every invocation
  * ({@link withInvocation} for what an invocation changes).
  */
-export interface ResolvedDrainOptions<T = unknown>
+export type ResolvedDrainOptions<T = unknown> = ResolvedDrainSettings & ResolvedHandling<T>;
+
+/** The handler of resolved options: exactly one of the two, the other `undefined`. */
+export type ResolvedHandling<T = unknown> =
+  | { readonly handler: Handler<T>; readonly batchHandler: undefined }
+  | { readonly handler: undefined; readonly batchHandler: BatchHandler<T> };
+
+/** Resolved drain options other than the handler. */
+export interface ResolvedDrainSettings
   extends Required<
     Omit<
-      DrainOptions<T>,
+      DrainSettings,
       | 'topic'
       | 'stream'
       | 'remainingTimeMs'
@@ -221,6 +296,7 @@ export const DRAIN_DEFAULTS = Object.freeze({
   safetyMarginMs: 2_000,
   visibilityTimeoutMs: 30_000,
   maxRedeliveryDelayMs: 600_000,
+  retryJitter: 'none' as const,
   maxDeliveries: 5,
   batchSize: 100,
   blockMs: 1_000,
@@ -240,7 +316,7 @@ const resolvedOptions = new WeakSet<object>();
 
 /** Freezes resolved options and marks them resolved (for `resolveDrainOptions` and `withInvocation`). */
 export function brandResolved<T>(
-  options: Omit<ResolvedDrainOptions<T>, typeof resolvedBrand>,
+  options: Omit<ResolvedDrainSettings, typeof resolvedBrand> & ResolvedHandling<T>,
 ): ResolvedDrainOptions<T> {
   const frozen = Object.freeze(options) as ResolvedDrainOptions<T>;
   resolvedOptions.add(frozen);
@@ -273,8 +349,7 @@ export function resolveDrainOptions<T>(
     fail('stream', `Expected \`stream\` to be a non-empty string, got ${describeGot(options.stream)}`);
   }
   const group = nameOption('group', merged.group);
-  if (typeof merged.handler !== 'function')
-    fail('handler', `Expected \`handler\` to be a function, got ${describeGot(merged.handler)}`);
+  const handling = handlingOption<T>(options);
   remainingTimeOption(options.remainingTimeMs);
   if (merged.startId !== '$' && merged.startId !== '0')
     fail('startId', `Expected \`startId\` to be "$" or "0", got ${describeGot(merged.startId)}`);
@@ -285,6 +360,11 @@ export function resolveDrainOptions<T>(
     );
   }
   signalOption(options.signal);
+  if (merged.retryJitter !== 'none' && merged.retryJitter !== 'full')
+    fail(
+      'retryJitter',
+      `Expected \`retryJitter\` to be "none" or "full", got ${describeGot(merged.retryJitter)}`,
+    );
   const ordered = booleanOption('ordered', merged.ordered);
   if (ordered && merged.concurrency !== 1) {
     fail(
@@ -303,9 +383,10 @@ export function resolveDrainOptions<T>(
   return brandResolved({
     target: hasTopic ? { topic: options.topic as string } : { stream: options.stream as string },
     group,
-    handler: merged.handler as Handler<T>,
+    ...handling,
     ...values,
     startId: merged.startId,
+    retryJitter: merged.retryJitter,
     consumerPrefix: merged.consumerPrefix,
     ordered,
     signal: options.signal,

@@ -12,14 +12,20 @@ import { type BatchRun, type Delivery, isRetry, type Outcome, type Retry, type S
 import type { Cycle } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
 import { type BatchHold, holdBatch } from './hold.js';
-import type { HandlerContext } from './options.js';
+import type { Handler, HandlerContext } from './options.js';
+
+/** A cycle whose drain has a per-message handler (`drain-stream.ts` picks this path for it). */
+export type MessageCycle<T> = Cycle<T> & { readonly options: { readonly handler: Handler<T> } };
 
 /**
  * Runs the handler over `batch` until every message was handled or the cycle stopped waiting (its
  * deadline or a stop), and says what settling must do. Ordered: the first message left pending
  * stops the batch, and the rest are never started.
  */
-export async function processBatch<T>(cycle: Cycle<T>, batch: readonly Delivery[]): Promise<Settlement> {
+export async function processBatch<T>(
+  cycle: MessageCycle<T>,
+  batch: readonly Delivery[],
+): Promise<Settlement> {
   const outcomes: (Outcome | undefined)[] = new Array(batch.length);
   const acks = ackAsFinished(cycle, batch, outcomes);
   const run: BatchRun = { batch, outcomes, acks, next: 0, open: true, halted: false };
@@ -42,7 +48,7 @@ export async function processBatch<T>(cycle: Cycle<T>, batch: readonly Delivery[
 
 /** One worker: hands out the batch's next message, one at a time, once the hold on it is fresh. */
 async function handleInTurn<T>(
-  cycle: Cycle<T>,
+  cycle: MessageCycle<T>,
   run: BatchRun,
   hold: BatchHold,
   shared: HandlerContext,
@@ -65,7 +71,7 @@ async function handleInTurn<T>(
 
 /** Calls the handler on one message; a promise only when the handler returned one (or has a limit). */
 function handleOne<T>(
-  cycle: Cycle<T>,
+  cycle: MessageCycle<T>,
   run: BatchRun,
   index: number,
   shared: HandlerContext,
@@ -93,7 +99,7 @@ function handleOne<T>(
 
 /** Calls the handler under its own time limit (`handlerTimeoutMs`) as well as the cycle's. */
 async function handleLimited<T>(
-  cycle: Cycle<T>,
+  cycle: MessageCycle<T>,
   run: BatchRun,
   index: number,
   message: Message<T>,
@@ -177,7 +183,7 @@ function backoff<T>(cycle: Cycle<T>, deliveries: number): number {
 }
 
 /** The batch's verdicts, counted, as the settle phase takes them. */
-function tally<T>(cycle: Cycle<T>, run: BatchRun): Settlement {
+export function tally<T>(cycle: Cycle<T>, run: BatchRun): Settlement {
   const { counts } = cycle;
   const dead: DeadLetterCandidate[] = [];
   const retries: Retry[] = [];

@@ -13,7 +13,10 @@ const kind = DRIVERS[0] as (typeof DRIVERS)[number];
 const driver = kind.create();
 const redis = rawClient();
 
-function lambda(topic: string, extra: Partial<Parameters<typeof lambdaDrainHandler>[0]> = {}) {
+function lambda(
+  topic: string,
+  extra: Partial<Omit<Parameters<typeof lambdaDrainHandler>[0], 'batchHandler'>> = {},
+) {
   const seen: string[] = [];
   const handler = lambdaDrainHandler({
     driver,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
-import type { DrainOptions } from '../../src/consume/options.js';
+import type { Handler } from '../../src/consume/options.js';
 import type { Message } from '../../src/core/envelope.js';
 import { GroupNotFoundError, InvalidOptionError, PermanentError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -20,7 +20,7 @@ import { publishBatch } from '../../src/publish/batch.js';
 import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, groupInfo, randomTopic } from '../support/fixtures.js';
 
-function drainOptions<T>(topic: string, group: string, handler: DrainOptions<T>['handler']) {
+function drainOptions<T>(topic: string, group: string, handler: Handler<T>) {
   return {
     topic,
     group,

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadQStashConfig, qstashDrainHandler } from '../../src/adapters/qstash.js';
-import type { DrainOptions } from '../../src/consume/options.js';
+import type { Handler } from '../../src/consume/options.js';
 import type { Driver } from '../../src/core/driver.js';
 import { ConfigurationError, InvalidOptionError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -69,11 +69,11 @@ async function arrange(group = 'g') {
 
 function route(
   topic: string,
-  extra: Partial<Parameters<typeof qstashDrainHandler>[0]> = {},
+  extra: Partial<Omit<Parameters<typeof qstashDrainHandler>[0], 'batchHandler'>> = {},
   on: { driver?: Driver } = {},
 ) {
   const seen: string[] = [];
-  const handler: DrainOptions['handler'] = (message) => {
+  const handler: Handler = (message) => {
     seen.push(message.id);
   };
   const drain = qstashDrainHandler({

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_DURATION_SECONDS } from '../../functions/vercel/max-duration.js';
 import { loadCronSecret, vercelDrainHandler, vercelPublishHandler } from '../../src/adapters/vercel.js';
-import type { DrainOptions } from '../../src/consume/options.js';
+import type { Handler } from '../../src/consume/options.js';
 import type { Driver } from '../../src/core/driver.js';
 import { ConfigurationError, InvalidOptionError } from '../../src/core/errors.js';
 import { streamKeys } from '../../src/core/keys.js';
@@ -30,11 +30,11 @@ async function arrange(group = 'g') {
 
 function cron(
   topic: string,
-  extra: Partial<Parameters<typeof vercelDrainHandler>[0]> = {},
+  extra: Partial<Omit<Parameters<typeof vercelDrainHandler>[0], 'batchHandler'>> = {},
   on: { driver?: Driver } = {},
 ) {
   const seen: string[] = [];
-  const handler: DrainOptions['handler'] = (message) => {
+  const handler: Handler = (message) => {
     seen.push(message.id);
   };
   const route = vercelDrainHandler({

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
-import type { DrainOptions } from '../../src/consume/options.js';
+import type { DrainSettings, Handler } from '../../src/consume/options.js';
 import type { Driver } from '../../src/core/driver.js';
 import { type Logger, silentLogger } from '../../src/core/logger.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
@@ -168,8 +168,8 @@ export function lambdaContext(remainingMs: number) {
 export function testDrainOptions<T>(
   topic: string,
   group: string,
-  handler: DrainOptions<T>['handler'],
-  extra: Partial<DrainOptions<T>> = {},
+  handler: Handler<T>,
+  extra: Partial<DrainSettings> = {},
 ) {
   return {
     topic,
