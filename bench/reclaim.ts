@@ -4,8 +4,12 @@
  * CPU time of the Redis process (INFO cpu) and commands Redis ran (INFO commandstats: what the cycle
  * sent, and what its scripts ran).
  */
+import { runScript } from '../src/core/driver.js';
+import { streamKeys } from '../src/core/keys.js';
+import { RECLAIM } from '../src/core/schedule-scripts.js';
 import { drain, silentLogger } from '../src/index.js';
 import type { BenchContext } from './lib/context.js';
+import { RECLAIM_BEFORE_SCHEDULE } from './lib/reclaim-before.js';
 import { fillStream } from './lib/redis-tools.js';
 import { median } from './lib/stats.js';
 
@@ -18,6 +22,16 @@ export interface ReclaimResult {
   /** Commands Redis ran per message, those run inside scripts included. */
   readonly redisCommandsPerMessage: number;
   readonly samples: { readonly wallUs: number[]; readonly redisUs: number[] };
+  /**
+   * The reclaim scripts alone, side by side in one run (alternating which goes first): today's
+   * (XAUTOCLAIM … JUSTID, the retry schedule, XCLAIM) and the one before the schedule (XPENDING …
+   * IDLE, XCLAIM). Redis CPU µs and commands per reclaimed entry, medians.
+   */
+  readonly scripts: {
+    readonly xautoclaim: { readonly redisUs: number; readonly commands: number };
+    readonly beforeSchedule: { readonly redisUs: number; readonly commands: number };
+    readonly ratio: number;
+  };
 }
 
 /**
@@ -34,15 +48,13 @@ async function serverWork(context: BenchContext): Promise<{ calls: number; usec:
   return { calls, usec: Math.round((cpu('used_cpu_user') + cpu('used_cpu_sys')) * 1e6) };
 }
 
-async function reclaimOnce(context: BenchContext, messages: number, batchSize: number) {
+/** A fresh topic whose `messages` entries a dead consumer read: all pending, idle past `visibilityMs`. */
+async function abandoned(context: BenchContext, messages: number, visibilityMs: number) {
   const { topic, stream } = context.topic('reclaim');
   const { admin } = context.servers;
   await fillStream(admin, stream, messages);
   await admin.xgroup('CREATE', stream, 'bench', '0');
-  // A consumer that read everything and died: every entry pending, idle past the visibility timeout.
   await admin.xreadgroup('GROUP', 'bench', 'dead', 'COUNT', messages, 'STREAMS', stream, '>');
-  const visibilityTimeoutMs = 1_000;
-  // Every entry idle long enough: the same IDLE for all, one XCLAIM per chunk of ids.
   const ids = ((await admin.xpending(stream, 'bench', '-', '+', messages)) as [string][]).map((p) => p[0]);
   for (let i = 0; i < ids.length; i += 1_000) {
     await admin.xclaim(
@@ -52,10 +64,51 @@ async function reclaimOnce(context: BenchContext, messages: number, batchSize: n
       0,
       ...ids.slice(i, i + 1_000),
       'IDLE',
-      visibilityTimeoutMs * 2,
+      visibilityMs * 2,
       'JUSTID',
     );
   }
+  return { topic, stream };
+}
+
+/** One reclaim script over an abandoned backlog, page after page (no handler): Redis CPU and commands per entry. */
+async function scriptOnce(context: BenchContext, messages: number, batchSize: number, before: boolean) {
+  const visibilityMs = 1_000;
+  const { stream } = await abandoned(context, messages, visibilityMs);
+  const keys = streamKeys({ stream });
+  const start = await serverWork(context);
+  let claimed = 0;
+  if (before) {
+    for (let cursor = '-'; ; ) {
+      const args = ['bench', 'live', visibilityMs, 600_000, cursor, batchSize, batchSize];
+      const reply = (await runScript(context.tcp, RECLAIM_BEFORE_SCHEDULE, [stream], args)) as [
+        string,
+        unknown[],
+      ];
+      claimed += reply[1].length;
+      cursor = reply[0];
+      if (cursor === '0') break;
+    }
+  } else {
+    const scripted = [stream, keys.retrySchedule('bench'), keys.scheduled, keys.scheduledMessages];
+    for (let cursor = '0-0', first = true; ; first = false) {
+      const args = ['bench', 'live', visibilityMs, cursor, batchSize, batchSize, first ? 1_000 : 0];
+      const reply = (await runScript(context.tcp, RECLAIM, scripted, args)) as [string, unknown[]];
+      claimed += reply[1].length;
+      cursor = reply[0];
+      if (cursor === '0-0') break;
+    }
+  }
+  const end = await serverWork(context);
+  await context.servers.admin.unlink(stream);
+  if (claimed !== messages) throw new Error(`a reclaim script claimed ${claimed} of ${messages}`);
+  return { redisUs: (end.usec - start.usec) / messages, commands: (end.calls - start.calls) / messages };
+}
+
+async function reclaimOnce(context: BenchContext, messages: number, batchSize: number) {
+  const visibilityTimeoutMs = 1_000;
+  const { topic, stream } = await abandoned(context, messages, visibilityTimeoutMs);
+  const { admin } = context.servers;
   const before = await serverWork(context);
   const started = performance.now();
   const report = await drain(context.tcp, {
@@ -91,6 +144,18 @@ export async function benchReclaim(
     calls.push(run.calls / messages);
   }
   const round = (n: number) => Number(n.toFixed(3));
+  const now: { redisUs: number; commands: number }[] = [];
+  const then: { redisUs: number; commands: number }[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    for (const before of rep % 2 === 0 ? [false, true] : [true, false]) {
+      (before ? then : now).push(await scriptOnce(context, messages, batchSize, before));
+    }
+  }
+  const figure = (list: { redisUs: number; commands: number }[]) => ({
+    redisUs: round(median(list.map((r) => r.redisUs))),
+    commands: round(median(list.map((r) => r.commands))),
+  });
+  const ratios = now.map((r, i) => r.redisUs / (then[i]?.redisUs ?? Number.NaN));
   return {
     messages,
     batchSize,
@@ -98,5 +163,6 @@ export async function benchReclaim(
     redisUsPerMessage: round(median(redis)),
     redisCommandsPerMessage: round(median(calls)),
     samples: { wallUs: wall.map(round), redisUs: redis.map(round) },
+    scripts: { xautoclaim: figure(now), beforeSchedule: figure(then), ratio: round(median(ratios)) },
   };
 }

@@ -162,7 +162,10 @@ export function renderTables(results: Results, targets: readonly Target[]): stri
       '',
       `Reclaim: ${c.messages} entries left pending by a dead consumer, taken over by one cycle (batch ${c.batchSize}, no-op handler): ` +
         `${c.wallUsPerMessage.toFixed(2)} µs wall, ${c.redisUsPerMessage.toFixed(2)} µs of Redis time and ` +
-        `${c.redisCommandsPerMessage.toFixed(2)} Redis commands (those inside scripts included) per reclaimed message.`,
+        `${c.redisCommandsPerMessage.toFixed(2)} Redis commands (those inside scripts included) per reclaimed message. ` +
+        `The reclaim script alone: ${c.scripts.xautoclaim.redisUs.toFixed(2)} µs, ${c.scripts.xautoclaim.commands.toFixed(2)} commands per entry ` +
+        `(XAUTOCLAIM … JUSTID, the retry schedule, XCLAIM) against ${c.scripts.beforeSchedule.redisUs.toFixed(2)} µs, ` +
+        `${c.scripts.beforeSchedule.commands.toFixed(2)} (XPENDING … IDLE, XCLAIM: the script before the schedule), ${c.scripts.ratio.toFixed(2)}× side by side.`,
     );
   }
   if (results.idle) {

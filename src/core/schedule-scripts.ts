@@ -92,18 +92,20 @@ local at = now()
 local promoted, nextDelivery = promote(stream, KEYS[3], KEYS[4], at, tonumber(ARGV[7]))
 local page = redis.call('XAUTOCLAIM', stream, group, consumer, visibility, cursor, 'COUNT', limit, 'JUSTID')
 local claimed, deleted = {}, {}
+-- Most reclaims follow a crash, with nothing failed: then the schedule is not asked entry by entry.
+local scheduled = redis.call('EXISTS', retry) == 1
 for _, id in ipairs(page[3] or {}) do
-  redis.call('ZREM', retry, id)
+  if scheduled then redis.call('ZREM', retry, id) end
   deleted[#deleted + 1] = id
 end
 for _, id in ipairs(page[2]) do
   local p = redis.call('XPENDING', stream, group, id, id, 1)[1]
-  local due = tonumber(redis.call('ZSCORE', retry, id))
+  local due = scheduled and tonumber(redis.call('ZSCORE', retry, id))
   if due and due > at then
     -- Not due: stale again when due (or in one visibility timeout, whichever comes first).
     redis.call('XCLAIM', stream, group, consumer, 0, id, 'IDLE', math.max(0, visibility - (due - at)), 'JUSTID')
   elseif p then
-    claimDue(stream, retry, group, consumer, id, p[4], due ~= nil, claimed, deleted)
+    claimDue(stream, retry, group, consumer, id, p[4], due, claimed, deleted)
   end
 end
 local nextDue = -1
@@ -113,7 +115,7 @@ if page[1] == '0-0' then
     if nextDue < 0 or wait < nextDue then nextDue = math.floor(wait) end
   end
   for _, p in ipairs(redis.call('XPENDING', stream, group, '-', '+', scan)) do
-    if p[2] ~= consumer and not redis.call('ZSCORE', retry, p[1]) then sooner(visibility - p[3]) end
+    if p[2] ~= consumer and not (scheduled and redis.call('ZSCORE', retry, p[1])) then sooner(visibility - p[3]) end
   end
   local first = redis.call('ZRANGE', retry, 0, scan - 1, 'WITHSCORES')
   for i = 1, #first, 2 do
