@@ -26,7 +26,7 @@ end
  * `limit`) to the stream, each removed from the schedule in the same step. Returns how many it
  * appended and in how many ms the next one is due (-1: none left).
  */
-const LUA_PROMOTE = `
+export const LUA_PROMOTE = `
 local function promote(stream, scheduled, msgs, at, limit)
   local promoted = 0
   if limit > 0 then

@@ -5,6 +5,7 @@
  * it writes whole.
  */
 import { defineScript } from './driver.js';
+import { LUA_PROMOTE } from './schedule-scripts.js';
 
 /**
  * Publish a batch, honouring idempotency keys and delays.
@@ -14,11 +15,13 @@ import { defineScript } from './driver.js';
  * schedule is '' (at once), '+<ms>:<token>' (after ms by Redis's clock) or '@<ms>:<token>' (at that
  * epoch ms; at once when past); a delayed message's one field is its fields as a JSON array.
  * A delayed message is kept as schedule id `s-<due ms>-<token>`: scored by its due time in KEYS[2],
- * its JSON fields under that id in KEYS[3], until a drain moves it into the stream.
+ * its JSON fields under that id in KEYS[3], until a drain — or a later run of this script, which
+ * first moves up to 100 due ones — moves it into the stream.
  * Returns a flat list: id (or schedule id), duplicate (0/1), id, duplicate, ….
  */
 export const PUBLISH = /* @__PURE__ */ defineScript(
   'sluice-publish',
+  LUA_PROMOTE,
   `
 local window = ARGV[1]
 local count = tonumber(ARGV[2])
@@ -30,6 +33,8 @@ local function clock()
   end
   return now
 end
+-- Due delayed messages go first (a few; drains move the rest): they were meant to be there already.
+promote(KEYS[1], KEYS[2], KEYS[3], clock(), 100)
 local out = {}
 local a = 3
 for i = 1, count do
