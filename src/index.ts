@@ -21,7 +21,15 @@
 export type { DrainReport, PartitionReport, StopReason } from './consume/drain.js';
 export { drain } from './consume/drain.js';
 export { AlreadyRunningError, type IdempotentOptions, idempotent } from './consume/idempotent.js';
-export type { DrainOptions, Handler, HandlerContext } from './consume/options.js';
+export type {
+  BatchFailure,
+  BatchHandler,
+  BatchResult,
+  DrainOptions,
+  DrainSettings,
+  Handler,
+  HandlerContext,
+} from './consume/options.js';
 export {
   type ShutdownSignal,
   type ShutdownSignalOptions,
@@ -42,6 +50,7 @@ export {
   RedisReplyError,
   RedisUnavailableError,
   ReplicationError,
+  RetryLaterError,
   SluiceError,
 } from './core/errors.js';
 export { jsonLogger, type Logger, silentLogger } from './core/logger.js';

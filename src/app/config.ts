@@ -27,6 +27,8 @@ export interface DrainSettings {
   readonly retentionMs: number;
   readonly maxLength: number | undefined;
   readonly ordered: boolean;
+  /** `SLUICE_RETRY_JITTER`: `none` or `full` jitter on the back-off of a failed message. */
+  readonly retryJitter: 'none' | 'full';
   readonly leaseMs: number | undefined;
   readonly partitions: number | undefined;
   readonly assignedPartitions: readonly number[] | undefined;
@@ -99,6 +101,7 @@ function drainSettings(env: Env): DrainSettings {
   const settings = drainNumbers(env);
   const ordered = flag(env, 'SLUICE_ORDERED');
   const assignedPartitions = numberList(env, 'SLUICE_ASSIGNED_PARTITIONS');
+  const retryJitter = (text(env, 'SLUICE_RETRY_JITTER') ?? DRAIN_DEFAULTS.retryJitter) as 'none' | 'full';
   // One validator for options and environment alike; its errors are renamed to the variable.
   try {
     resolveDrainOptions({
@@ -108,13 +111,14 @@ function drainSettings(env: Env): DrainSettings {
       ...settings,
       ordered,
       assignedPartitions,
+      retryJitter,
     });
   } catch (error) {
     if (!(error instanceof InvalidOptionError)) throw error;
     const variable = variableOf(error.option);
     throw new ConfigurationError(variable, `${variable}: ${error.message}`);
   }
-  return { ...settings, ordered, assignedPartitions } as unknown as DrainSettings;
+  return { ...settings, ordered, assignedPartitions, retryJitter } as unknown as DrainSettings;
 }
 
 /** The numeric drain settings: the defaults, overridden by the variables that are set. */
@@ -144,6 +148,7 @@ function variableOf(optionPath: string): string {
   const option = optionPath.replace(/\[\d+\]$/, '');
   if (option === 'ordered') return 'SLUICE_ORDERED';
   if (option === 'assignedPartitions') return 'SLUICE_ASSIGNED_PARTITIONS';
+  if (option === 'retryJitter') return 'SLUICE_RETRY_JITTER';
   return Object.entries(DRAIN_VARIABLES).find(([, name]) => name === option)?.[0] ?? optionPath;
 }
 

@@ -153,6 +153,7 @@ describe('loadConfig', () => {
       SLUICE_HANDLER_TIMEOUT_MS: '5000',
       SLUICE_RETENTION_MS: '0',
       SLUICE_MAX_LENGTH: '1000000',
+      SLUICE_RETRY_JITTER: 'full',
     });
     expect(config.topics).toEqual(['payments', 'refunds']);
     expect(config.publishToken).toBe('secret');
@@ -170,11 +171,19 @@ describe('loadConfig', () => {
       retentionMs: 0,
       maxLength: 1_000_000,
       ordered: false,
+      retryJitter: 'full',
       leaseMs: undefined,
       partitions: undefined,
       assignedPartitions: undefined,
       maxPartitions: undefined,
     });
+  });
+
+  it('refuses a SLUICE_RETRY_JITTER other than none or full, naming the variable', () => {
+    expect(loadConfig(env).drain.retryJitter).toBe('none');
+    expect(() => loadConfig({ ...env, SLUICE_RETRY_JITTER: 'random' })).toThrow(
+      /^SLUICE_RETRY_JITTER: Expected `retryJitter` to be "none" or "full", got `"random"` \(string\)/,
+    );
   });
 
   it('reads SLUICE_SIGNING_SECRET as a comma list (rotation), blanks dropped', () => {
