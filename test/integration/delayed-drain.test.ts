@@ -50,7 +50,7 @@ describe.each(DRIVERS)('delayed messages drained over $name', (kind) => {
     const handled: number[] = [];
     const report = await drain(
       driver,
-      testDrainOptions(topic, 'a', (m) => void handled.push(Date.now() - publishedAt), {
+      testDrainOptions(topic, 'a', () => void handled.push(Date.now() - publishedAt), {
         budgetMs: 4_000,
         idleExitMs: 1_500,
         blockMs: 100,
