@@ -6,8 +6,15 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Command, Option } from 'commander';
 import { type DrainReport, drain } from '../../consume/drain.js';
-import { DRAIN_DEFAULTS, type DrainOptions, type Handler } from '../../consume/options.js';
+import {
+  type BatchHandler,
+  DRAIN_DEFAULTS,
+  type DrainOptions,
+  type Handler,
+  type Handling,
+} from '../../consume/options.js';
 import { shutdownSignal } from '../../consume/shutdown.js';
+import type { Message } from '../../core/envelope.js';
 import { isPermanent } from '../../core/errors.js';
 import type { LogFields, Logger } from '../../core/logger.js';
 import {
@@ -58,7 +65,7 @@ export function drainCommand(program: Command): void {
   groupOption(targetOptions(command))
     .requiredOption(
       '--handler <path>',
-      'an ES module exporting the handler as `handler` (or default): (message, { signal, deadline }) => …',
+      'an ES module exporting the handler as `handler` (or default): (message, { signal, deadline }) => …, or a batch handler as `batchHandler`: (messages, { signal, deadline }) => { failed } | undefined',
     )
     .addOption(
       numberOption('--budget-ms <ms>', 'longest the cycle may run (default 50000)', 'SLUICE_BUDGET_MS'),
@@ -154,22 +161,17 @@ Example:
     .action(async (flags: DrainFlags, cmd: Command) => {
       const target = targetOf(cmd);
       const group = groupOf(cmd);
-      const handler = await loadHandler(flags.handler);
+      const handling = await loadHandler(flags.handler);
       const bar = progressBar('draining');
       const logger = stderrLogger(flags.verbose ? 'debug' : 'warn', bar.stop);
       const counted = { acked: 0, failed: 0, deadLettered: 0 };
       const maxDeliveries = flags.maxDeliveries ?? DRAIN_DEFAULTS.maxDeliveries;
-      // Counted as the cycle will count them (the report's names): a permanent failure, or one on the
-      // last allowed delivery, is dead-lettered; any other failure stays pending (failed).
-      const counting: Handler = async (message, context) => {
-        try {
-          await handler(message, context);
-          counted.acked++;
-        } catch (error) {
-          if (isPermanent(error) || message.deliveries >= maxDeliveries) counted.deadLettered++;
-          else counted.failed++;
-          throw error;
-        }
+      // Counted as the cycle will count them (the report's names) for the progress bar.
+      const outcome = (message: Message, error: unknown) => {
+        if (error === undefined) counted.acked++;
+        // A permanent failure, or one on the last allowed delivery, is dead-lettered; any other stays pending.
+        else if (isPermanent(error) || message.deliveries >= maxDeliveries) counted.deadLettered++;
+        else counted.failed++;
       };
       // --partition drains that one partition of a partitioned topic (all of them without it).
       const place =
@@ -180,7 +182,7 @@ Example:
         ...place,
         ordered: flags.ordered,
         group,
-        handler: counting,
+        ...countedHandling(handling, outcome),
         logger,
         budgetMs: flags.budgetMs,
         visibilityTimeoutMs: flags.visibilityTimeoutMs,
@@ -257,18 +259,68 @@ export function reportSummary(report: DrainReport): string {
   return `sluice drain: ${counts}; stoppedBy ${report.stoppedBy} after ${report.durationMs} ms`;
 }
 
-async function loadHandler(path: string): Promise<Handler> {
+/** The module's `handler` (or default function), or its `batchHandler`: exactly one. */
+async function loadHandler(path: string): Promise<Handling> {
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(resolve(process.cwd(), path)).href)) as Record<string, unknown>;
   } catch (error) {
     throw new UsageError(`cannot load --handler ${path}: ${(error as Error).message}`);
   }
+  const { batchHandler } = module;
   const handler = module.handler ?? module.default;
-  if (typeof handler !== 'function') {
-    throw new UsageError(`--handler ${path} exports no function named \`handler\` (nor a default function)`);
+  if (typeof batchHandler === 'function') {
+    if (typeof module.handler === 'function')
+      throw new UsageError(`--handler ${path} exports both \`handler\` and \`batchHandler\`: export one`);
+    return { batchHandler: batchHandler as BatchHandler };
   }
-  return handler as Handler;
+  if (typeof handler !== 'function') {
+    throw new UsageError(
+      `--handler ${path} exports no function named \`handler\` (nor a default function) or \`batchHandler\``,
+    );
+  }
+  return { handler: handler as Handler };
+}
+
+/** The handler, wrapped to report each message's outcome as the cycle will count it (`error` undefined: success). */
+function countedHandling(handling: Handling, outcome: (message: Message, error: unknown) => void): Handling {
+  if (handling.handler !== undefined) {
+    const { handler } = handling;
+    return {
+      handler: async (message, context) => {
+        try {
+          await handler(message, context);
+          outcome(message, undefined);
+        } catch (error) {
+          outcome(message, error);
+          throw error;
+        }
+      },
+    };
+  }
+  const { batchHandler } = handling;
+  return {
+    batchHandler: async (messages, context) => {
+      let result: Awaited<ReturnType<BatchHandler>>;
+      try {
+        result = await batchHandler(messages, context);
+      } catch (error) {
+        for (const message of messages) outcome(message, error);
+        throw error;
+      }
+      // An unusable result fails the batch; the report says so, the bar counts what it can.
+      const failed = Array.isArray(result?.failed) ? result.failed : [];
+      const byId = new Map(failed.map((f) => [f?.id, f]));
+      for (const message of messages) {
+        const failure = byId.get(message.id);
+        outcome(
+          message,
+          failure === undefined ? undefined : { permanent: failure.permanent ?? isPermanent(failure.error) },
+        );
+      }
+      return result;
+    },
+  };
 }
 
 /** JSON lines on stderr from `minLevel` up; clears the progress bar's line first. */
