@@ -16,6 +16,7 @@
  * | `sluice:{orders}:retry:<group>` | when each message a group's handler failed is due again (sorted set: due ms → id) |
  * | `sluice:{orders}:scheduled` | delayed messages not yet due (sorted set: deliver-at ms → schedule id) |
  * | `sluice:{orders}:scheduled:msgs` | the fields of each delayed message (hash: schedule id → fields as JSON) |
+ * | `sluice:{orders}:drains:<group>` | drains running or being started for a group (sorted set: drain id → expiry ms) |
  * | `sluice:{orders}:partitions` | the topic's partition count (`partitions.ts`) |
  *
  * A foreign stream key (written by someone else's XADD) is used as it is; its companion keys
@@ -50,6 +51,11 @@ export interface StreamKeys {
   readonly scheduled: string;
   /** The fields of each delayed message: a hash of schedule id → the entry's fields as a JSON array. */
   readonly scheduledMessages: string;
+  /**
+   * The drains of a group on this stream, running or woken and starting (event-driven mode): a
+   * sorted set of drain ids scored by when each expires unless renewed.
+   */
+  drains(group: string): string;
 }
 
 export function isTopicName(topic: unknown): topic is string {
@@ -96,5 +102,6 @@ export function streamKeys(target: { topic: string } | { stream: string }): Stre
     retrySchedule: (group) => `${companion}:retry:${group}`,
     scheduled: `${companion}:scheduled`,
     scheduledMessages: `${companion}:scheduled:msgs`,
+    drains: (group) => `${companion}:drains:${group}`,
   };
 }

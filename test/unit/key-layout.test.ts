@@ -25,11 +25,12 @@ import { signatureKey } from '../../src/http/signature.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The current layout's version: the last `## Key layout version N` heading of docs/upgrading.md. */
-const LAYOUT_VERSION = 2;
+const LAYOUT_VERSION = 3;
 /** sha256 (first 16 hex digits) of each version's sorted patterns. Append; never rewrite. */
 const LAYOUT_FINGERPRINTS: Readonly<Record<number, string>> = {
   1: 'e6a2581a622ed092',
   2: '6408c6b82bc09ea1',
+  3: '8af52c25ba0b88ff',
 };
 
 const SAMPLE = {
@@ -79,6 +80,11 @@ const LAYOUT: readonly { kind: string; pattern: string; built: string }[] = (() 
       kind: 'delayed messages (fields)',
       pattern: 'sluice:{<topic>}:scheduled:msgs',
       built: k.scheduledMessages,
+    },
+    {
+      kind: 'drains of a group (event-driven mode)',
+      pattern: 'sluice:{<topic>}:drains:<group>',
+      built: k.drains(SAMPLE.group),
     },
     {
       kind: 'partition count',
