@@ -250,7 +250,7 @@ console.log(JSON.stringify({ exports: names, error }));
 }
 
 const MINIMAL_HANDLER = `
-import { type DrainReport, publish } from 'sluice';
+import { type BatchHandler, type BatchResult, type DrainReport, publish } from 'sluice';
 import { ioredisDriver } from 'sluice/ioredis';
 import {
   type LambdaContextLike,
@@ -271,6 +271,13 @@ export const drainOrders = lambdaDrainHandler<{ orderId: number }>({
     return id;
   },
 });
+// A batch handler: the failures it lists (typed), the rest acknowledged; never both handlers.
+const batch: BatchHandler<{ orderId: number }> = async (messages): Promise<BatchResult> => ({
+  failed: messages.filter((m) => m.data.orderId < 0).map((m) => ({ id: m.id, retryAfterMs: 1_000 })),
+});
+export const drainBatches = lambdaDrainHandler({ driver, topic: 'orders', group: 'billing', batchHandler: batch });
+// @ts-expect-error exactly one of handler and batchHandler
+export const drainBoth = () => lambdaDrainHandler({ driver, topic: 'o', group: 'g', handler: () => {}, batchHandler: batch });
 const publishOrders = lambdaPublishHandler({ driver, topics: ['orders'], token: 'secret' });
 export const vercel = vercelPublishHandler;
 
