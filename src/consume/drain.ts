@@ -11,6 +11,7 @@ import { streamKeys } from '../core/keys.js';
 import { type TopicLayout, topicLayout } from '../core/partitions.js';
 import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js';
 import { drainStream } from './drain-stream.js';
+import { recordHistory } from './history.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import type { DrainReport, PartitionReport } from './report.js';
 
@@ -58,6 +59,7 @@ export async function drain<T = unknown>(
       report = failed(o, streamKeys(o.target).stream, consumer, startedAt, error);
     }
   }
+  await recordHistory(driver, report, o.logger);
   if (report.stoppedBy === 'error') o.logger.error('sluice drain cycle', { ...report });
   else o.logger.info('sluice drain cycle', { ...report });
   return report;

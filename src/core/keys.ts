@@ -17,6 +17,8 @@
  * | `sluice:{orders}:scheduled` | delayed messages not yet due (sorted set: deliver-at ms → schedule id) |
  * | `sluice:{orders}:scheduled:msgs` | the fields of each delayed message (hash: schedule id → fields as JSON) |
  * | `sluice:{orders}:drains:<group>` | drains running or being started for a group (sorted set: drain id → expiry ms) |
+ * | `sluice:{orders}:history:<group>` | the group's drains per minute over the last day (hash: minute mod 1440 → counts; `consume/history.ts`) |
+ * | `sluice:{orders}:reports:<group>` | the group's last drain reports (list, newest first, capped) |
  * | `sluice:{orders}:partitions` | the topic's partition count (`partitions.ts`) |
  *
  * A foreign stream key (written by someone else's XADD) is used as it is; its companion keys
@@ -56,6 +58,13 @@ export interface StreamKeys {
    * sorted set of drain ids scored by when each expires unless renewed.
    */
   drains(group: string): string;
+  /**
+   * A group's drain history: a hash of per-minute buckets (field: the minute mod 1440, value: that
+   * minute's counts), a ring over the last 24 hours.
+   */
+  history(group: string): string;
+  /** A group's last drain reports: a list, newest first, capped. */
+  reports(group: string): string;
 }
 
 export function isTopicName(topic: unknown): topic is string {
@@ -103,5 +112,7 @@ export function streamKeys(target: { topic: string } | { stream: string }): Stre
     scheduled: `${companion}:scheduled`,
     scheduledMessages: `${companion}:scheduled:msgs`,
     drains: (group) => `${companion}:drains:${group}`,
+    history: (group) => `${companion}:history:${group}`,
+    reports: (group) => `${companion}:reports:${group}`,
   };
 }

@@ -25,12 +25,13 @@ import { signatureKey } from '../../src/http/signature.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The current layout's version: the last `## Key layout version N` heading of docs/upgrading.md. */
-const LAYOUT_VERSION = 3;
+const LAYOUT_VERSION = 4;
 /** sha256 (first 16 hex digits) of each version's sorted patterns. Append; never rewrite. */
 const LAYOUT_FINGERPRINTS: Readonly<Record<number, string>> = {
   1: 'e6a2581a622ed092',
   2: '6408c6b82bc09ea1',
   3: '8af52c25ba0b88ff',
+  4: '638480c5ef0b35e6',
 };
 
 const SAMPLE = {
@@ -85,6 +86,16 @@ const LAYOUT: readonly { kind: string; pattern: string; built: string }[] = (() 
       kind: 'drains of a group (event-driven mode)',
       pattern: 'sluice:{<topic>}:drains:<group>',
       built: k.drains(SAMPLE.group),
+    },
+    {
+      kind: 'drain history of a group (per-minute buckets)',
+      pattern: 'sluice:{<topic>}:history:<group>',
+      built: k.history(SAMPLE.group),
+    },
+    {
+      kind: 'last drain reports of a group',
+      pattern: 'sluice:{<topic>}:reports:<group>',
+      built: k.reports(SAMPLE.group),
     },
     {
       kind: 'partition count',

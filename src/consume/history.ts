@@ -1,0 +1,78 @@
+/**
+ * A drain's report, recorded in its group's history (`core/history-scripts.ts`): one script call per
+ * stream the drain served, whatever the cycle did (never one per message). Recording never fails a
+ * drain nor holds it up for long: a failed or slow write is logged as a warning and forgotten.
+ */
+import { type Driver, runScript } from '../core/driver.js';
+import { describeError } from '../core/errors.js';
+import { HISTORY_MINUTES, HISTORY_REPORTS, RECORD_DRAIN } from '../core/history-scripts.js';
+import { streamKeys } from '../core/keys.js';
+import type { Logger } from '../core/logger.js';
+import type { DrainReport } from './report.js';
+
+/** Longest a drain waits for its history to be written before it returns its report anyway. */
+export const HISTORY_WRITE_MS = 1_000;
+
+/** The longest error text kept in a recorded report. */
+const MAX_ERROR_CHARS = 500;
+
+/**
+ * Records a drain's report in the history of its group: each partition's on that partition's
+ * stream, else the report on its stream. Resolves when written, or after {@link HISTORY_WRITE_MS}.
+ */
+export async function recordHistory(
+  driver: Driver,
+  report: DrainReport,
+  logger: Pick<Logger, 'warn'>,
+): Promise<void> {
+  const parts = report.partitions ?? [report];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), HISTORY_WRITE_MS);
+  });
+  const written = Promise.allSettled(parts.map((part) => recordOne(driver, part)));
+  try {
+    const outcome = await Promise.race([written, late]);
+    const failure =
+      outcome === 'late'
+        ? undefined
+        : outcome.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (outcome === 'late' || failure !== undefined) {
+      logger.warn('could not record the drain in its history', {
+        stream: report.stream,
+        group: report.group,
+        error:
+          failure === undefined ? `no answer within ${HISTORY_WRITE_MS} ms` : describeError(failure.reason),
+      });
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function recordOne(driver: Driver, report: DrainReport): Promise<void> {
+  const keys = streamKeys({ stream: report.stream });
+  await runScript(
+    driver,
+    RECORD_DRAIN,
+    [keys.history(report.group), keys.reports(report.group)],
+    [
+      Math.max(0, Math.round(report.durationMs)),
+      report.stoppedBy === 'error' ? 1 : 0,
+      JSON.stringify(recorded(report)),
+      report.acked,
+      report.failed,
+      report.deadLettered,
+      report.read,
+      report.reclaimed,
+      HISTORY_REPORTS,
+      HISTORY_MINUTES,
+    ],
+  );
+}
+
+/** What a history keeps of a report: its counts and outcome, not its partitions (each has its own). */
+function recorded(report: DrainReport): Record<string, unknown> {
+  const { partitions: _partitions, stream: _stream, group: _group, error, ...kept } = report;
+  return error === undefined ? kept : { ...kept, error: error.slice(0, MAX_ERROR_CHARS) };
+}
