@@ -54,6 +54,19 @@ export {
   showDeadLetter,
 } from './dead-letters.js';
 export {
+  type DrainRecord,
+  type DrainsNow,
+  type GroupHistory,
+  HISTORY_DEFAULTS,
+  type HistoryMinute,
+  type HistoryOptions,
+  type Rate,
+  type Rates,
+  ratesOf,
+  type TopicHistory,
+  topicHistory,
+} from './history.js';
+export {
   type RedriveOptions,
   type RedriveOutcome,
   type RedriveProgress,
@@ -62,6 +75,12 @@ export {
   redrive,
 } from './redrive.js';
 export { parseReplayFrom, type ReplayFrom, type ReplayOptions, type ReplayReport, replay } from './replay.js';
-export { type GroupStats, partitionedTopicStats, type TopicStats, topicStats } from './stats.js';
+export {
+  type GroupStats,
+  partitionedTopicStats,
+  type StatsOptions,
+  type TopicStats,
+  topicStats,
+} from './stats.js';
 export { type TailOptions, tail } from './tail.js';
 export { OPS_DEFAULTS, type OpsTarget } from './target.js';

@@ -6,6 +6,13 @@ import { type Driver, runScript } from '../core/driver.js';
 import { topicLayout } from '../core/partitions.js';
 import { parseInteger, parseString } from '../core/replies.js';
 import { idTime } from '../core/stream-ids.js';
+import {
+  type DrainsNow,
+  type HistoryMinute,
+  type HistoryOptions,
+  type Rates,
+  streamHistory,
+} from './history.js';
 import { optionalInteger, optionalString, rows } from './replies.js';
 import { STATS } from './scripts.js';
 import { keysOf, OPS_DEFAULTS, type OpsTarget, targetKeys, topicOf } from './target.js';
@@ -29,6 +36,21 @@ export interface GroupStats {
   readonly entriesRead: number | null;
   /** Entries in the group's dead-letter stream. */
   readonly deadLetters: number;
+  /** With `{ history: true }`: processed, failed and dead-lettered per second over the last 1, 5 and 15 minutes. */
+  readonly rates?: Rates;
+  /** With `{ history: true }`: the minutes of the last 24 hours in which a drain ran, oldest first. */
+  readonly history?: readonly HistoryMinute[];
+  /** With `{ history: true }`: drains running now, the last one, the last few. */
+  readonly drains?: DrainsNow;
+}
+
+export interface StatsOptions extends Pick<HistoryOptions, 'activeWithinMs' | 'reports'> {
+  /**
+   * Add each group's drain history (`rates`, `history`, `drains`): one more script call per
+   * stream, sent alongside the statistics' own.
+   * @default false
+   */
+  readonly history?: boolean;
 }
 
 export interface TopicStats {
@@ -66,14 +88,27 @@ export interface TopicStats {
  * for (const g of groups) console.log(g.name, g.lag, g.pending, g.deadLetters);
  * ```
  */
-export async function topicStats(driver: Driver, target: OpsTarget): Promise<TopicStats> {
+export async function topicStats(
+  driver: Driver,
+  target: OpsTarget,
+  options: StatsOptions = {},
+): Promise<TopicStats> {
   const keys = await targetKeys(driver, target);
   const prefix = keys.deadLetters('');
-  const reply = rows(
-    await runScript(driver, STATS, [keys.stream, keys.scheduled], [prefix, OPS_DEFAULTS.countLimit]),
-    'stats',
-  );
-  return parseStats(topicOf(target), keys.stream, reply);
+  const [reply, history] = await Promise.all([
+    runScript(driver, STATS, [keys.stream, keys.scheduled], [prefix, OPS_DEFAULTS.countLimit]),
+    options.history ? streamHistory(driver, keys, options) : undefined,
+  ]);
+  const stats = parseStats(topicOf(target), keys.stream, rows(reply, 'stats'));
+  if (history === undefined) return stats;
+  const byGroup = new Map(history.groups.map((g) => [g.group, g]));
+  return {
+    ...stats,
+    groups: stats.groups.map((g) => {
+      const h = byGroup.get(g.name);
+      return h === undefined ? g : { ...g, rates: h.rates, history: h.history, drains: h.drains };
+    }),
+  };
 }
 
 /**
@@ -85,18 +120,22 @@ export async function topicStats(driver: Driver, target: OpsTarget): Promise<Top
  * for (const s of await partitionedTopicStats(driver, 'orders')) console.log(s.partition, s.length);
  * ```
  */
-export async function partitionedTopicStats(driver: Driver, target: OpsTarget): Promise<TopicStats[]> {
+export async function partitionedTopicStats(
+  driver: Driver,
+  target: OpsTarget,
+  options: StatsOptions = {},
+): Promise<TopicStats[]> {
   const topic = topicOf(target);
-  if (topic === null) return [await topicStats(driver, target)];
+  if (topic === null) return [await topicStats(driver, target, options)];
   if (typeof target === 'object' && 'partition' in target && target.partition !== undefined) {
-    return [{ ...(await topicStats(driver, target)), partition: target.partition }];
+    return [{ ...(await topicStats(driver, target, options)), partition: target.partition }];
   }
   keysOf(target); // validates the name before anything is sent
   const layout = await topicLayout(driver, topic);
-  if (layout.partitions === 1) return [await topicStats(driver, target)];
+  if (layout.partitions === 1) return [await topicStats(driver, target, options)];
   return Promise.all(
     Array.from({ length: layout.partitions }, async (_, partition) => {
-      const stats = await topicStats(driver, { stream: layout.keys(partition).stream });
+      const stats = await topicStats(driver, { stream: layout.keys(partition).stream }, options);
       return { ...stats, topic, partition };
     }),
   );
