@@ -9,9 +9,12 @@
  * |---|---|---|
  * | GET | `/ops`, `/ops/`, `/ops/dashboard` | the dashboard page (HTML; no token needed to load it) |
  * | GET | `/ops/stats[?topic=<topic>]` | `{ measuredAt, topics: TopicStats[] }`, every configured topic when none is named |
+ * | GET | `/ops/history[?topic=<topic>&group=<group>]` | `{ measuredAt, topics: TopicHistory[] }`: per group, rates, the last 24 hours by minute, the drains |
+ * | GET | `/ops/rates[?topic=<topic>&group=<group>]` | the same without the per-minute series: rates, drains running, the last drain |
  * | GET | `/ops/topics/{topic}/groups/{group}/dead-letters[?count=&start=&order=newest]` | a `DeadLetterPage`, oldest first (or newest) |
  * | POST | `/ops/topics/{topic}/groups/{group}/redrive` | body `{ ids?, limit?, dryRun? }` → `RedriveReport` + `remaining` |
  * | POST | `/ops/topics/{topic}/groups/{group}/purge` | body `{ ids? \| all: true, dryRun? }` → `PurgeReport` + `remaining` |
+ * | POST | `/ops/topics/{topic}/groups/{group}/replay` | body `{ from, dryRun? }` (`from`: stream id, ISO time, ms, or `"$"`) → `ReplayReport` |
  *
  * Authentication: every route but the page needs `Authorization: Bearer <admin token>`, compared in
  * constant time. With no token configured every such request is refused (401), naming the variable
@@ -42,6 +45,8 @@ import {
   quoted,
 } from './ops-routes/context.js';
 import { deadLettersRoute, purgeRoute, redriveRoute } from './ops-routes/dead-letters.js';
+import { historyRoute, ratesRoute } from './ops-routes/history.js';
+import { replayRoute } from './ops-routes/replay.js';
 import { statsRoute } from './ops-routes/stats.js';
 
 export type { OpsRequest, OpsResponse } from './ops-routes/context.js';
@@ -115,9 +120,12 @@ const OPS_ROUTES: readonly OpsRoute[] = [
     serve: () => ({ status: 200, headers: { ...DASHBOARD_HEADERS }, body: DASHBOARD_HTML }),
   },
   { path: /^\/stats\/?$/, method: 'GET', serve: statsRoute },
+  { path: /^\/history\/?$/, method: 'GET', serve: historyRoute },
+  { path: /^\/rates\/?$/, method: 'GET', serve: ratesRoute },
   { path: /^\/topics\/([^/]+)\/groups\/([^/]+)\/dead-letters\/?$/, method: 'GET', serve: deadLettersRoute },
   { path: /^\/topics\/([^/]+)\/groups\/([^/]+)\/redrive\/?$/, method: 'POST', serve: redriveRoute },
   { path: /^\/topics\/([^/]+)\/groups\/([^/]+)\/purge\/?$/, method: 'POST', serve: purgeRoute },
+  { path: /^\/topics\/([^/]+)\/groups\/([^/]+)\/replay\/?$/, method: 'POST', serve: replayRoute },
 ];
 
 /** `/ops` and what follows it, under any prefix. The lazy prefix makes the first `/ops` segment the one. */
@@ -143,7 +151,7 @@ function findRoute(path: string): { route: OpsRoute; params: string[] } {
   }
   throw new Refusal(
     404,
-    `no such route: ${quoted(path)}; try GET /ops/stats, GET /ops/topics/{topic}/groups/{group}/dead-letters, POST …/redrive or POST …/purge`,
+    `no such route: ${quoted(path)}; try GET /ops/stats, GET /ops/history, GET /ops/rates, GET /ops/topics/{topic}/groups/{group}/dead-letters, POST …/redrive, POST …/purge or POST …/replay`,
   );
 }
 

@@ -1,6 +1,8 @@
 /**
  * `sluice stats`: per topic and group, length, lag, pending, oldest pending age, consumers, dead
- * letters, and per topic its delayed messages and when the next is due; a table, `--json`, `--watch`.
+ * letters, and per topic its delayed messages and when the next is due; then from the drain
+ * history, per group, drains running, processed / failed / dead-lettered per second and the last
+ * drain. A table, `--json` (with each group's `rates`, `history` and `drains`), `--watch`.
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Driver } from '../../core/driver.js';
@@ -9,7 +11,7 @@ import { sleep } from '../../core/signals.js';
 import { partitionedTopicStats, type TopicStats } from '../../ops/index.js';
 import { interruptSignal, type Target, UsageError, withDriver } from '../context.js';
 import { describeFound, discover } from '../discover.js';
-import { formatDuration, note, print, printJson, table } from '../terminal.js';
+import { formatDuration, note, print, printJson, shorten, table } from '../terminal.js';
 
 interface StatsFlags {
   topic?: string[];
@@ -51,6 +53,12 @@ not acknowledged, OLDEST = age of the oldest pending message, DEAD = its dead le
 SCHEDULED = the topic's delayed messages not yet in the stream (every group gets them), NEXT = when
 the earliest is due ("due" when its time has come: the next drain of any group moves it in).
 
+The second table comes from the drain history each drain cycle records: RUNNING = drains running
+now, PROCESSED/S = messages acknowledged per second over the last 1, 5 and 15 minutes, FAILED/S and
+DEAD/S = handler failures left to retry and messages dead-lettered per second over the last minute,
+LAST = when the last drain ended, how long it took and why it stopped. --json has each group's
+rates, its per-minute history of the last 24 hours and its last drains.
+
 Examples:
   sluice stats -t orders
   sluice stats -t orders payments --watch 5
@@ -62,12 +70,16 @@ Examples:
         const targets = named ?? (await everyTopic(driver));
         if (targets.length === 0) return;
         const measure = async () =>
-          (await Promise.all(targets.map((target) => partitionedTopicStats(driver, target)))).flat();
+          (
+            await Promise.all(
+              targets.map((target) => partitionedTopicStats(driver, target, { history: true })),
+            )
+          ).flat();
         const first = await measure();
         if (flags.topic !== undefined || flags.stream !== undefined) await refuseUnknown(driver, first);
         if (flags.watch === undefined) {
           if (flags.json) printJson(first);
-          else print(statsTable(first));
+          else print(`${statsTable(first)}\n\n${drainsTable(first)}`);
           return;
         }
         const everyMs = (flags.watch === true ? DEFAULT_WATCH_SECONDS : flags.watch) * 1_000;
@@ -80,7 +92,7 @@ Examples:
               print(
                 `sluice stats, ${new Date().toISOString()} (every ${everyMs / 1_000}s, Ctrl-C to stop)\n`,
               );
-              print(statsTable(stats));
+              print(`${statsTable(stats)}\n\n${drainsTable(stats)}`);
               if (!process.stdout.isTTY) print();
             }
             await sleep(everyMs, interrupt.signal);
@@ -173,5 +185,41 @@ export function statsTable(all: readonly TopicStats[]): string {
     ['TOPIC', 'GROUP', 'LENGTH', 'LAG', 'PENDING', 'OLDEST', 'CONSUMERS', 'DEAD', 'SCHEDULED', 'NEXT'],
     rows,
     [2, 3, 4, 5, 6, 7, 8],
+  );
+}
+
+/** Messages per second, short: `0`, `0.03`, `2.50`, `120`. */
+function rate(perSecond: number): string {
+  if (perSecond === 0) return '0';
+  return perSecond >= 100 ? String(Math.round(perSecond)) : perSecond.toFixed(2);
+}
+
+/** Per topic and group, from the drain history: running drains, rates, the last drain. */
+export function drainsTable(all: readonly TopicStats[]): string {
+  const rows: string[][] = [];
+  for (const s of all) {
+    const name = s.partition === undefined ? (s.topic ?? s.stream) : `${s.topic}[${s.partition}]`;
+    for (const g of s.groups) {
+      const r = g.rates;
+      const last = g.drains?.last ?? null;
+      rows.push([
+        name,
+        g.name,
+        String(g.drains?.running ?? 0),
+        r === undefined
+          ? '-'
+          : `${rate(r['1m'].processed)} ${rate(r['5m'].processed)} ${rate(r['15m'].processed)}`,
+        r === undefined ? '-' : rate(r['1m'].failed),
+        r === undefined ? '-' : rate(r['1m'].deadLettered),
+        last === null
+          ? '-'
+          : `${formatDuration(s.measuredAt - last.endedAt)} ago, took ${formatDuration(last.durationMs)}, ${last.stoppedBy}${last.error === undefined ? '' : `: ${shorten(last.error, 60)}`}`,
+      ]);
+    }
+  }
+  return table(
+    ['TOPIC', 'GROUP', 'RUNNING', 'PROCESSED/S 1m 5m 15m', 'FAILED/S', 'DEAD/S', 'LAST DRAIN'],
+    rows,
+    [2, 3, 4, 5],
   );
 }
