@@ -57,6 +57,8 @@ export interface Cycle<T> {
   readonly options: ResolvedDrainOptions<T>;
   readonly keys: StreamKeys;
   readonly consumer: string;
+  /** The partition, on a partitioned topic. */
+  readonly partition: number | undefined;
   readonly startedAt: number;
   readonly deadline: number;
   /**
@@ -123,6 +125,8 @@ export interface CyclePlace {
   readonly keys: StreamKeys;
   readonly consumer: string;
   readonly deadline: number;
+  /** The partition, on a partitioned topic. */
+  readonly partition?: number;
 }
 
 /**
@@ -183,6 +187,7 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
     options,
     keys: place.keys,
     consumer: place.consumer,
+    partition: place.partition,
     startedAt,
     deadline,
     signal: handlers.signal,

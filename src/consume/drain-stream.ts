@@ -4,6 +4,10 @@
  *
  *     ensureGroup → reclaim → read (→ reclaim when due) → (process → settle)* → tidy → report
  *
+ * Event-driven (`wake`), a probe comes first (nothing to do: the cycle ends there), the fan-out
+ * looks at the backlog after each batch, and the cycle leaves the group's live drains last
+ * (`wake.ts`).
+ *
  * Reclaim and read take batches (reclaim again during the reads whenever pending entries can have
  * become due, `reclaim.ts`); each batch goes through process (the handler) and settle (acks,
  * dead letters, what was never started) before the next is taken. Ordered draining takes the
@@ -28,6 +32,7 @@ import { reclaims } from './reclaim.js';
 import { type DrainReport, reportOf } from './report.js';
 import { settle } from './settle.js';
 import { tidy, UNMEASURED } from './tidy.js';
+import { type FanOut, fanOut, finish, probe } from './wake.js';
 
 /**
  * Runs one bounded drain cycle over the consumer group on one stream and reports what it did. It
@@ -40,14 +45,25 @@ export async function drainStream<T>(
   place: CyclePlace,
 ): Promise<DrainReport> {
   const cycle = openCycle(driver, o, place);
-  // Phases 4 and 5, over each batch that reclaim and read take.
-  const process = processorOf(cycle);
-  const processAndSettle: HandleBatch = async (batch) => settle(cycle, await process(batch));
   let lease: Lease | undefined;
+  let fan: FanOut | undefined;
+  // Phases 4 and 5, over each batch that reclaim and read take (event-driven: then the fan-out's look).
+  const process = processorOf(cycle);
+  const processAndSettle: HandleBatch = async (batch) => {
+    const settled = await settle(cycle, await process(batch));
+    await fan?.check();
+    return settled;
+  };
   try {
+    if (o.wake !== undefined) {
+      // Event-driven: nothing to do, or enough drains at it → the cycle ends here (one script).
+      const { verdict, lag } = await cycle.guard(probe(cycle));
+      if (verdict !== 'run') return ended(cycle, 'idle');
+      fan = fanOut(cycle, lag);
+    }
     if (o.ordered) {
       lease = await cycle.guard(takeLease(cycle));
-      if (lease === undefined) return leased(cycle);
+      if (lease === undefined) return ended(cycle, 'leased');
     }
     await ensureGroup(driver, cycle, async () => {
       if (o.ordered) return reclaimAndReadInOrder(cycle, processAndSettle);
@@ -63,6 +79,8 @@ export async function drainStream<T>(
   // Handlers still running may yet finish: no other drain may hand out what comes after their
   // messages before those can be reclaimed, so the lease stays for the visibility timeout.
   await lease?.release(cycle.counts.unfinished > 0 ? o.visibilityTimeoutMs : 0);
+  // Event-driven: leave the group's live drains, waking a successor if work is left.
+  if (o.wake !== undefined) await cycle.guard(finish(cycle)).catch(() => {});
   cycle.close();
   return report;
 }
@@ -83,9 +101,9 @@ function hasHandler<T>(cycle: Cycle<T>): cycle is MessageCycle<T> {
   return cycle.options.handler !== undefined;
 }
 
-/** Another drain holds the stream's lease: this cycle ends at once, having done nothing. */
-function leased<T>(cycle: Cycle<T>): DrainReport {
-  cycle.stop('leased');
+/** Another drain holds the stream's lease, or (event-driven) there is nothing to do: the cycle ends at once. */
+function ended<T>(cycle: Cycle<T>, reason: 'leased' | 'idle'): DrainReport {
+  cycle.stop(reason);
   cycle.close();
-  return reportOf(cycle, UNMEASURED);
+  return reportOf(cycle, reason === 'idle' ? { ...UNMEASURED, lag: 0 } : UNMEASURED);
 }

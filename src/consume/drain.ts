@@ -103,7 +103,12 @@ async function drainTopic<T>(
   const lane = async () => {
     while (next < candidates.length && Date.now() < deadline) {
       const partition = candidates[next++] as number;
-      const report = await drainStream(view, o, { keys: layout.keys(partition), consumer, deadline });
+      const report = await drainStream(view, o, {
+        keys: layout.keys(partition),
+        consumer,
+        deadline,
+        partition,
+      });
       if (report.stoppedBy !== 'leased') reports.push({ partition, ...report });
       // A lane whose partition is leased elsewhere, or idle, serves the next one while time is left.
       if (report.stoppedBy !== 'leased' && report.stoppedBy !== 'idle') return;

@@ -20,6 +20,7 @@ import {
   remainingTimeOption,
   signalOption,
 } from './option-checks.js';
+import { type ResolvedWakeOptions, type WakeOptions, wakeOption } from './wake.js';
 
 /** What a handler is given besides the message. */
 export interface HandlerContext {
@@ -240,6 +241,14 @@ export interface DrainSettings {
    * @default 5000
    */
   readonly shutdownGraceMs?: number;
+  /**
+   * Event-driven draining ([docs](../../docs/event-driven.md)): the cycle first asks Redis whether
+   * there is anything to do (an idle tick ends there, one script), counts itself among the group's
+   * live drains, wakes helpers through `waker` when its backlog outruns its time, and its successor
+   * when it ends with work left. Unset: the plain cycle.
+   * @default undefined
+   */
+  readonly wake?: WakeOptions | undefined;
   /** Where the cycle's report and warnings go. @default jsonLogger() */
   readonly logger?: Logger;
 }
@@ -276,8 +285,10 @@ export interface ResolvedDrainSettings
       | 'partitions'
       | 'assignedPartitions'
       | 'maxPartitions'
+      | 'wake'
     >
   > {
+  readonly wake: ResolvedWakeOptions | undefined;
   readonly leaseMs: number;
   readonly partitions: number | undefined;
   readonly assignedPartitions: readonly number[] | undefined;
@@ -390,6 +401,7 @@ export function resolveDrainOptions<T>(
     consumerPrefix: merged.consumerPrefix,
     ordered,
     signal: options.signal,
+    wake: wakeOption(options.wake),
     logger,
   });
 }

@@ -14,7 +14,7 @@
 import { defineScript } from './driver.js';
 
 /** `now()`: the server's clock in ms. */
-const LUA_NOW = `
+export const LUA_NOW = `
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

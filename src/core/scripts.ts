@@ -6,6 +6,7 @@
  */
 import { defineScript } from './driver.js';
 import { LUA_PROMOTE } from './schedule-scripts.js';
+import { LUA_WAKE_IF_NONE } from './wake-scripts.js';
 
 /**
  * Publish a batch, honouring idempotency keys and delays.
@@ -17,11 +18,15 @@ import { LUA_PROMOTE } from './schedule-scripts.js';
  * A delayed message is kept as schedule id `s-<due ms>-<token>`: scored by its due time in KEYS[2],
  * its JSON fields under that id in KEYS[3], until a drain — or a later run of this script, which
  * first moves up to 100 due ones — moves it into the stream.
- * Returns a flat list: id (or schedule id), duplicate (0/1), id, duplicate, ….
+ * Returns a flat list: id (or schedule id), duplicate (0/1), id, duplicate, …; with wakes asked for
+ * (ARGV after the messages: wakeMs, the index of the first drains key, a drain id per drains key,
+ * KEYS after the idempotency keys: the drains of each group to wake), then a list: per group, the
+ * drain id to wake, or '' (nothing readable was written, or a drain of the group is live).
  */
 export const PUBLISH = /* @__PURE__ */ defineScript(
   'sluice-publish',
   LUA_PROMOTE,
+  LUA_WAKE_IF_NONE,
   `
 local window = ARGV[1]
 local count = tonumber(ARGV[2])
@@ -34,7 +39,8 @@ local function clock()
   return now
 end
 -- Due delayed messages go first (a few; drains move the rest): they were meant to be there already.
-promote(KEYS[1], KEYS[2], KEYS[3], clock(), 100)
+local promoted = promote(KEYS[1], KEYS[2], KEYS[3], clock(), 100)
+local written = promoted > 0
 local out = {}
 local a = 3
 for i = 1, count do
@@ -51,12 +57,14 @@ for i = 1, count do
     local id
     if schedule == '' then
       id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, a, a + nfields - 1))
+      written = true
     else
       local mode, ms, token = string.match(schedule, '^([+@])(%d+):(.+)$')
       local due = tonumber(ms)
       if mode == '+' then due = clock() + due end
       if due <= clock() then
         id = redis.call('XADD', KEYS[1], '*', unpack(cjson.decode(ARGV[a])))
+        written = true
       else
         local score = string.format('%.0f', due)
         id = 's-' .. score .. '-' .. token
@@ -69,6 +77,16 @@ for i = 1, count do
     out[#out + 1] = 0
   end
   a = a + nfields
+end
+-- Wakes (event-driven draining): ARGV after the messages: wakeMs, first wake key, then one drain id
+-- per wake key. A group's drain is woken when this wrote something readable and none is live.
+if ARGV[a] then
+  local wakeMs, first = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local woken = {}
+  for k = first, #KEYS do
+    woken[#woken + 1] = written and wakeIfNone(KEYS[k], ARGV[a + 2 + k - first], wakeMs, clock()) or ''
+  end
+  out[#out + 1] = woken
 end
 return out
 `,

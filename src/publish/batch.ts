@@ -68,7 +68,8 @@ export async function publishBatch(
         driver,
         keys,
         indexes.map((i) => items[i] as Item),
-        o.windowMs,
+        o,
+        { topic: destination.topic, partition: destination.partitions === 1 ? undefined : partition },
       );
       indexes.forEach((i, j) => {
         const result = written[j] as PublishResult;

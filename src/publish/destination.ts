@@ -8,13 +8,14 @@ import { randomBytes } from 'node:crypto';
 import type { Driver } from '../core/driver.js';
 import { runScript } from '../core/driver.js';
 import type { Delivery } from '../core/envelope.js';
-import { InvalidOptionError, ReplicationError, SluiceError } from '../core/errors.js';
+import { describeError, InvalidOptionError, ReplicationError, SluiceError } from '../core/errors.js';
 import { ensureGroups, warnSkipped } from '../core/group.js';
 import { type StreamKeys, streamKeys } from '../core/keys.js';
-import { jsonLogger } from '../core/logger.js';
+import { jsonLogger, type Logger } from '../core/logger.js';
 import { partitionForKey, publishLayout } from '../core/partitions.js';
 import { parseString } from '../core/replies.js';
 import { PUBLISH } from '../core/scripts.js';
+import { wakeWithin } from '../core/waker.js';
 import type { PublishResult, PublishTarget, ResolvedPublishOptions } from './options.js';
 
 /** Where messages go: one stream (a plain topic, or a stream used as it is) or a topic's partitions. */
@@ -23,6 +24,8 @@ export interface Destination {
   /** The groups that must exist on a stream before anything is written to it. */
   readonly groups: readonly string[];
   keys(partition: number): StreamKeys;
+  /** The topic, or `undefined` for a stream used as it is. */
+  readonly topic?: string | undefined;
 }
 
 export async function destinationOf(
@@ -38,7 +41,7 @@ export async function destinationOf(
     return { partitions: 1, groups: o.groups, keys: () => keys };
   }
   streamKeys({ topic }); // validates the name before anything is sent
-  return publishLayout(driver, topic, o.partitions, o.groups);
+  return { ...(await publishLayout(driver, topic, o.partitions, o.groups)), topic };
 }
 
 /**
@@ -110,15 +113,17 @@ function resultOf(id: string, duplicate: boolean): PublishResult {
 /**
  * Writes items to one stream in one script call (all or nothing); results in their order. A
  * delayed item goes to the stream's scheduled set instead (or to the stream, when already due).
+ * With `wake`, the same script decides which groups' drains to wake, and they are woken.
  */
 export async function runBatch(
   driver: Driver,
   keys: StreamKeys,
   items: readonly Item[],
-  windowMs: number,
+  o: Pick<ResolvedPublishOptions, 'windowMs' | 'wake' | 'logger'>,
+  place: { readonly topic?: string | undefined; readonly partition?: number | undefined } = {},
 ): Promise<PublishResult[]> {
   const scriptKeys = [keys.stream, keys.scheduled, keys.scheduledMessages];
-  const args: (string | number)[] = [windowMs, items.length];
+  const args: (string | number)[] = [o.windowMs, items.length];
   for (const item of items) {
     let keyIndex = 0;
     if (item.dedupe !== undefined) {
@@ -129,13 +134,57 @@ export async function runBatch(
     if (schedule === '') args.push(keyIndex, schedule, item.fields.length, ...item.fields);
     else args.push(keyIndex, schedule, 1, JSON.stringify(item.fields));
   }
+  const wake = o.wake;
+  if (wake !== undefined) {
+    args.push(wake.wakeMs, scriptKeys.length + 1);
+    for (const group of wake.groups) {
+      scriptKeys.push(keys.drains(group));
+      args.push(`w-${randomBytes(9).toString('base64url')}`);
+    }
+  }
   const reply = await runScript(driver, PUBLISH, scriptKeys, args);
-  if (!Array.isArray(reply) || reply.length !== items.length * 2) {
+  const expected = items.length * 2 + (wake === undefined ? 0 : 1);
+  if (!Array.isArray(reply) || reply.length !== expected) {
     throw new SluiceError(`Unexpected publish reply from Redis: ${JSON.stringify(reply)?.slice(0, 200)}`);
   }
   const results: PublishResult[] = [];
-  for (let i = 0; i < reply.length; i += 2) {
+  for (let i = 0; i < items.length * 2; i += 2) {
     results.push(resultOf(parseString(reply[i], 'publish id'), Number(reply[i + 1]) === 1));
   }
+  if (wake !== undefined) await wakeDrains(keys, wake, reply.at(-1), place, o.logger);
   return results;
+}
+
+/** Wakes the drains the publish script chose; a failure is logged, never thrown. */
+async function wakeDrains(
+  keys: StreamKeys,
+  wake: NonNullable<ResolvedPublishOptions['wake']>,
+  chosen: unknown,
+  { topic, partition }: { readonly topic?: string | undefined; readonly partition?: number | undefined },
+  logger: Pick<Logger, 'warn'> | undefined,
+): Promise<void> {
+  const ids = Array.isArray(chosen) ? chosen.map(String) : [];
+  await Promise.all(
+    wake.groups.map(async (group, i) => {
+      const drainId = ids[i];
+      if (!drainId) return;
+      try {
+        await wakeWithin(wake.waker, {
+          topic,
+          stream: keys.stream,
+          group,
+          ...(partition === undefined ? {} : { partition }),
+          drainId,
+          reason: 'publish',
+        });
+      } catch (error) {
+        (logger ?? jsonLogger()).warn('could not wake a drain; the schedule will pick the messages up', {
+          stream: keys.stream,
+          group,
+          waker: wake.waker.name,
+          error: describeError(error),
+        });
+      }
+    }),
+  );
 }

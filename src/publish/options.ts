@@ -6,6 +6,7 @@ import { InvalidOptionError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { checkPartitionCount } from '../core/partitions.js';
 import { checkInteger } from '../core/validate.js';
+import type { Waker } from '../core/waker.js';
 
 export type PublishTarget = string | { readonly topic: string } | { readonly stream: string };
 
@@ -54,6 +55,23 @@ export interface PublishOptions {
    * @default jsonLogger()
    */
   readonly logger?: Pick<Logger, 'warn'>;
+  /**
+   * Event-driven draining: after a write, wake a drain of each of these groups that has none live
+   * — decided in Redis in the publish's own script, so that at most one wake per group is in
+   * flight — through `waker` (see the `Waker`s of `sluice/aws-lambda`, `sluice/vercel`,
+   * `sluice/qstash`). A failed or slow wake never fails the publish (it is logged; the schedule
+   * picks the messages up).
+   * @default undefined
+   */
+  readonly wake?: PublishWake | undefined;
+}
+
+/** Which drains a publish wakes, and how. */
+export interface PublishWake {
+  readonly waker: Waker;
+  readonly groups: readonly string[];
+  /** How long a woken drain counts as live before it has started. @default 15000 */
+  readonly wakeMs?: number;
 }
 
 export interface PublishResult {
@@ -94,6 +112,7 @@ export interface ResolvedPublishOptions {
   readonly groups: readonly string[];
   readonly maxDelayMs: number;
   readonly logger: Pick<Logger, 'warn'> | undefined;
+  readonly wake: Required<PublishWake> | undefined;
 }
 
 /** Checks publish options against a driver (an endpoint does it once, at its cold start). */
@@ -129,7 +148,19 @@ export function resolvePublishOptions(
     groups,
     maxDelayMs,
     logger: options?.logger,
+    wake: wakeOf(options?.wake),
   };
+}
+
+function wakeOf(wake: PublishWake | undefined): Required<PublishWake> | undefined {
+  if (wake === undefined) return undefined;
+  if (typeof wake?.waker?.wake !== 'function')
+    throw new InvalidOptionError('wake.waker', 'Expected `wake.waker` to be a Waker ({ name, wake() })');
+  const groups = checkGroupNames('wake.groups', wake.groups);
+  const wakeMs = wake.wakeMs ?? 15_000;
+  const problem = checkInteger('wake.wakeMs', wakeMs, 100, 900_000);
+  if (problem) throw new InvalidOptionError('wake.wakeMs', problem);
+  return { waker: wake.waker, groups, wakeMs };
 }
 
 function windowOf(options: PublishOptions | undefined): number {

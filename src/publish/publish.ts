@@ -40,12 +40,15 @@ export async function publish<T>(
   const keys = destination.keys(partition);
   await groupsReady(driver, destination, keys.stream, o);
   let result: PublishResult;
-  if (own === undefined && delivery === undefined) {
+  if (own === undefined && delivery === undefined && o.wake === undefined) {
     result = { id: parseString(await driver.add(keys.stream, fields), 'XADD'), duplicate: false };
   } else {
     const dedupe = own === undefined ? undefined : (k: StreamKeys) => k.idempotency(own);
     const item: Item = { fields, dedupe, route: undefined, delivery };
-    [result] = (await runBatch(driver, keys, [item], o.windowMs)) as [PublishResult];
+    [result] = (await runBatch(driver, keys, [item], o, {
+      topic: destination.topic,
+      partition: destination.partitions === 1 ? undefined : partition,
+    })) as [PublishResult];
   }
   await replicated(driver, keys.stream, o);
   return destination.partitions === 1 ? result : { ...result, partition };
