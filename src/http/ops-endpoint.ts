@@ -8,7 +8,7 @@
  * | method | path | answer |
  * |---|---|---|
  * | GET | `/ops`, `/ops/`, `/ops/dashboard` | the dashboard page (HTML; no token needed to load it) |
- * | GET | `/ops/stats[?topic=<topic>]` | `{ measuredAt, topics: TopicStats[] }`, every configured topic when none is named |
+ * | GET | `/ops/stats[?topic=<topic>][&history=1]` | `{ measuredAt, topics: TopicStats[] }`, every configured topic when none is named; `history=1` adds each group's `rates`, `history`, `drains` |
  * | GET | `/ops/history[?topic=<topic>&group=<group>]` | `{ measuredAt, topics: TopicHistory[] }`: per group, rates, the last 24 hours by minute, the drains |
  * | GET | `/ops/rates[?topic=<topic>&group=<group>]` | the same without the per-minute series: rates, drains running, the last drain |
  * | GET | `/ops/topics/{topic}/groups/{group}/dead-letters[?count=&start=&order=newest]` | a `DeadLetterPage`, oldest first (or newest) |

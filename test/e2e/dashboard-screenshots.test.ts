@@ -27,6 +27,7 @@ import {
   waitForPoints,
 } from '../support/dashboard-browser.js';
 import { deadLettersOf, POLL_MS, POLLS, statsAt, T0 } from '../support/dashboard-fixture.js';
+import { withHistory } from '../support/dashboard-history-fixture.js';
 import { newDriver } from '../support/fixtures.js';
 import { compareWithBaseline } from '../support/screenshot-diff.js';
 
@@ -81,7 +82,13 @@ browserSuite('dashboard screenshots', (chromiumPath) => {
     await page.clock.install({ time: T0 - 1_000 });
     await page.clock.pauseAt(T0);
     let polls = 0;
-    await page.route('**/ops/stats', (route) => json(route, statsAt(polls++)));
+    await page.route(
+      (url) => url.pathname.endsWith('/ops/stats'),
+      (route) => {
+        const stats = statsAt(polls++);
+        return json(route, route.request().url().includes('history=1') ? withHistory(stats) : stats);
+      },
+    );
     await page.route('**/ops/topics/*/groups/*/dead-letters?*', (route) => {
       const url = new URL(route.request().url());
       const group = decodeURIComponent(url.pathname.split('/').at(-2) ?? '');

@@ -59,8 +59,8 @@ export function redriveMessages(
   });
 }
 
-// Purging deletes for good, so it asks first (a modal dialog: Cancel is the default).
-function confirmDanger(text: string, action: string): Promise<boolean> {
+// Purging deletes for good (and a replay delivers again), so it asks first (a modal dialog: Cancel is the default).
+export function confirmDanger(text: string, action: string): Promise<boolean> {
   const dialog = $<HTMLDialogElement>('confirm');
   const ok = $('confirm-ok');
   const cancel = $('confirm-cancel');

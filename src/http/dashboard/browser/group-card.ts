@@ -1,5 +1,6 @@
-/** A group's card: its metrics, its chart, and its dead letters with Redrive and Purge. */
+/** A group's card: its metrics, its chart, its drains (`activity.ts`), and its dead letters with Redrive and Purge. */
 import { purgeMessages, redriveMessages } from './actions.js';
+import { type Activity, activity } from './activity.js';
 import { drawChart } from './chart.js';
 import { type DeadLetterView, loadDeadLetters } from './dead-letters.js';
 import { el, svg } from './dom.js';
@@ -79,7 +80,7 @@ function cardParts() {
 
 type Parts = ReturnType<typeof cardParts>;
 
-function cardNode(topic: string, group: string, p: Parts): HTMLElement {
+function cardNode(topic: string, group: string, p: Parts, drains: Activity): HTMLElement {
   return el(
     'article',
     { class: 'card group', 'data-topic': topic, 'data-group': group },
@@ -100,6 +101,7 @@ function cardNode(topic: string, group: string, p: Parts): HTMLElement {
         ),
       ),
     ),
+    drains.node,
     el(
       'div',
       { class: 'dlq' },
@@ -142,8 +144,9 @@ function showNumbers(p: Parts, g: GroupStats): void {
 /** A new card for a group of a topic (as the page labels it). */
 export function groupCard(topic: string, group: string): Card {
   const p = cardParts();
+  const drains = activity(topic, group);
   const card: Card = {
-    node: cardNode(topic, group, p),
+    node: cardNode(topic, group, p, drains),
     history: [],
     at: 0,
     total: -1,
@@ -156,9 +159,15 @@ export function groupCard(topic: string, group: string): Card {
       card.starts = [null];
       card.total = -1;
     },
-    redraw: () => drawChart(p.chart, card.history, card.at),
+    redraw: () => {
+      drawChart(p.chart, card.history, card.at);
+      drains.redraw();
+    },
     load: () => loadDeadLetters(card, topic, group, p.view),
-    update: (g, measuredAt) => update(card, p, g, measuredAt),
+    update: (g, measuredAt) => {
+      update(card, p, g, measuredAt);
+      drains.update(g, measuredAt);
+    },
   };
   p.redriveAll.addEventListener('click', () => redriveMessages(topic, group, undefined, p.redriveAll));
   p.purgeAll.addEventListener('click', () => purgeMessages(topic, group, undefined, card.total, p.purgeAll));

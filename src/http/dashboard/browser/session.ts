@@ -10,6 +10,9 @@ let running = false;
 let polling = false;
 let again = false;
 let timer = 0;
+/** When the last poll brought the drain history (it changes by the minute: asked for every 20 s). */
+let historyAt = Number.NEGATIVE_INFINITY;
+const HISTORY_EVERY_MS = 20_000;
 let render: (data: StatsAnswer) => void = () => {};
 
 /** What draws each poll's statistics. */
@@ -42,6 +45,7 @@ export function forget(message: string): void {
   for (const section of sections.values()) section.node.remove();
   sections.clear();
   cards.clear();
+  historyAt = Number.NEGATIVE_INFINITY;
   $('loading').hidden = false;
   $('summary').hidden = true;
   notify(null);
@@ -63,6 +67,12 @@ export function notify(kind: string | null, text?: string): void {
   $('notice-text').textContent = text ?? '';
 }
 
+/** Polls now with the drain history (after a replay, say). */
+export function historySoon(): void {
+  historyAt = Number.NEGATIVE_INFINITY;
+  pollSoon();
+}
+
 /** Polls now, or right after the poll that runs. */
 export function pollSoon(): void {
   clearTimeout(timer);
@@ -75,8 +85,10 @@ async function poll(): Promise<void> {
   again = false;
   try {
     if (!document.hidden) {
-      const data = await api<StatsAnswer>('/stats');
+      const withHistory = Date.now() - historyAt >= HISTORY_EVERY_MS;
+      const data = await api<StatsAnswer>(withHistory ? '/stats?history=1' : '/stats');
       if (!running) return;
+      if (withHistory) historyAt = Date.now();
       render(data);
       setStatus(
         'ok',

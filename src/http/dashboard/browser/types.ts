@@ -9,6 +9,51 @@ export interface GroupStats {
   readonly consumers: number;
   readonly deadLetters: number;
   readonly lastDeliveredId: string;
+  /** With `?history=1`: from the drain history (src/ops/history.ts). */
+  readonly rates?: Rates;
+  readonly history?: readonly HistoryMinute[];
+  readonly drains?: DrainsNow;
+}
+
+/** Messages per second over a window. */
+export interface Rate {
+  readonly processed: number;
+  readonly failed: number;
+  readonly deadLettered: number;
+}
+
+export interface Rates {
+  readonly '1m': Rate;
+  readonly '5m': Rate;
+  readonly '15m': Rate;
+}
+
+/** One minute of a group's drains (only minutes in which a drain ran). */
+export interface HistoryMinute {
+  readonly at: number;
+  readonly acked: number;
+  readonly failed: number;
+  readonly deadLettered: number;
+  readonly cycles: number;
+  readonly errors: number;
+}
+
+export interface DrainRecord {
+  readonly endedAt: number;
+  readonly durationMs: number;
+  readonly stoppedBy: string;
+  readonly error?: string;
+  readonly read: number;
+  readonly reclaimed: number;
+  readonly acked: number;
+  readonly failed: number;
+  readonly deadLettered: number;
+}
+
+export interface DrainsNow {
+  readonly running: number;
+  readonly last: DrainRecord | null;
+  readonly recent: readonly DrainRecord[];
 }
 
 export interface TopicStats {
@@ -59,6 +104,16 @@ export interface RedriveAnswer {
   readonly counts: Readonly<
     Record<'pending' | 'unread' | 'appended' | 'blocked' | 'missing' | 'invalid', number>
   >;
+}
+
+/** `POST …/replay`. */
+export interface ReplayAnswer {
+  readonly dryRun: boolean;
+  readonly from: string;
+  readonly entries: number;
+  readonly exact: boolean;
+  readonly pending: number;
+  readonly length: number;
 }
 
 /** `POST …/purge`. */
