@@ -89,7 +89,14 @@ describe('the cluster driver', () => {
     expect(holders.map((h) => h.port)).toEqual([owner.port]);
     const held = holders[0]?.keys ?? [];
     expect(held.sort()).toEqual(
-      [keys.stream, keys.deadLetters('g'), `${keys.stream}:idem:once`, partitionCountKey(topic)].sort(),
+      [
+        keys.stream,
+        keys.deadLetters('g'),
+        `${keys.stream}:idem:once`,
+        partitionCountKey(topic),
+        keys.history('g'),
+        keys.reports('g'),
+      ].sort(),
     );
     expect(new Set(held.map(slotOf))).toEqual(new Set([slotOf(keys.stream)]));
   });
