@@ -36,6 +36,7 @@ export {
   shutdownSignal,
   signalExitCode,
 } from './consume/shutdown.js';
+export type { WakeOptions } from './consume/wake.js';
 export { declareTopic, type TopicDeclaration } from './core/declare.js';
 export type { Driver } from './core/driver.js';
 export type { Message, OutgoingMessage } from './core/envelope.js';
@@ -54,6 +55,13 @@ export {
   SluiceError,
 } from './core/errors.js';
 export { jsonLogger, type Logger, silentLogger } from './core/logger.js';
+export {
+  functionWaker,
+  type WakePayload,
+  type WakeReason,
+  type WakeRequest,
+  type Waker,
+} from './core/waker.js';
 export { type PublishBatchOptions, publishBatch } from './publish/batch.js';
-export type { PublishOptions, PublishResult, PublishTarget } from './publish/options.js';
+export type { PublishOptions, PublishResult, PublishTarget, PublishWake } from './publish/options.js';
 export { publish } from './publish/publish.js';

@@ -3,6 +3,7 @@
  * driver and passes it here, so a bundle holds only the driver it uses.
  */
 import { lambdaDrainHandler, lambdaOpsHandler, lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
+import { lambdaWaker } from '../../src/adapters/lambda-waker.js';
 import { loadConfig, type SluiceConfig } from '../../src/http/index.js';
 import type { Driver } from '../../src/index.js';
 import { handleMessage } from '../orders-handler.js';
@@ -25,6 +26,14 @@ export function coldStart<A extends unknown[], R>(
   }
 }
 
+/** Event-driven draining: the drain function started by an asynchronous Invoke (`SLUICE_DRAIN_FUNCTION`). */
+function waker(config: SluiceConfig) {
+  const { enabled, drainFunction, lambdaEndpoint } = config.wake;
+  return enabled && drainFunction !== undefined
+    ? lambdaWaker({ functionName: drainFunction, endpoint: lambdaEndpoint })
+    : undefined;
+}
+
 export function drainFunction(driver: Driver, config: SluiceConfig) {
   return lambdaDrainHandler({
     driver,
@@ -32,17 +41,24 @@ export function drainFunction(driver: Driver, config: SluiceConfig) {
     group: config.group,
     allowedTopics: config.topics, // the schedule's input may name a topic of SLUICE_TOPICS, no other
     ...config.drain,
+    // An idle tick ends at once; a drain with backlog wakes helpers, and its successor when work is left.
+    wake: config.wake.enabled
+      ? { waker: waker(config), maxConcurrentDrains: config.wake.maxConcurrentDrains }
+      : undefined,
     handler: handleMessage,
   });
 }
 
 export function publishFunction(driver: Driver, config: SluiceConfig) {
+  const wakes = waker(config);
   return lambdaPublishHandler({
     driver,
     topics: config.topics,
     token: config.publishToken,
     signingSecrets: config.signingSecrets,
     ...config.publish,
+    // A publish wakes the drain of SLUICE_GROUP when none is live.
+    wake: wakes === undefined ? undefined : { waker: wakes, groups: [config.group] },
   });
 }
 

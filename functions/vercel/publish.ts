@@ -5,8 +5,11 @@
 import { vercelPublishHandler } from '../../src/adapters/vercel.js';
 import { loadConfig } from '../../src/http/index.js';
 import { upstashFromConfig } from '../drivers/upstash.js';
+import { wakerOf } from './waker.js';
 
 const config = loadConfig(process.env);
+// Event-driven draining: a publish wakes a drain of SLUICE_GROUP when none is live.
+const waker = wakerOf(config, process.env);
 
 export const POST = vercelPublishHandler({
   driver: upstashFromConfig(config),
@@ -14,4 +17,5 @@ export const POST = vercelPublishHandler({
   token: config.publishToken,
   signingSecrets: config.signingSecrets,
   ...config.publish,
+  wake: waker === undefined ? undefined : { waker, groups: [config.group] },
 });

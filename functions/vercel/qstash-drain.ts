@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/http/index.js';
 import { upstashFromConfig } from '../drivers/upstash.js';
 import { handleMessage } from '../orders-handler.js';
 import { MAX_DURATION_SECONDS } from './max-duration.js';
+import { drainWake } from './waker.js';
 
 const config = loadConfig(process.env);
 
@@ -21,6 +22,7 @@ export const POST = qstashDrainHandler({
   group: config.group,
   allowedTopics: config.topics, // the body may name a topic of SLUICE_TOPICS, no other
   ...config.drain,
+  wake: drainWake(config, process.env),
   maxDurationSeconds: MAX_DURATION_SECONDS,
   handler: handleMessage,
 });

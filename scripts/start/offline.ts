@@ -20,6 +20,8 @@ function childEnv(stack: Stack, servers: Servers): NodeJS.ProcessEnv {
     SLUICE_HTTP_HOST: stack.host,
     SLUICE_HTTP_PORT: String(stack.httpPort),
     SLUICE_LAMBDA_PORT: String(stack.lambdaPort),
+    // Event-driven draining: a publish invokes the drain function through serverless offline's Invoke API.
+    SLUICE_LAMBDA_ENDPOINT: `http://${stack.host}:${stack.lambdaPort}`,
     // Own build folder: `npm run package` cleans `.esbuild` when it is done.
     SLUICE_ESBUILD_DIR: process.env.SLUICE_ESBUILD_DIR?.trim() || '.sluice/esbuild',
   };

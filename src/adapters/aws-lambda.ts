@@ -23,6 +23,7 @@ import type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lam
 import { drainOverrides, type OverrideAllowList, overrideGuard } from './overrides.js';
 
 export type { LambdaContextLike, LambdaHttpEvent, LambdaHttpResult } from './lambda-types.js';
+export { type LambdaWakerOptions, lambdaWaker } from './lambda-waker.js';
 export { type DrainOverrides, drainOverrides, OverrideNotAllowedError } from './overrides.js';
 
 /** The options of {@link lambdaDrainHandler}: the drain's, and what the function adds to them. */

@@ -30,6 +30,12 @@ interface InvokeClient {
   ): Promise<{ StatusCode?: number; FunctionError?: string }>;
 }
 
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+function hasCredentials(): boolean {
+  return Boolean(process.env.AWS_ACCESS_KEY_ID?.trim() && process.env.AWS_SECRET_ACCESS_KEY?.trim());
+}
+
 export function lambdaWaker(options: LambdaWakerOptions): Waker {
   const { functionName, endpoint, region, timeoutMs = 1_000 } = options;
   if (typeof functionName !== 'string' || functionName.length === 0) {
@@ -49,8 +55,9 @@ export function lambdaWaker(options: LambdaWakerOptions): Waker {
     return {
       client: new LambdaClient({
         maxAttempts: 1,
-        ...(endpoint ? { endpoint } : {}),
-        ...(region ? { region } : {}),
+        region: region ?? process.env.AWS_REGION ?? 'us-east-1',
+        // A local endpoint (serverless offline) takes any credentials; its environment may hold none.
+        ...(endpoint ? { endpoint, ...(hasCredentials() ? {} : { credentials: LOCAL_CREDENTIALS }) } : {}),
       }),
       command: InvokeCommand,
     };

@@ -5,6 +5,7 @@
 import { InvalidOptionError } from '../core/errors.js';
 import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
 import { checkInteger, describeGot } from '../core/validate.js';
+import { wakePayloadOf } from '../core/waker.js';
 
 /** What a schedule's input may override for one invocation. */
 export interface DrainOverrides {
@@ -15,6 +16,8 @@ export interface DrainOverrides {
   readonly idleExitMs?: number;
   /** The partitions to serve this time (a share of a partitioned topic), e.g. one schedule per share. */
   readonly assignedPartitions?: readonly number[];
+  /** A woken drain's id (event-driven draining): it was counted among the group's drains when it was woken. */
+  readonly drainId?: string;
 }
 
 /** The longest `budgetMs` an override may ask for (15 minutes, the longest any platform runs a function). */
@@ -27,6 +30,7 @@ const MAX_OVERRIDE_BUDGET_MS = 900_000;
  */
 export function drainOverrides(input: unknown, source = 'event'): DrainOverrides {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return {};
+  if ((input as { sluice?: unknown }).sluice === 'wake') return wakeOverrides(input, source);
   const fields = input as Record<string, unknown>;
   const overrides: {
     topic?: string;
@@ -80,6 +84,29 @@ export function drainOverrides(input: unknown, source = 'event'): DrainOverrides
     overrides.assignedPartitions = list as number[];
   }
   return overrides;
+}
+
+/**
+ * Overrides from a wake payload (`{ "sluice": "wake", topic, group, partition?, drainId, reason }`,
+ * what a publish or a drain sends to start a drain): the topic, group and partition to drain, and
+ * the id to run under. A malformed one throws an `InvalidOptionError`.
+ */
+function wakeOverrides(input: object, source: string): DrainOverrides {
+  const payload = wakePayloadOf(input);
+  if (payload === undefined || payload.topic === undefined) {
+    throw new InvalidOptionError(
+      'wake',
+      `Expected ${source} to be a wake payload { sluice: "wake", topic, group, partition?, drainId, reason }, got ${JSON.stringify(input).slice(0, 200)}`,
+    );
+  }
+  const { topic, group, partition, drainId } = payload;
+  return {
+    ...drainOverrides(
+      { topic, group, ...(partition === undefined ? {} : { assignedPartitions: [partition] }) },
+      source,
+    ),
+    drainId,
+  };
 }
 
 /**

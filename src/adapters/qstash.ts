@@ -50,6 +50,9 @@ import { jsonLogger } from '../core/logger.js';
 import { checkInteger } from '../core/validate.js';
 import { BODY_TIMEOUT_MS, bodyText, Refusal } from '../http/answers.js';
 import { type DrainOverrides, drainOverrides } from './overrides.js';
+
+export { type QStashWakerOptions, qstashWaker } from './qstash-waker.js';
+
 import {
   bodyReader,
   discardBody,
@@ -178,6 +181,8 @@ function bodyOverrides(body: string): DrainOverrides {
       'body must be empty or a JSON object: {"topic"?, "group"?, "budgetMs"?}',
     );
   }
+  // A wake (qstashWaker): the topic, group, partition and drain id it names.
+  if (input.sluice === 'wake') return drainOverrides(input, 'body');
   const unknown = Object.keys(input).find((field) => !OVERRIDE_FIELDS.has(field));
   if (unknown !== undefined) {
     throw new InvalidOptionError(

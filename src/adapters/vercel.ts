@@ -40,6 +40,7 @@
 import type { Env } from '../app/env.js';
 import { ConfigurationError, InvalidOptionError } from '../core/errors.js';
 import { jsonLogger } from '../core/logger.js';
+import type { Waker } from '../core/waker.js';
 import { BODY_TIMEOUT_MS, Refusal } from '../http/answers.js';
 import { bearerCheck } from '../http/bearer.js';
 import {
@@ -48,6 +49,7 @@ import {
   type PublishEndpointOptions,
 } from '../http/publish-endpoint.js';
 import { parseSignatureHeader, SIGNATURE_HEADER } from '../http/signature.js';
+import { httpWaker } from './http-waker.js';
 import { type DrainOverrides, drainOverrides } from './overrides.js';
 import {
   bodyReader,
@@ -57,6 +59,29 @@ import {
   refusalResponse,
   requestDrain,
 } from './web.js';
+
+export { type HttpWakerOptions, httpWaker } from './http-waker.js';
+
+/**
+ * Wakes the drain route (`url`, e.g. `https://my-app.vercel.app/api/drain`, with `CRON_SECRET`)
+ * from a Vercel function, the request kept alive past the function's response (Vercel's
+ * `waitUntil`): a publish answers at once, its wake goes on.
+ */
+export function vercelWaker(options: {
+  readonly url: string;
+  readonly cronSecret: string | undefined;
+}): Waker {
+  if (options.cronSecret === undefined)
+    throw new InvalidOptionError('cronSecret', 'vercelWaker needs the drain route’s CRON_SECRET');
+  return httpWaker({
+    url: options.url,
+    token: options.cronSecret,
+    waitUntil: (promise) => {
+      const waitUntil = vercelWaitUntil();
+      if (waitUntil !== undefined) waitUntil(promise);
+    },
+  });
+}
 
 /** The options of {@link vercelDrainHandler}: a drain's over HTTP, and the route's own. */
 export type VercelDrainOptions<T = unknown> = RequestDrainOptions<T> & VercelDrainRoute;
@@ -151,13 +176,44 @@ export function vercelDrainHandler<T = unknown>(
     }
     let overrides: DrainOverrides;
     try {
-      overrides = queryOverrides(request.url);
+      overrides = request.method === 'POST' ? await wakeOverrides(request) : {};
+      if (overrides.drainId === undefined) overrides = queryOverrides(request.url);
     } catch (error) {
       if (error instanceof InvalidOptionError) return json(400, { error: error.message });
       throw error;
     }
-    return runDrain(overrides, startedAt);
+    // A wake (httpWaker) is answered at once and drained after the answer, while Vercel keeps the
+    // function alive (waitUntil): the publish that woke it waits for one short request only.
+    const waitUntil = overrides.drainId === undefined ? undefined : vercelWaitUntil();
+    if (waitUntil === undefined) return runDrain(overrides, startedAt);
+    waitUntil(runDrain(overrides, startedAt));
+    return json(202, { woken: overrides.drainId });
   };
+}
+
+/** A POST's wake payload as overrides (a small JSON body), or none. */
+async function wakeOverrides(request: Request): Promise<DrainOverrides> {
+  const text = request.headers.get('content-type')?.includes('json') ? await request.text() : '';
+  if (text.length === 0 || text.length > 4_096) return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new InvalidOptionError('body', 'a wake body must be JSON: {"sluice": "wake", …}');
+  }
+  return drainOverrides(body, 'body');
+}
+
+/**
+ * Vercel's `waitUntil` of the current request (what `@vercel/functions` reads), or undefined outside
+ * Vercel: work handed to it goes on after the response, within the function's maxDuration.
+ */
+function vercelWaitUntil(): ((promise: Promise<unknown>) => void) | undefined {
+  const context = (globalThis as { [key: symbol]: unknown })[Symbol.for('@vercel/request-context')] as
+    | { get?: () => { waitUntil?: (promise: Promise<unknown>) => void } | undefined }
+    | undefined;
+  const waitUntil = context?.get?.()?.waitUntil;
+  return typeof waitUntil === 'function' ? waitUntil : undefined;
 }
 
 /** `/…/topics/{topic}/messages`, under any prefix (`/api`, none, …), nothing after. */

@@ -11,6 +11,7 @@ import { PUBLISH_DEFAULTS } from '../publish/options.js';
 import { adminToken, bearerToken, signingSecrets } from './credentials.js';
 import { type DriverConfig, driverConfig } from './driver-config.js';
 import { type Env, flag, numberList, text, topicList, topicName, wholeNumber } from './env.js';
+import { type WakeSettings, wakeSettings } from './wake-settings.js';
 
 /** Drain settings that come from the environment. */
 export interface DrainSettings {
@@ -73,6 +74,8 @@ export interface SluiceConfig {
   readonly signingSecrets: readonly string[];
   readonly drain: DrainSettings;
   readonly publish: PublishSettings;
+  /** Event-driven draining (`wake-settings.ts`). */
+  readonly wake: WakeSettings;
 }
 
 export const CONFIG_DEFAULTS = Object.freeze({ topic: 'orders', group: 'payment-processors' });
@@ -197,5 +200,6 @@ export function loadConfig(env: Env): SluiceConfig {
     signingSecrets: signingSecrets(env),
     drain,
     publish: Object.freeze(publishSettings(env, drain, { [topic]: [group] })),
+    wake: wakeSettings(env),
   });
 }

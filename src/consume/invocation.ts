@@ -14,6 +14,7 @@ import {
   signalOption,
 } from './option-checks.js';
 import { brandResolved, type ResolvedDrainOptions } from './options.js';
+import { wakeOption } from './wake.js';
 
 /** What one invocation may change in options resolved at cold start. */
 export interface InvocationChanges {
@@ -27,6 +28,8 @@ export interface InvocationChanges {
   readonly remainingTimeMs?: (() => number) | undefined;
   /** The invocation's shutdown signal (the process's SIGTERM): it replaces the configured one. */
   readonly signal?: AbortSignal | undefined;
+  /** The id a woken drain runs under (event-driven draining; ignored without `wake`). */
+  readonly drainId?: string | undefined;
 }
 
 /**
@@ -54,5 +57,9 @@ export function withInvocation<T>(
     assignedPartitions: assignedOption(c.assignedPartitions) ?? o.assignedPartitions,
     remainingTimeMs: remainingTimeOption(c.remainingTimeMs) ?? o.remainingTimeMs,
     signal: signalOption(c.signal) ?? o.signal,
+    wake:
+      c.drainId === undefined || o.wake === undefined
+        ? o.wake
+        : wakeOption({ ...o.wake, drainId: c.drainId }),
   });
 }

@@ -20,7 +20,7 @@ import {
   remainingTimeOption,
   signalOption,
 } from './option-checks.js';
-import { type ResolvedWakeOptions, type WakeOptions, wakeOption } from './wake.js';
+import { type ResolvedWakeOptions, WAKE_DEFAULTS, type WakeOptions, wakeOption } from './wake.js';
 
 /** What a handler is given besides the message. */
 export interface HandlerContext {
@@ -245,7 +245,8 @@ export interface DrainSettings {
    * Event-driven draining ([docs](../../docs/event-driven.md)): the cycle first asks Redis whether
    * there is anything to do (an idle tick ends there, one script), counts itself among the group's
    * live drains, wakes helpers through `waker` when its backlog outruns its time, and its successor
-   * when it ends with work left. Unset: the plain cycle.
+   * when it ends with work left; unless `idleExitMs` is set, it ends 3 s after it ran dry. Unset:
+   * the plain cycle.
    * @default undefined
    */
   readonly wake?: WakeOptions | undefined;
@@ -389,6 +390,8 @@ export function resolveDrainOptions<T>(
     }
   }
   const values = resolveValues(options, merged);
+  // Event-driven, a drain ends soon after it runs dry: a publish wakes the next one.
+  const idleExitMs = values.idleExitMs ?? (options.wake === undefined ? undefined : WAKE_DEFAULTS.idleExitMs);
   assignedWithin(values.assignedPartitions, values.partitions);
   const logger = loggerOption(options.logger);
   return brandResolved({
@@ -396,6 +399,7 @@ export function resolveDrainOptions<T>(
     group,
     ...handling,
     ...values,
+    idleExitMs,
     startId: merged.startId,
     retryJitter: merged.retryJitter,
     consumerPrefix: merged.consumerPrefix,

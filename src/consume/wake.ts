@@ -39,7 +39,12 @@ export interface WakeOptions {
   readonly wakeMs?: number;
 }
 
-export const WAKE_DEFAULTS = Object.freeze({ maxConcurrentDrains: 4, wakeMs: 15_000 });
+export const WAKE_DEFAULTS = Object.freeze({
+  maxConcurrentDrains: 4,
+  wakeMs: 15_000,
+  /** A drain ends this long after it ran dry, unless `idleExitMs` says otherwise. */
+  idleExitMs: 3_000,
+});
 
 /** Wake options, checked and with their defaults. */
 export interface ResolvedWakeOptions {
