@@ -8,10 +8,12 @@ import type { PartitionsResult } from './partitions.js';
 import type { PublishResult } from './publish.js';
 import type { ReclaimResult } from './reclaim.js';
 import type { ScalingResult } from './scaling.js';
+import type { WakeResult } from './wake.js';
 
 export interface Results {
   drainTcp?: TcpDrainResult;
   reclaim?: ReclaimResult;
+  wake?: WakeResult;
   drainRest?: RestDrainResult;
   idle?: IdleResult;
   publish?: PublishResult;
@@ -168,6 +170,7 @@ export function renderTables(results: Results, targets: readonly Target[]): stri
         `${c.scripts.beforeSchedule.commands.toFixed(2)} (XPENDING … IDLE, XCLAIM: the script before the schedule), ${c.scripts.ratio.toFixed(2)}× side by side.`,
     );
   }
+  if (results.wake) out.push('', ...wakeTables(results.wake));
   if (results.idle) {
     const i = results.idle;
     out.push(
@@ -354,4 +357,50 @@ export function renderTables(results: Results, targets: readonly Target[]): stri
     );
   }
   return out.join('\n');
+}
+
+/** Event-driven draining against schedule-only (bench/wake.ts). */
+function wakeTables(w: WakeResult): string[] {
+  const day = (perHour: number) => formatNumber(Math.round(perHour * 24));
+  const l = w.latency;
+  const b = w.backlog;
+  return [
+    '## Event-driven draining (REST, in-process drains)',
+    '',
+    table(
+      [
+        'idle topic, per scheduled tick',
+        'REST requests',
+        'function time',
+        'requests per day',
+        'function-seconds per day',
+      ],
+      (['scheduleOnly', 'eventDriven'] as const).map((mode) => {
+        const t = w.idle[mode];
+        return [
+          mode === 'scheduleOnly' ? `schedule only (budget ${w.idle.budgetMs / 1000} s)` : 'event-driven',
+          String(t.requests),
+          `${(t.durationMs / 1000).toFixed(3)} s`,
+          day(t.requestsPerHour),
+          day(t.functionSecondsPerHour),
+        ];
+      }),
+    ),
+    '',
+    table(
+      ['publish → handler, a message every 2–3 s', 'p50', 'p90', 'p99', 'max'],
+      [
+        ['event-driven (each publish wakes a drain)', l.eventDriven],
+        [`schedule only (a drain every ${l.scheduleTickMs / 1000} s)`, l.scheduleOnly],
+      ].map(([name, p]) => {
+        const v = p as WakeResult['latency']['eventDriven'];
+        return [name as string, `${v.p50} ms`, `${v.p90} ms`, `${v.p99} ms`, `${v.max} ms`];
+      }),
+    ),
+    '',
+    `Backlog of ${formatNumber(b.messages)} published at once: one drain ${(b.oneDrainMs / 1000).toFixed(1)} s, ` +
+      `fan-out to 4 ${(b.fanOutMs / 1000).toFixed(1)} s (${b.speedup.toFixed(2)}×); ` +
+      `4 drains live ${b.fourDrainsAfterMs === undefined ? 'never' : `${b.fourDrainsAfterMs} ms`} after the first tick (peak ${b.peakDrains}); ` +
+      `one drain's rate ${formatNumber(b.perDrainRate)} messages/s.`,
+  ];
 }

@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (a few minutes): bench/results.json, bench/scaling.svg
  *   npm run bench -- --quick           smaller run: bench/results-quick.json, bench/scaling-quick.svg
- *   npm run bench -- --only drain,rest sections only (drain reclaim rest idle publish latency bundles scaling partitions), nothing written
+ *   npm run bench -- --only drain,rest sections only (drain reclaim rest idle wake publish latency bundles scaling partitions), nothing written
  *   npm run bench -- --only partitions --merge
  *                                      the same, then those sections' figures replace theirs in bench/results.json
  *                                      (results-quick.json with --quick); the other sections' figures stay as they were
@@ -36,6 +36,7 @@ import { benchPublish } from './publish.js';
 import { benchReclaim } from './reclaim.js';
 import { judge, type Results, renderTables } from './report.js';
 import { benchScaling } from './scaling.js';
+import { benchWake } from './wake.js';
 
 const SECTIONS = [
   'drain',
@@ -47,6 +48,7 @@ const SECTIONS = [
   'bundles',
   'scaling',
   'partitions',
+  'wake',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -60,6 +62,12 @@ function plan(quick: boolean) {
     drain: { messages: quick ? 20_000 : 50_000, batchSize: 100, reps: quick ? 5 : 12 },
     rest: { messages: quick ? 3_000 : 10_000, batchSize: 100, reps: quick ? 2 : 5 },
     reclaim: { messages: quick ? 10_000 : 30_000, batchSize: 100, reps: quick ? 3 : 5 },
+    wake: {
+      idleBudgetMs: quick ? 10_000 : 50_000,
+      sparse: quick ? 12 : 48,
+      tickMs: 60_000,
+      backlog: quick ? 30_000 : 300_000,
+    },
     idleBudgetMs: quick ? 10_000 : 50_000,
     publish: { batchSize: 100, messages: quick ? 10_000 : 50_000, reps: quick ? 2 : 5 },
     latency: { tcp: quick ? 200 : 1_000, rest: quick ? 20 : 60, restPauseMs: 300 },
@@ -176,6 +184,8 @@ async function runSections(
   if (idle) results.idle = await idle;
   if (sections.has('scaling'))
     results.scaling = await timed('scaling', () => benchScaling(context, p.scaling));
+  if (sections.has('wake'))
+    results.wake = await timed('event-driven draining', () => benchWake(context, p.wake));
   if (sections.has('partitions'))
     results.partitions = await timed('partitions', () => benchPartitions(context, p.partitions));
   return { results, timings };
