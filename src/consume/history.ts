@@ -19,6 +19,9 @@ const MAX_ERROR_CHARS = 500;
 /**
  * Records a drain's report in the history of its group: each partition's on that partition's
  * stream, else the report on its stream. Resolves when written, or after {@link HISTORY_WRITE_MS}.
+ * A report of a cycle that failed (`stoppedBy: 'error'`, most often Redis unreachable or stalled)
+ * is sent without waiting for the answer: the drain already used its time, and must end by its
+ * deadline and grace whatever Redis does; the write lands if Redis takes it.
  */
 export async function recordHistory(
   driver: Driver,
@@ -26,25 +29,28 @@ export async function recordHistory(
   logger: Pick<Logger, 'warn'>,
 ): Promise<void> {
   const parts = report.partitions ?? [report];
+  const written = Promise.allSettled(parts.map((part) => recordOne(driver, part)));
+  let warned = false;
+  const warn = (error: string) => {
+    if (warned) return;
+    warned = true;
+    logger.warn('could not record the drain in its history', {
+      stream: report.stream,
+      group: report.group,
+      error,
+    });
+  };
+  const settled = written.then((outcome) => {
+    const failure = outcome.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure !== undefined) warn(describeError(failure.reason));
+  });
+  if (report.stoppedBy === 'error') return;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), HISTORY_WRITE_MS);
   });
-  const written = Promise.allSettled(parts.map((part) => recordOne(driver, part)));
   try {
-    const outcome = await Promise.race([written, late]);
-    const failure =
-      outcome === 'late'
-        ? undefined
-        : outcome.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (outcome === 'late' || failure !== undefined) {
-      logger.warn('could not record the drain in its history', {
-        stream: report.stream,
-        group: report.group,
-        error:
-          failure === undefined ? `no answer within ${HISTORY_WRITE_MS} ms` : describeError(failure.reason),
-      });
-    }
+    if ((await Promise.race([settled, late])) === 'late') warn(`no answer within ${HISTORY_WRITE_MS} ms`);
   } finally {
     clearTimeout(timer);
   }

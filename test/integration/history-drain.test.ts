@@ -228,4 +228,28 @@ describe.each(DRIVERS)('drain history over $name', (kind) => {
       error: `no answer within ${HISTORY_WRITE_MS} ms`,
     });
   });
+
+  it("a failed cycle's report is recorded without holding the drain up, even when the write never answers", async () => {
+    const topic = randomTopic();
+    await declareTopic(driver, topic, { groups: ['g'] });
+    // A plain topic has partition 0 only: naming partition 3 fails the invocation before any cycle.
+    const failing = { ...testDrainOptions(topic, 'g', async () => {}), assignedPartitions: [3] };
+    const report = await drain(driver, failing);
+    expect(report.stoppedBy).toBe('error');
+    await waitFor(async () => (await topicHistory(driver, topic)).groups[0]?.drains.last !== null, {
+      timeoutMs: 5_000,
+      what: 'the failed cycle in the history',
+    });
+    const { groups } = await topicHistory(driver, topic);
+    expect(groups[0]?.drains.last).toMatchObject({
+      stoppedBy: 'error',
+      error: expect.stringContaining('partition'),
+    });
+    expect(groups[0]?.history.at(-1)).toMatchObject({ cycles: 1, errors: 1 });
+
+    const stalled = countingRecords(driver, () => new Promise(() => {}));
+    const startedAt = Date.now();
+    expect((await drain(stalled.driver, failing)).stoppedBy).toBe('error');
+    expect(Date.now() - startedAt).toBeLessThan(HISTORY_WRITE_MS / 2);
+  });
 });
