@@ -66,7 +66,7 @@ function plan(quick: boolean) {
       idleBudgetMs: quick ? 10_000 : 50_000,
       sparse: quick ? 12 : 48,
       tickMs: 60_000,
-      backlog: quick ? 30_000 : 300_000,
+      backlog: 300_000,
     },
     idleBudgetMs: quick ? 10_000 : 50_000,
     publish: { batchSize: 100, messages: quick ? 10_000 : 50_000, reps: quick ? 2 : 5 },

@@ -15,6 +15,8 @@ import type { Reclaims } from './reclaim.js';
  * cron tick, every 100 ms at the default `hz 10`.
  */
 const BLOCK_OVERSHOOT_MS = 100;
+/** Longest pause between polls of an event-driven drain (it ends a few seconds after it ran dry). */
+const WAKE_POLL_MAX_MS = 250;
 /** Longest blocking read of an ordered drain (lease renewals may wait behind it). */
 const ORDERED_MAX_BLOCK_MS = 1_000;
 
@@ -28,7 +30,8 @@ export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: R
   const canBlock = driver.capabilities.blocking;
   let lastMessageAt = Date.now();
   // Drivers that cannot block poll with back-off up to `blockMs` (an empty poll is a billed request).
-  const backoff = pollBackoff(o.blockMs);
+  // Event-driven, a drain runs only while there is work and ends soon after: it polls more eagerly.
+  const backoff = pollBackoff(o.wake === undefined ? o.blockMs : Math.min(o.blockMs, WAKE_POLL_MAX_MS));
   while (!stopped(cycle) && !outOfRoom(cycle)) {
     if (reclaims !== undefined && Date.now() >= reclaims.nextAt()) {
       if ((await reclaims.run()) > 0) lastMessageAt = Date.now();

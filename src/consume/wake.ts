@@ -32,6 +32,12 @@ export interface WakeOptions {
   /** The id this drain was woken under (a wake payload's `drainId`). Unset: its consumer name. */
   readonly drainId?: string | undefined;
   /**
+   * How long a backlog may take to drain: a drain that sees more than it can handle in this time
+   * (at the rate it measures, and within its deadline) wakes helpers.
+   * @default 5000
+   */
+  readonly drainWithinMs?: number;
+  /**
    * How long a drain woken but not started yet counts as live (a cold start's allowance). A wake
    * that never starts a drain holds back further wakes of the group this long, no more.
    * @default 15000
@@ -42,6 +48,7 @@ export interface WakeOptions {
 export const WAKE_DEFAULTS = Object.freeze({
   maxConcurrentDrains: 4,
   wakeMs: 15_000,
+  drainWithinMs: 5_000,
   /** A drain ends this long after it ran dry, unless `idleExitMs` says otherwise. */
   idleExitMs: 3_000,
 });
@@ -52,6 +59,7 @@ export interface ResolvedWakeOptions {
   readonly maxConcurrentDrains: number;
   readonly drainId: string | undefined;
   readonly wakeMs: number;
+  readonly drainWithinMs: number;
 }
 
 const DRAIN_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -87,11 +95,18 @@ export function wakeOption(wake: WakeOptions | undefined): ResolvedWakeOptions |
       1_000,
     ),
     wakeMs: integerOption('wake.wakeMs', wake.wakeMs ?? WAKE_DEFAULTS.wakeMs, 100, 900_000),
+    drainWithinMs: integerOption(
+      'wake.drainWithinMs',
+      wake.drainWithinMs ?? WAKE_DEFAULTS.drainWithinMs,
+      100,
+      900_000,
+    ),
   });
 }
 
-/** How often a running drain reconsiders its backlog. */
+/** How often a running drain reconsiders its backlog (the first time sooner: a rate to go by). */
 const FAN_OUT_EVERY_MS = 1_000;
+const FAN_OUT_FIRST_MS = 250;
 
 /** Beyond the deadline, how long a running drain stays counted (its settling, a slow Redis). */
 const LIVE_AFTER_DEADLINE_MS = 5_000;
@@ -191,28 +206,29 @@ export interface FanOut {
 }
 
 /**
- * The fan-out of a cycle whose probe saw `lag` entries behind: once a second, from the rate it
- * handles messages at and the time it has left, it wants `ceil(left / (rate × time left))` drains
- * in all and asks `FAN_OUT` for the missing ones (within `maxConcurrentDrains`).
+ * The fan-out of a cycle whose probe saw `lag` entries behind: soon after it starts, then once a
+ * second, from the rate it handles messages at it wants `ceil(left / (rate × horizon))` drains in
+ * all — the horizon being `drainWithinMs`, or less when its deadline is nearer — and asks
+ * `FAN_OUT` for the missing ones (within `maxConcurrentDrains`).
  */
 export function fanOut<T>(cycle: Cycle<T>, lag: number): FanOut | undefined {
   const wake = cycle.options.wake;
   if (wake?.waker === undefined || lag <= 0 || wake.maxConcurrentDrains <= 1) return undefined;
   const waker = wake.waker;
   const startedAt = Date.now();
-  let checkedAt = startedAt;
+  let nextAt = startedAt + FAN_OUT_FIRST_MS;
   return {
     async check() {
       const now = Date.now();
-      if (now - checkedAt < FAN_OUT_EVERY_MS) return;
-      checkedAt = now;
+      if (now < nextAt) return;
+      nextAt = now + FAN_OUT_EVERY_MS;
       const { counts } = cycle;
       const handled = counts.acked + counts.failed + counts.deadLettered;
       const left = lag - counts.read;
-      const timeLeft = cycle.deadline - now;
-      if (handled === 0 || left <= 0 || timeLeft <= FAN_OUT_EVERY_MS) return;
+      const horizon = Math.min(wake.drainWithinMs, cycle.deadline - now);
+      if (handled === 0 || left <= 0 || horizon <= 0) return;
       const rate = handled / (now - startedAt);
-      const wanted = Math.min(wake.maxConcurrentDrains, Math.ceil(left / (rate * timeLeft)));
+      const wanted = Math.min(wake.maxConcurrentDrains, Math.ceil(left / (rate * horizon)));
       if (wanted <= 1) return;
       const ids = Array.from({ length: wanted - 1 }, newDrainId);
       const reply = await runScript(
