@@ -37,6 +37,7 @@ interface DrainFlags {
   budgetMs?: number;
   visibilityTimeoutMs?: number;
   maxRedeliveryDelayMs?: number;
+  retryJitter?: 'none' | 'full';
   handlerTimeoutMs?: number;
   maxDeliveries?: number;
   batchSize?: number;
@@ -83,6 +84,11 @@ export function drainCommand(program: Command): void {
         'cap of the redelivery back-off (default 600000)',
         'SLUICE_MAX_REDELIVERY_DELAY_MS',
       ),
+    )
+    .addOption(
+      new Option('--retry-jitter <mode>', 'jitter on the back-off of a failed message (default none)')
+        .choices(['none', 'full'])
+        .env('SLUICE_RETRY_JITTER'),
     )
     .addOption(
       numberOption(
@@ -187,6 +193,7 @@ Example:
         budgetMs: flags.budgetMs,
         visibilityTimeoutMs: flags.visibilityTimeoutMs,
         maxRedeliveryDelayMs: flags.maxRedeliveryDelayMs,
+        retryJitter: flags.retryJitter,
         handlerTimeoutMs: flags.handlerTimeoutMs,
         maxDeliveries: flags.maxDeliveries,
         batchSize: flags.batchSize,
