@@ -1,6 +1,7 @@
 /**
  * Ops endpoints and dashboard (API Gateway HTTP API) over ioredis: GET /ops (the dashboard page),
- * GET /ops/stats, GET /ops/topics/{topic}/groups/{group}/dead-letters, POST …/redrive, POST …/purge.
+ * GET /ops/stats, GET /ops/history, GET /ops/rates, GET /ops/topics/{topic}/groups/{group}/dead-letters,
+ * POST …/redrive, POST …/purge, POST …/groups/{group}/replay.
  * Every data route needs `Authorization: Bearer $SLUICE_ADMIN_TOKEN`.
  */
 import { ioredisFromConfig } from '../drivers/ioredis.js';
