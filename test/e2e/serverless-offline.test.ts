@@ -18,6 +18,7 @@ import { freePort } from '../../dev/redis-server.js';
 import { streamKeys } from '../../src/ops/index.js';
 import { cleanEnv, root } from '../support/cli-run.js';
 import { randomTopic, rawClient, redisUrl } from '../support/fixtures.js';
+import { waitFor } from '../support/wait-for.js';
 
 const serverlessBin = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
 const HOST = '127.0.0.1';
@@ -131,8 +132,10 @@ describe.each(BUILDS.map((build) => [build.name, build] as const))(
           SLUICE_HTTP_HOST: HOST,
           SLUICE_HTTP_PORT: String(httpPort),
           SLUICE_LAMBDA_PORT: String(lambdaPort),
-          // This test invokes the drain itself; a scheduled cycle racing it would take the message.
+          // This test invokes the drain itself; a scheduled cycle racing it would take the message,
+          // and so would a drain a publish wakes (event-driven draining is tested below).
           SLUICE_SCHEDULE_ENABLED: 'false',
+          SLUICE_WAKE: 'false',
           SLUICE_ESBUILD_DIR: workFolder,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -224,3 +227,87 @@ describe.each(BUILDS.map((build) => [build.name, build] as const))(
     }, 90_000);
   },
 );
+
+describe('serverless offline, upstash build, event-driven: a publish wakes the drain function through the Lambda invoke API', () => {
+  const topic = randomTopic('e2e-wake');
+  const group = randomTopic('g');
+  const token = randomBytes(18).toString('base64url');
+  const keys = streamKeys({ topic });
+  const workFolder = `.sluice/e2e-${randomUUID().slice(0, 8)}`;
+  const log = { text: '' };
+  let child: ChildProcess | undefined;
+  let httpPort = 0;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    redis = rawClient();
+    const [http, lambda] = await twoFreePorts();
+    httpPort = http;
+    child = spawn(process.execPath, [serverlessBin, 'offline', '--stage', 'dev'], {
+      cwd: root,
+      env: {
+        ...cleanEnv(),
+        SLUICE_DRIVER: 'upstash',
+        UPSTASH_REDIS_REST_URL: inject('restUrl'),
+        UPSTASH_REDIS_REST_TOKEN: inject('restToken'),
+        SLUICE_PUBLISH_TOKEN: token,
+        SLUICE_TOPIC: topic,
+        SLUICE_GROUP: group,
+        SLUICE_TOPICS: topic,
+        SLUICE_BUDGET_MS: '5000',
+        SLUICE_HTTP_HOST: HOST,
+        SLUICE_HTTP_PORT: String(http),
+        SLUICE_LAMBDA_PORT: String(lambda),
+        // What npm start sets: wakes go to serverless offline's Invoke API.
+        SLUICE_LAMBDA_ENDPOINT: `http://${HOST}:${lambda}`,
+        // No schedule at all: only a wake can drain.
+        SLUICE_SCHEDULE_ENABLED: 'false',
+        SLUICE_ESBUILD_DIR: workFolder,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    await waitForOutput(
+      child,
+      new RegExp(`Server ready: http://${HOST.replaceAll('.', '\\.')}:${http}\\b`),
+      log,
+    );
+  }, STARTUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (child) {
+      signalGroup(child, 'SIGTERM');
+      const forced = setTimeout(() => signalGroup(child as ChildProcess, 'SIGKILL'), 10_000);
+      await exited(child);
+      clearTimeout(forced);
+      signalGroup(child, 'SIGKILL');
+    }
+    rmSync(join(root, workFolder), { recursive: true, force: true });
+  }, 30_000);
+
+  it('publishes over HTTP and the woken drain processes it, with no schedule and no invocation by hand', async () => {
+    const started = Date.now();
+    const response = await fetch(`http://${HOST}:${httpPort}/topics/${topic}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ data: { orderId: 7 } }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(response.status).toBe(202);
+    const { ids } = (await response.json()) as { ids: string[] };
+    // The publish declared the group and woke a drain: it acknowledges the message by itself.
+    await waitFor(
+      async () => {
+        const groups = (await redis.xinfo('GROUPS', keys.stream)) as unknown[][];
+        const info = groups.find((g) => g[1] === group);
+        return (
+          info?.[info.indexOf('last-delivered-id') + 1] === ids[0] &&
+          info?.[info.indexOf('pending') + 1] === 0
+        );
+      },
+      { timeoutMs: 60_000, what: 'the woken drain to acknowledge the message', intervalMs: 100 },
+    );
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(log.text).toContain('order processed');
+  }, 90_000);
+});
