@@ -20,7 +20,7 @@
  * takes a connection of its own from a pool, so a blocking command holds up nobody else.
  *
  * Run directly it is a CLI:
- *   node --import tsx dev/upstash-rest-server.ts --redis-url redis://127.0.0.1:6379 --token T [--port P]
+ *   node --import tsx dev/upstash-rest-server.ts --redis-url redis://127.0.0.1:6379 --token T [--port P] [--delay-ms MS]
  * and prints `upstash-rest listening on http://127.0.0.1:<port>` once it accepts requests.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -42,6 +42,11 @@ export interface RestServerOptions {
   readonly maxBodyBytes?: number;
   /** Redis connections in use at once; further requests wait for one. @default 64 */
   readonly maxConnections?: number;
+  /**
+   * Added to every request before it is answered, to stand for a network between the client and
+   * Upstash (a round trip to a nearby region is a few ms). @default 0
+   */
+  readonly delayMs?: number;
 }
 
 export interface RestServer {
@@ -536,6 +541,9 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
   const expectedQuery = digest(token);
   const limit = options.maxBodyBytes ?? 10 * 1024 * 1024;
   const pool = new Pool(parseRedisUrl(options.redisUrl), options.maxConnections ?? 64);
+  const delayMs = options.delayMs ?? 0;
+  if (!Number.isFinite(delayMs) || delayMs < 0)
+    throw new Error(`delayMs must be a number >= 0, got ${delayMs}`);
 
   const authorized = (req: IncomingMessage, url: URL): boolean => {
     const header = req.headers.authorization;
@@ -593,7 +601,11 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
   };
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: Error) => {
+    const answered =
+      delayMs > 0
+        ? new Promise((resolve) => setTimeout(resolve, delayMs)).then(() => handle(req, res))
+        : handle(req, res);
+    answered.catch((error: Error) => {
       if (!res.headersSent) send(res, 500, { error: `ERR ${error.message}` });
       else res.destroy();
     });
@@ -644,17 +656,23 @@ async function main(): Promise<void> {
       'redis-url': { type: 'string' },
       token: { type: 'string' },
       port: { type: 'string' },
+      'delay-ms': { type: 'string' },
     },
   });
   const redisUrl = values['redis-url'] ?? process.env.REDIS_URL;
   const token = values.token ?? process.env.UPSTASH_REDIS_REST_TOKEN;
   if (!redisUrl || !token) {
     process.stderr.write(
-      'usage: node --import tsx dev/upstash-rest-server.ts --redis-url redis://127.0.0.1:6379 --token TOKEN [--port PORT]\n',
+      'usage: node --import tsx dev/upstash-rest-server.ts --redis-url redis://127.0.0.1:6379 --token TOKEN [--port PORT] [--delay-ms MS]\n',
     );
     process.exit(2);
   }
-  const server = await startRestServer({ redisUrl, token, port: values.port ? Number(values.port) : 0 });
+  const server = await startRestServer({
+    redisUrl,
+    token,
+    port: values.port ? Number(values.port) : 0,
+    delayMs: values['delay-ms'] ? Number(values['delay-ms']) : 0,
+  });
   const shutdown = () => {
     server.stop().then(
       () => process.exit(0),
