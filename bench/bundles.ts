@@ -1,17 +1,19 @@
 /**
  * Bundle size and cold import time of each function, built as serverless.yml builds them
  * (esbuild: bundle, minify, platform node, target node20, CommonJS), plus what each
- * package contributes and what the same bundle weighs without keepNames.
+ * package contributes and what the same bundle weighs without keepNames. Each function is weighed
+ * against the minimal drain function with the same client (bench/minimal/): sluice's own share of
+ * a bundle is its size minus that one's.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build } from 'esbuild';
+import { runNodeScript } from './lib/node-child.js';
 import { median } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const OUT = fileURLToPath(new URL('./.bundles/', import.meta.url));
+export const OUT = fileURLToPath(new URL('./.bundles/', import.meta.url));
 
 /** Each function entry, and the environment its module scope needs to load (no server is contacted). */
 const FUNCTIONS = [
@@ -22,7 +24,17 @@ const FUNCTIONS = [
   { name: 'vercel/drain', entry: 'functions/vercel/drain.ts', driver: 'upstash' },
   { name: 'vercel/publish', entry: 'functions/vercel/publish.ts', driver: 'upstash' },
   { name: 'vercel/qstash-drain', entry: 'functions/vercel/qstash-drain.ts', driver: 'upstash' },
+  { name: 'aws/ops', entry: 'functions/aws/ops.ts', driver: 'ioredis' },
+  { name: 'aws/ops-upstash', entry: 'functions/aws/ops-upstash.ts', driver: 'upstash' },
+  { name: 'minimal/ioredis', entry: 'bench/minimal/drain-ioredis.ts', driver: 'ioredis' },
+  { name: 'minimal/upstash', entry: 'bench/minimal/drain-upstash.ts', driver: 'upstash' },
 ] as const;
+
+/** The minimal same-client function each function is weighed against. */
+export const MINIMAL: Record<'ioredis' | 'upstash', string> = {
+  ioredis: 'minimal/ioredis',
+  upstash: 'minimal/upstash',
+};
 
 const ENV: Record<'ioredis' | 'upstash', Record<string, string>> = {
   ioredis: { REDIS_URL: 'redis://127.0.0.1:6379' },
@@ -36,7 +48,7 @@ const COMMON_ENV = {
 };
 
 /** serverless.yml's `custom.esbuild`. */
-const SERVERLESS_BUILD: BuildOptions = {
+export const SERVERLESS_BUILD: BuildOptions = {
   bundle: true,
   minify: true,
   keepNames: false,
@@ -50,6 +62,11 @@ const SERVERLESS_BUILD: BuildOptions = {
 
 export interface BundleResult {
   readonly name: string;
+  readonly driver?: 'ioredis' | 'upstash';
+  /** Bytes minus those of the minimal function with the same client: what sluice adds. */
+  readonly ownShareBytes?: number;
+  /** Bytes of this repository's modules in the bundle (the rest is node_modules). */
+  readonly repositoryBytes?: number;
   readonly bytes: number;
   readonly gzipBytes: number;
   readonly bytesWithoutKeepNames: number;
@@ -80,31 +97,14 @@ async function bundle(entry: string, file: string) {
 }
 
 /** Spawns `node` to require `file`; resolves the in-process require time and the process's wall time. */
-function coldImport(
+async function coldImport(
   file: string,
   env: Record<string, string>,
 ): Promise<{ importMs: number; processMs: number }> {
   const code = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));process.exit(0)`;
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', code], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`requiring ${file} failed (${code}): ${err}`));
-      resolve({ importMs: Number(out), processMs: performance.now() - started });
-    });
-  });
+  const run = await runNodeScript(code, env);
+  if (run.exitCode !== 0) throw new Error(`requiring ${file} failed (${run.exitCode}): ${run.stderr}`);
+  return { importMs: Number(run.stdout), processMs: run.wallMs };
 }
 
 export async function benchBundles(
@@ -113,6 +113,7 @@ export async function benchBundles(
   mkdirSync(OUT, { recursive: true });
   const built: {
     name: string;
+    driver?: 'ioredis' | 'upstash';
     file: string;
     env: Record<string, string>;
     meta: Awaited<ReturnType<typeof bundle>>;
@@ -121,6 +122,7 @@ export async function benchBundles(
     const file = `${OUT}${fn.name.replace('/', '-')}.cjs`;
     built.push({
       name: fn.name,
+      driver: fn.driver,
       file,
       env: { ...COMMON_ENV, ...ENV[fn.driver] },
       meta: await bundle(fn.entry, file),
@@ -146,11 +148,20 @@ export async function benchBundles(
       times.set(b.name, entry);
     }
   }
+  const size = (name: string) => readFileSync(built.find((b) => b.name === name)?.file as string).length;
   const results = built.map((b): BundleResult => {
     const bytes = readFileSync(b.file);
     const t = times.get(b.name) as { importMs: number[]; processMs: number[] };
+    const repositoryBytes = Object.entries(b.meta.byPackage)
+      .filter(([owner]) => /^(src|functions|bench)\//.test(owner))
+      .reduce((sum, [, n]) => sum + n, 0);
     return {
       name: b.name,
+      ...(b.driver && {
+        driver: b.driver,
+        ownShareBytes: bytes.length - size(MINIMAL[b.driver]),
+        repositoryBytes,
+      }),
       bytes: bytes.length,
       gzipBytes: bytes.length === 0 ? 0 : gzipSync(bytes).length,
       bytesWithoutKeepNames: b.meta.bytesWithoutKeepNames,

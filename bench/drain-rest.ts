@@ -4,10 +4,11 @@
  * idle cycle costs in requests.
  */
 import { type Driver, drain, silentLogger } from '../src/index.js';
-import type { BenchContext } from './lib/context.js';
+import { type BenchContext, withRest } from './lib/context.js';
 import { type DrainRun, fetchLoop, sdkLoop, sluiceDrain } from './lib/loops.js';
 import { fillStream } from './lib/redis-tools.js';
 import { requestCount } from './lib/rest-counter.js';
+import { startRestChild } from './lib/servers.js';
 import { median } from './lib/stats.js';
 
 export interface RestDrainResult {
@@ -137,4 +138,43 @@ function countingDriver(driver: Driver): { driver: Driver; commands(): number } 
     },
   });
   return { driver: counted, commands: () => commands };
+}
+
+export interface RestDelayResult {
+  readonly delayMs: number;
+  readonly result: RestDrainResult;
+}
+
+/**
+ * The REST drain with a fixed delay added to every request by a REST server of its own (what a
+ * network between the function and Upstash adds to each round trip): sluice against the
+ * hand-written loops at each delay. At 0 ms it is the plain local figure.
+ */
+export async function benchRestDelays(
+  context: BenchContext,
+  options: {
+    readonly delaysMs: readonly number[];
+    readonly messages: number;
+    readonly batchSize: number;
+    readonly reps: number;
+  },
+): Promise<RestDelayResult[]> {
+  const results: RestDelayResult[] = [];
+  for (const delayMs of options.delaysMs) {
+    if (delayMs === 0) {
+      results.push({ delayMs, result: await benchRestDrain(context, options) });
+      continue;
+    }
+    const endpoint = await startRestChild(context.servers.redis.url, context.servers.rest.token, delayMs);
+    const unadopt = context.servers.adopt(endpoint.stop);
+    const delayed = withRest(context, endpoint);
+    try {
+      results.push({ delayMs, result: await benchRestDrain(delayed, options) });
+    } finally {
+      await delayed.rest.close();
+      unadopt();
+      await endpoint.stop();
+    }
+  }
+  return results;
 }

@@ -124,3 +124,38 @@ export async function benchTcpDrain(
     baselineCommandsPerMessage: total(baselineCommands) / options.messages,
   };
 }
+
+/** One batch size: sluice beside the hand-written loop without (`ratio`) and with JSON.parse (`ratioToParsingLoop`). */
+export type SweepPoint = Pick<
+  TcpDrainResult,
+  'messages' | 'perSecond' | 'ratio' | 'ratioToParsingLoop' | 'cpuUsPerMessage'
+> & { readonly batchSize: number };
+
+/** The TCP drain at each batch size, sluice beside both hand-written loops (no-op handler, in order). */
+export async function benchBatchSweep(
+  context: BenchContext,
+  plan: {
+    readonly points: readonly { readonly batchSize: number; readonly messages: number }[];
+    readonly reps: number;
+  },
+): Promise<SweepPoint[]> {
+  const points: SweepPoint[] = [];
+  for (const { batchSize, messages } of plan.points) {
+    const r = await benchTcpDrain(context, {
+      messages,
+      batchSize,
+      reps: plan.reps,
+      concurrency: 1,
+      handler: async () => {},
+    });
+    points.push({
+      batchSize,
+      messages,
+      perSecond: r.perSecond,
+      ratio: r.ratio,
+      ratioToParsingLoop: r.ratioToParsingLoop,
+      cpuUsPerMessage: r.cpuUsPerMessage,
+    });
+  }
+  return points;
+}

@@ -1,8 +1,9 @@
 /** The targets of the issue, judged against a run's results, and the printed tables. */
 import type { BundleResult } from './bundles.js';
 import { formatNumber } from './chart.js';
-import type { IdleResult, RestDrainResult } from './drain-rest.js';
-import type { TcpDrainResult } from './drain-tcp.js';
+import type { ColdStartResult } from './cold-start.js';
+import type { IdleResult, RestDelayResult, RestDrainResult } from './drain-rest.js';
+import type { SweepPoint, TcpDrainResult } from './drain-tcp.js';
 import type { LatencyResult } from './latency.js';
 import type { PartitionsResult } from './partitions.js';
 import type { PublishResult } from './publish.js';
@@ -22,6 +23,9 @@ export interface Results {
   bundles?: { bundles: BundleResult[]; emptyImport: BundleResult };
   scaling?: ScalingResult;
   partitions?: PartitionsResult;
+  sweep?: SweepPoint[];
+  restDelay?: RestDelayResult[];
+  coldStart?: ColdStartResult;
 }
 
 export interface Target {
@@ -63,9 +67,24 @@ function atMost(
 
 export function judge(results: Results): Target[] {
   const bundle = (name: string) => results.bundles?.bundles.find((b) => b.name === name);
-  const kb = (b: BundleResult | undefined) => (b === undefined ? undefined : b.bytes / 1024);
+  const share = (name: string) => {
+    const b = bundle(name);
+    return b?.ownShareBytes === undefined ? undefined : b.ownShareBytes / 1024;
+  };
+  const sweep = (batchSize: number) => results.sweep?.find((p) => p.batchSize === batchSize);
+  const delay = (ms: number) => results.restDelay?.find((d) => d.delayMs === ms)?.result;
+  const cold = results.coldStart?.byDriver;
   const targets = [
-    atLeast('drain throughput, sluice / hand-written (TCP, batch 100)', results.drainTcp?.ratio, 0.85),
+    atLeast(
+      'drain, sluice / hand-written loop that parses (TCP, batch 100)',
+      sweep(100)?.ratioToParsingLoop ?? results.drainTcp?.ratioToParsingLoop,
+      1.2,
+    ),
+    atLeast(
+      'drain, sluice / hand-written loop that parses (TCP, batch 10)',
+      sweep(10)?.ratioToParsingLoop,
+      1.0,
+    ),
     atMost(
       'Redis commands per message (TCP, batch 100)',
       results.drainTcp?.sluiceCommandsPerMessage,
@@ -73,7 +92,12 @@ export function judge(results: Results): Target[] {
       'cmd/msg',
       4,
     ),
-    atLeast('REST drain throughput, sluice / hand-written fetch loop', results.drainRest?.ratioToFetch, 0.8),
+    atLeast(
+      'REST drain, sluice / hand-written fetch loop (local)',
+      delay(0)?.ratioToFetch ?? results.drainRest?.ratioToFetch,
+      1.0,
+    ),
+    atLeast('REST drain, sluice / hand-written fetch loop (+5 ms per request)', delay(5)?.ratioToFetch, 1.5),
     atMost(
       'REST requests per batch (batch 100)',
       results.drainRest?.sluiceRequestsPerBatch,
@@ -84,15 +108,18 @@ export function judge(results: Results): Target[] {
     atLeast('batch publish, publishBatch / pipelined XADD (batch 100)', results.publish?.libraryRatio, 0.8),
     atLeast('batch publish, HTTP handler / pipelined XADD (batch 100)', results.publish?.httpRatio, 0.8),
     atMost('publish→handler latency p50 (TCP)', results.latencyTcp?.p50Ms, 5, 'ms', 2),
-    atMost('minified drain bundle, ioredis (aws/drain)', kb(bundle('aws/drain')), 60, 'KiB', 1),
-    atMost(
-      'minified drain bundle, Upstash (aws/drain-upstash)',
-      kb(bundle('aws/drain-upstash')),
-      30,
-      'KiB',
-      1,
-    ),
-    atMost('minified drain bundle, Upstash (vercel/drain)', kb(bundle('vercel/drain')), 30, 'KiB', 1),
+    ...(
+      [
+        'aws/drain',
+        'aws/drain-upstash',
+        'aws/publish',
+        'aws/publish-upstash',
+        'aws/ops',
+        'aws/ops-upstash',
+      ] as const
+    ).map((name) => atMost(`sluice's own share of the ${name} bundle (minified)`, share(name), 25, 'KiB', 1)),
+    atMost('cold start to a first empty cycle, sluice / minimal (ioredis)', cold?.ioredis.ratio, 1.2, '×', 2),
+    atMost('cold start to a first empty cycle, sluice / minimal (Upstash)', cold?.upstash.ratio, 1.2, '×', 2),
   ];
   return targets.filter((t): t is Target => t !== undefined);
 }
@@ -234,10 +261,20 @@ export function renderTables(results: Results, targets: readonly Target[]): stri
       `## Bundles (esbuild as serverless.yml: minify, cjs, node20); cold require in a fresh node (median; an empty file: ${b.emptyImport.importMs.toFixed(1)} ms)`,
       '',
       table(
-        ['function', 'minified', 'gzip', 'without keepNames', 'require', 'node process', 'largest parts'],
+        [
+          'function',
+          'minified',
+          "sluice's own share",
+          'gzip',
+          'without keepNames',
+          'require',
+          'node process',
+          'largest parts',
+        ],
         b.bundles.map((x) => [
           x.name,
           kib(x.bytes),
+          x.ownShareBytes === undefined ? '' : kib(x.ownShareBytes),
           kib(x.gzipBytes),
           kib(x.bytesWithoutKeepNames),
           `${x.importMs.toFixed(1)} ms`,
@@ -250,6 +287,7 @@ export function renderTables(results: Results, targets: readonly Target[]): stri
       ),
     );
   }
+  out.push(...performanceTables(results));
   const s = results.scaling;
   if (s) {
     out.push(
@@ -403,4 +441,84 @@ function wakeTables(w: WakeResult): string[] {
       `4 drains live ${b.fourDrainsAfterMs === undefined ? 'never' : `${b.fourDrainsAfterMs} ms`} after the first tick (peak ${b.peakDrains}); ` +
       `one drain's rate ${formatNumber(b.perDrainRate)} messages/s.`,
   ];
+}
+
+/** The batch-size sweep, the REST delays and the cold starts (issue 16's measurements). */
+function performanceTables(results: Results): string[] {
+  const out: string[] = [];
+  if (results.sweep)
+    out.push(
+      '',
+      '## Batch-size sweep (TCP, no-op handler, in order)',
+      '',
+      table(
+        [
+          'batch size',
+          'messages',
+          'sluice',
+          'hand-written',
+          'ratio',
+          'hand-written + JSON.parse',
+          'ratio',
+          'client CPU µs/msg (sluice / parsing loop)',
+        ],
+        results.sweep.map((p) => [
+          String(p.batchSize),
+          formatNumber(p.messages),
+          rate(p.perSecond.sluice),
+          rate(p.perSecond.baseline),
+          ratio(p.ratio),
+          rate(p.perSecond['baseline+json']),
+          ratio(p.ratioToParsingLoop),
+          `${p.cpuUsPerMessage.sluice.toFixed(2)} / ${p.cpuUsPerMessage['baseline+json'].toFixed(2)}`,
+        ]),
+      ),
+    );
+  if (results.restDelay)
+    out.push(
+      '',
+      '## REST drain with a delay added to every request (batch 100, no-op handler)',
+      '',
+      table(
+        ['added delay', 'sluice', 'fetch loop', 'ratio', 'same-SDK loop', 'ratio', 'sluice req/batch'],
+        results.restDelay.map(({ delayMs, result: r }) => [
+          `${delayMs} ms`,
+          rate(r.perSecond.sluice),
+          rate(r.perSecond.fetch),
+          ratio(r.ratioToFetch),
+          rate(r.perSecond.sdk),
+          ratio(r.ratioToSdk),
+          r.sluiceRequestsPerBatch.toFixed(2),
+        ]),
+      ),
+    );
+  const c = results.coldStart;
+  if (c)
+    out.push(
+      '',
+      `## Cold start: process start → end of a first drain cycle over an empty stream (median of ${c.runs} processes each)`,
+      '',
+      table(
+        [
+          'driver',
+          'sluice (aws/drain)',
+          'minimal function',
+          'ratio',
+          'of which require(): sluice',
+          'minimal',
+        ],
+        (['ioredis', 'upstash'] as const).map((driver) => {
+          const d = c.byDriver[driver];
+          return [
+            driver,
+            `${d.sluiceMs.toFixed(1)} ms`,
+            `${d.minimalMs.toFixed(1)} ms`,
+            ratio(d.ratio),
+            `${d.sluiceRequireMs.toFixed(1)} ms`,
+            `${d.minimalRequireMs.toFixed(1)} ms`,
+          ];
+        }),
+      ),
+    );
+  return out;
 }

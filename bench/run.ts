@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (a few minutes): bench/results.json, bench/scaling.svg
  *   npm run bench -- --quick           smaller run: bench/results-quick.json, bench/scaling-quick.svg
- *   npm run bench -- --only drain,rest sections only (drain reclaim rest idle wake publish latency bundles scaling partitions), nothing written
+ *   npm run bench -- --only drain,rest sections only (drain reclaim rest idle wake publish latency bundles scaling partitions sweep rest-delay cold), nothing written
  *   npm run bench -- --only partitions --merge
  *                                      the same, then those sections' figures replace theirs in bench/results.json
  *                                      (results-quick.json with --quick); the other sections' figures stay as they were
@@ -24,8 +24,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchBundles } from './bundles.js';
 import { scalingChart } from './chart.js';
-import { benchIdle, benchRestDrain } from './drain-rest.js';
-import { benchTcpDrain } from './drain-tcp.js';
+import { benchColdStart } from './cold-start.js';
+import { benchIdle, benchRestDelays, benchRestDrain } from './drain-rest.js';
+import { benchBatchSweep, benchTcpDrain } from './drain-tcp.js';
 import { benchLatencyRest, benchLatencyTcp } from './latency.js';
 import { type BenchContext, closeContext, createContext } from './lib/context.js';
 import { installRequestCounter } from './lib/rest-counter.js';
@@ -49,6 +50,9 @@ const SECTIONS = [
   'scaling',
   'partitions',
   'wake',
+  'sweep',
+  'rest-delay',
+  'cold',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -72,6 +76,17 @@ function plan(quick: boolean) {
     publish: { batchSize: 100, messages: quick ? 10_000 : 50_000, reps: quick ? 2 : 5 },
     latency: { tcp: quick ? 200 : 1_000, rest: quick ? 20 : 60, restPauseMs: 300 },
     bundleRuns: quick ? 3 : 9,
+    coldRuns: quick ? 5 : 15,
+    sweep: {
+      points: [
+        { batchSize: 1, messages: quick ? 3_000 : 10_000 },
+        { batchSize: 10, messages: quick ? 10_000 : 30_000 },
+        { batchSize: 100, messages: quick ? 20_000 : 50_000 },
+        { batchSize: 1000, messages: quick ? 20_000 : 50_000 },
+      ],
+      reps: quick ? 3 : 7,
+    },
+    restDelay: { delaysMs: [0, 5, 20], messages: quick ? 2_000 : 5_000, batchSize: 100, reps: quick ? 2 : 5 },
     scaling: {
       batchSizes: [
         { batchSize: 1, messages: quick ? 3_000 : 10_000 },
@@ -159,7 +174,8 @@ async function runSections(
     timings[name] = Math.round((performance.now() - started) / 1000);
     return value;
   };
-  if (sections.has('drain') || sections.has('rest') || sections.has('publish')) await warmUp(context, p);
+  if (['drain', 'rest', 'publish', 'sweep', 'rest-delay'].some((name) => sections.has(name as Section)))
+    await warmUp(context, p);
   if (sections.has('drain'))
     results.drainTcp = await timed('drain over TCP', () =>
       benchTcpDrain(context, { ...p.drain, concurrency: 1, handler: async () => {} }),
@@ -168,6 +184,12 @@ async function runSections(
     results.reclaim = await timed('reclaim', () => benchReclaim(context, p.reclaim));
   if (sections.has('rest'))
     results.drainRest = await timed('drain over REST', () => benchRestDrain(context, p.rest));
+  if (sections.has('sweep'))
+    results.sweep = await timed('batch-size sweep over TCP', () => benchBatchSweep(context, p.sweep));
+  if (sections.has('rest-delay'))
+    results.restDelay = await timed('drain over REST with added delays', () =>
+      benchRestDelays(context, p.restDelay),
+    );
   if (sections.has('publish'))
     results.publish = await timed('publish', () => benchPublish(context, p.publish));
   if (sections.has('latency')) {
@@ -182,6 +204,8 @@ async function runSections(
     : undefined;
   if (sections.has('bundles')) results.bundles = await timed('bundles', () => benchBundles(p.bundleRuns));
   if (idle) results.idle = await idle;
+  if (sections.has('cold'))
+    results.coldStart = await timed('cold starts', () => benchColdStart(context, p.coldRuns));
   if (sections.has('scaling'))
     results.scaling = await timed('scaling', () => benchScaling(context, p.scaling));
   if (sections.has('wake'))

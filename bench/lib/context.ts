@@ -5,7 +5,7 @@ import { ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
 import type { Driver } from '../../src/index.js';
 import { streamKeys } from '../../src/ops/index.js';
-import type { BenchServers } from './servers.js';
+import type { BenchServers, RestEndpoint } from './servers.js';
 
 export interface BenchContext {
   readonly servers: BenchServers;
@@ -44,6 +44,21 @@ export function createContext(servers: BenchServers, quick: boolean): BenchConte
       const topic = `bench-${kind}-${++counter}`;
       return { topic, stream: streamKeys({ topic }).stream };
     },
+  };
+}
+
+/** The same context over another REST endpoint (e.g. one that delays every request). */
+export function withRest(context: BenchContext, rest: RestEndpoint): BenchContext {
+  return {
+    ...context,
+    servers: { ...context.servers, rest },
+    rest: upstashDriver({ url: rest.url, token: rest.token }),
+    sdk: new UpstashRedis({
+      url: rest.url,
+      token: rest.token,
+      automaticDeserialization: false,
+      enableTelemetry: false,
+    }),
   };
 }
 

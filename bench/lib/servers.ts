@@ -31,10 +31,21 @@ export interface BenchServers {
 
 const REST_SERVER = fileURLToPath(new URL('../../dev/upstash-rest-server.ts', import.meta.url));
 
-function startRestChild(redisUrl: string, token: string): Promise<RestEndpoint> {
+/** The local REST server in a child process; `delayMs` is added to every request it answers. */
+export function startRestChild(redisUrl: string, token: string, delayMs = 0): Promise<RestEndpoint> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', REST_SERVER, '--redis-url', redisUrl, '--token', token],
+    [
+      '--import',
+      'tsx',
+      REST_SERVER,
+      '--redis-url',
+      redisUrl,
+      '--token',
+      token,
+      '--delay-ms',
+      String(delayMs),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
