@@ -429,6 +429,23 @@ describe('protocol', () => {
       await own.stop();
     }
   });
+
+  it('delayMs holds every request that long before answering it (a network, for the benchmarks)', async () => {
+    const delayMs = 150;
+    const server = await startRestServer({ redisUrl: redisServer.url, token, delayMs });
+    try {
+      for (const send of [
+        () => command(['PING'], { server }),
+        () => call('/pipeline', [['PING']], { server }),
+      ]) {
+        const started = performance.now();
+        expect((await send()).status).toBe(200);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(delayMs - 1);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
 });
 
 describe('@upstash/redis through the server', () => {
