@@ -8,7 +8,7 @@
  * With neither a token nor a secret configured, every request is refused.
  *
  * Statuses: 202 published (ids in order; a delayed message's is its schedule id, with its due time
- * in `deliverAt`) · 400 malformed · 401 unauthenticated (or publishing
+ * in `deliverAt`) · 400 malformed (or failing its topic's schema: `issues`) · 401 unauthenticated (or publishing
  * disabled) · 404 unknown topic · 405 not POST · 413 too large · 415 not JSON · 500 Redis refused
  * the credentials (a configuration error: no Retry-After) · 503 Redis unavailable (with Retry-After). A batch is written whole or not at all; a refused request
  * writes nothing.
@@ -19,6 +19,7 @@ import type { Driver } from '../core/driver.js';
 import { InvalidMessageError, InvalidOptionError } from '../core/errors.js';
 import { isTopicName, TOPIC_PATTERN } from '../core/keys.js';
 import { jsonLogger, type Logger } from '../core/logger.js';
+import { checkPublished, MessageSchemaError, type StandardSchemaV1, schemaOption } from '../core/schema.js';
 import { checkInteger } from '../core/validate.js';
 import { PUBLISH_DEFAULTS, type PublishOptions, resolvePublishOptions } from '../publish/options.js';
 import { failureAnswer, jsonAnswer, Refusal } from './answers.js';
@@ -32,7 +33,7 @@ import { SIGNATURE_DEFAULTS, SignatureError } from './signature.js';
 export type { PublishRequest, PublishResponse } from './publish-routes/context.js';
 export { type MessageLimits, messageOfJson } from './publish-routes/messages.js';
 
-export interface PublishEndpointOptions extends Omit<PublishOptions, 'groups'> {
+export interface PublishEndpointOptions extends Omit<PublishOptions, 'groups' | 'schema'> {
   readonly driver: Driver;
   /** Topics this endpoint accepts; others get 404. */
   readonly topics: readonly string[];
@@ -43,6 +44,14 @@ export interface PublishEndpointOptions extends Omit<PublishOptions, 'groups'> {
    * @default {}
    */
   readonly groups?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * A schema per topic (`{ orders: OrderSchema }`, any Standard Schema: zod, valibot, arktype…):
+   * each message's `data` is validated before anything is written; one invalid message refuses the
+   * request with 400 and `issues: [{ path, message }]` (paths into the body: `["data", "amount"]`,
+   * `["messages", 3, "data", "amount"]`). Topics without one are not validated.
+   * @default {}
+   */
+  readonly schemas?: Readonly<Record<string, StandardSchemaV1>>;
   /**
    * The bearer token callers may send. With neither a token nor `signingSecrets`, every request is
    * refused (401).
@@ -144,6 +153,26 @@ function secretsOption(secrets: PublishEndpointOptions['signingSecrets']): reado
   return list;
 }
 
+/** Checks the endpoint's `schemas` option: a Standard Schema per topic the endpoint accepts. */
+function schemasOption(
+  schemas: PublishEndpointOptions['schemas'],
+  topics: readonly string[],
+): Map<string, StandardSchemaV1> {
+  const checked = new Map<string, StandardSchemaV1>();
+  if (schemas === undefined) return checked;
+  if (typeof schemas !== 'object' || schemas === null || Array.isArray(schemas))
+    throw new InvalidOptionError('schemas', 'Expected `schemas` to map topic names to Standard Schemas');
+  for (const [topic, schema] of Object.entries(schemas)) {
+    if (!topics.includes(topic))
+      throw new InvalidOptionError(
+        'schemas',
+        `\`schemas\` names topic ${JSON.stringify(topic)}, which is not in \`topics\` (${topics.join(', ')})`,
+      );
+    checked.set(topic, schemaOption(`schemas.${topic}`, schema) as StandardSchemaV1);
+  }
+  return checked;
+}
+
 /** Each topic's publish options, checked now: bad ones fail the cold start, not every request. */
 function topicPublishOptions(options: PublishEndpointOptions): Map<string, PublishOptions> {
   const groups = declaredGroupsOption(options.groups, options.topics);
@@ -187,6 +216,7 @@ function checkedContext(options: PublishEndpointOptions): PublishContext {
     driver: options.driver,
     settings,
     publishOptions,
+    schemas: schemasOption(options.schemas, options.topics),
     authorized,
     secrets,
     challenge: challengeOf(authorized !== undefined, secrets.length > 0),
@@ -204,7 +234,11 @@ async function handle(context: PublishContext, request: PublishRequest): Promise
   const topic = request.topic ?? '';
   if (!context.publishOptions.has(topic))
     throw new Refusal(404, `unknown topic ${JSON.stringify(topic.slice(0, 120))}`);
-  const { messages, batchKey } = requestMessages(context, request);
+  const { messages, batchKey, batch } = requestMessages(context, request);
+  const schema = context.schemas.get(topic);
+  // Checked before the signature is claimed and anything written: a refusal costs nothing more.
+  if (schema !== undefined)
+    await checkPublished(schema, messages, (i) => (batch ? ['messages', i, 'data'] : ['data']));
   return await writeMessages(context, { topic, messages, batchKey, signature, nowMs });
 }
 
@@ -226,6 +260,8 @@ export function createPublishEndpoint(
         context.logger.warn('publish refused: signature replayed', { topic: request.topic });
         return jsonAnswer(401, { error: error.message }, context.challenge);
       }
+      if (error instanceof MessageSchemaError)
+        return jsonAnswer(400, { error: error.message, issues: error.issues });
       if (error instanceof InvalidMessageError) return jsonAnswer(400, { error: error.message });
       return failureAnswer(error, 'publish', context.settings.retryAfterSeconds, context.logger);
     }

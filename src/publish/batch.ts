@@ -8,6 +8,7 @@ import type { Driver } from '../core/driver.js';
 import { checkKey, deliveryOf, encodeMessage, type OutgoingMessage } from '../core/envelope.js';
 import { InvalidMessageError } from '../core/errors.js';
 import type { StreamKeys } from '../core/keys.js';
+import { checkPublished, dataPath } from '../core/schema.js';
 import {
   type Destination,
   destinationOf,
@@ -27,7 +28,7 @@ import {
 /** The largest batch one call accepts. */
 export const MAX_BATCH_MESSAGES = 10_000;
 
-export interface PublishBatchOptions extends PublishOptions {
+export interface PublishBatchOptions<T = unknown> extends PublishOptions<T> {
   /**
    * One idempotency key for the whole batch (an HTTP `Idempotency-Key` header): publishing the
    * same batch again under it within the window writes nothing twice. Message i's record is kept
@@ -50,14 +51,16 @@ export interface PublishBatchOptions extends PublishOptions {
  * const results = await publishBatch(driver, 'orders', orders.map((o) => ({ data: o, key: o.customerId })));
  * ```
  */
-export async function publishBatch(
+export async function publishBatch<T = unknown>(
   driver: Driver,
   target: PublishTarget,
-  messages: readonly OutgoingMessage[],
-  options?: PublishBatchOptions,
+  messages: readonly OutgoingMessage<NoInfer<T>>[],
+  options?: PublishBatchOptions<T>,
 ): Promise<PublishResult[]> {
   const o = resolvePublishOptions(driver, options);
   const items = batchItems(messages, options?.idempotencyKey, o.maxDelayMs);
+  // Every message is checked before the first is written: one invalid message writes none.
+  if (o.schema !== undefined) await checkPublished(o.schema, messages, dataPath(true));
   const destination = await destinationOf(driver, target, o);
   const results: PublishResult[] = new Array(items.length);
   await Promise.all(

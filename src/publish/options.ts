@@ -5,12 +5,21 @@ import type { Driver } from '../core/driver.js';
 import { InvalidOptionError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { checkPartitionCount } from '../core/partitions.js';
+import { type StandardSchemaV1, schemaOption } from '../core/schema.js';
 import { checkInteger } from '../core/validate.js';
 import type { Waker } from '../core/waker.js';
 
 export type PublishTarget = string | { readonly topic: string } | { readonly stream: string };
 
-export interface PublishOptions {
+export interface PublishOptions<T = unknown> {
+  /**
+   * The topic's schema (any Standard Schema: zod, valibot, arktype…): each message's `data` is
+   * validated before anything is written; one invalid message refuses the whole publish with a
+   * `MessageSchemaError` (an `InvalidMessageError`) listing the issues. What is written is the
+   * `data` as given (the schema's input), not its output. Unset: no validation, no cost.
+   * @default undefined
+   */
+  readonly schema?: StandardSchemaV1<T, unknown> | undefined;
   /**
    * How long an idempotency key is remembered: the same key within this window returns the first
    * message's id and writes nothing.
@@ -113,12 +122,13 @@ export interface ResolvedPublishOptions {
   readonly maxDelayMs: number;
   readonly logger: Pick<Logger, 'warn'> | undefined;
   readonly wake: Required<PublishWake> | undefined;
+  readonly schema: StandardSchemaV1 | undefined;
 }
 
 /** Checks publish options against a driver (an endpoint does it once, at its cold start). */
-export function resolvePublishOptions(
+export function resolvePublishOptions<T>(
   driver: Driver,
-  options: PublishOptions | undefined,
+  options: PublishOptions<T> | undefined,
 ): ResolvedPublishOptions {
   const replicas = options?.replicas ?? PUBLISH_DEFAULTS.replicas;
   const replicaTimeoutMs = options?.replicaTimeoutMs ?? PUBLISH_DEFAULTS.replicaTimeoutMs;
@@ -149,6 +159,7 @@ export function resolvePublishOptions(
     maxDelayMs,
     logger: options?.logger,
     wake: wakeOf(options?.wake),
+    schema: schemaOption('schema', options?.schema as StandardSchemaV1 | undefined),
   };
 }
 
@@ -163,7 +174,7 @@ function wakeOf(wake: PublishWake | undefined): Required<PublishWake> | undefine
   return { waker: wake.waker, groups, wakeMs };
 }
 
-function windowOf(options: PublishOptions | undefined): number {
+function windowOf<T>(options: PublishOptions<T> | undefined): number {
   const windowMs = options?.idempotencyWindowMs ?? PUBLISH_DEFAULTS.idempotencyWindowMs;
   const problem = checkInteger('idempotencyWindowMs', windowMs, 1);
   if (problem) throw new InvalidOptionError('idempotencyWindowMs', problem);

@@ -7,6 +7,7 @@ import type { Driver } from '../core/driver.js';
 import { deliveryOf, encodeMessage, type OutgoingMessage } from '../core/envelope.js';
 import type { StreamKeys } from '../core/keys.js';
 import { parseString } from '../core/replies.js';
+import { checkPublished, dataPath } from '../core/schema.js';
 import { destinationOf, groupsReady, type Item, partitionOf, replicated, runBatch } from './destination.js';
 import {
   type PublishOptions,
@@ -23,17 +24,20 @@ import {
  * const { id } = await publish(driver, 'orders', { data: { orderId: 42 }, key: 'customer-7', idempotencyKey: 'order-42' });
  * // Delivered in an hour: { id: 's-<deliverAt>-<random>', scheduled: true, deliverAt, duplicate: false }
  * await publish(driver, 'reminders', { data: { orderId: 42 }, delayMs: 3_600_000 });
+ * // Validated first (any Standard Schema): a MessageSchemaError with the issues, nothing written
+ * await publish(driver, 'orders', { data: order }, { schema: OrderSchema });
  * ```
  */
 export async function publish<T>(
   driver: Driver,
   target: PublishTarget,
-  message: OutgoingMessage<T>,
-  options?: PublishOptions,
+  message: OutgoingMessage<NoInfer<T>>,
+  options?: PublishOptions<T>,
 ): Promise<PublishResult> {
   const o = resolvePublishOptions(driver, options);
   const fields = encodeMessage(message);
   const delivery = deliveryOf(message, o.maxDelayMs, Date.now());
+  if (o.schema !== undefined) await checkPublished(o.schema, [message], dataPath(false));
   const own = message.idempotencyKey;
   const destination = await destinationOf(driver, target, o);
   const partition = partitionOf(message.key ?? own, destination, destination.keys(0).stream);

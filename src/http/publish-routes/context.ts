@@ -1,6 +1,7 @@
 /** What the steps of the publish endpoint are given: the request, and the endpoint built once. */
 import type { Driver } from '../../core/driver.js';
 import type { Logger } from '../../core/logger.js';
+import type { StandardSchemaV1 } from '../../core/schema.js';
 import type { PublishOptions } from '../../publish/options.js';
 
 export interface PublishRequest {
@@ -38,6 +39,8 @@ export interface PublishContext {
   readonly settings: PublishSettings;
   /** Each accepted topic's publish options (its declared groups included), checked at cold start. */
   readonly publishOptions: ReadonlyMap<string, PublishOptions>;
+  /** The topics' schemas: a body is checked against its topic's before the signature is claimed. */
+  readonly schemas: ReadonlyMap<string, StandardSchemaV1>;
   /** Compares a sent `Authorization` header with the publish token; undefined when none is configured. */
   readonly authorized: ((sent: string | undefined) => boolean) | undefined;
   /** Signing secrets; empty when signatures are not accepted. */

@@ -132,17 +132,21 @@ function jsonBody(context: PublishContext, request: PublishRequest): unknown {
   }
 }
 
+/** What a body publishes: its messages, the batch's idempotency key, and whether it was a batch body. */
+export interface RequestMessages {
+  readonly messages: OutgoingMessage[];
+  readonly batchKey: string | undefined;
+  /** `{"messages": [ … ]}` rather than one message. */
+  readonly batch: boolean;
+}
+
 /** The messages of a body, and the key that stands for the whole batch (the Idempotency-Key header of a batch). */
-function toMessages(
-  context: PublishContext,
-  body: unknown,
-  headerKey: string | undefined,
-): { messages: OutgoingMessage[]; batchKey: string | undefined } {
+function toMessages(context: PublishContext, body: unknown, headerKey: string | undefined): RequestMessages {
   const { settings } = context;
   if (!isPlainObject(body))
     throw new Refusal(400, 'body must be a JSON object: {"data": …} or {"messages": [ … ]}');
   if (!Object.hasOwn(body, 'messages'))
-    return { messages: [messageOfJson(body, '', settings, headerKey)], batchKey: undefined };
+    return { messages: [messageOfJson(body, '', settings, headerKey)], batchKey: undefined, batch: false };
   const extra = Object.keys(body).filter((k) => k !== 'messages');
   if (extra.length > 0)
     throw new Refusal(400, `a batch body has only \`messages\`; unexpected ${JSON.stringify(extra[0])}`);
@@ -157,6 +161,7 @@ function toMessages(
   return {
     messages: list.map((item, i) => messageOfJson(item, `messages[${i}]: `, settings)),
     batchKey: headerKey,
+    batch: true,
   };
 }
 
@@ -164,17 +169,15 @@ function toMessages(
  * The messages a request publishes (each carrying its traceparent), and the batch's idempotency key.
  * Checks, in order: the Idempotency-Key header, the body's type and size, its JSON, its messages.
  */
-export function requestMessages(
-  context: PublishContext,
-  request: PublishRequest,
-): { messages: OutgoingMessage[]; batchKey: string | undefined } {
+export function requestMessages(context: PublishContext, request: PublishRequest): RequestMessages {
   const headerKey = idempotencyKeyHeader(request);
   // A W3C traceparent header travels with every message to its handler; an invalid one is
   // ignored, as the Trace Context spec asks of receivers.
   const traceparent = header(request.headers, 'traceparent')?.trim().toLowerCase();
-  const { messages, batchKey } = toMessages(context, jsonBody(context, request), headerKey);
+  const { messages, batchKey, batch } = toMessages(context, jsonBody(context, request), headerKey);
   return {
     messages: messages.map((message) => (isTraceparent(traceparent) ? { ...message, traceparent } : message)),
     batchKey,
+    batch,
   };
 }
