@@ -29,6 +29,7 @@ export type {
   DrainSettings,
   Handler,
   HandlerContext,
+  SchemaOption,
 } from './consume/options.js';
 export {
   type ShutdownSignal,
@@ -55,6 +56,15 @@ export {
   SluiceError,
 } from './core/errors.js';
 export { jsonLogger, type Logger, silentLogger } from './core/logger.js';
+export {
+  type InferSchemaInput,
+  type InferSchemaOutput,
+  MessageSchemaError,
+  type SchemaIssue,
+  type StandardSchemaIssue,
+  type StandardSchemaResult,
+  type StandardSchemaV1,
+} from './core/schema.js';
 export {
   functionWaker,
   type WakePayload,

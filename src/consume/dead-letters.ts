@@ -11,7 +11,7 @@ import { parseString } from '../core/replies.js';
 
 /** The fields sluice stamps on a dead letter. */
 export const DEAD_LETTER_FIELDS = Object.freeze({
-  /** `permanent` (the handler threw a PermanentError) or `max-deliveries`. */
+  /** `permanent` (the handler threw a PermanentError), `max-deliveries`, or `invalid` (it failed the drain's `schema`). */
   reason: 'dlq.reason',
   /** The last error, `Name: message`, at most 1000 characters. */
   error: 'dlq.error',
@@ -27,7 +27,7 @@ export const DEAD_LETTER_FIELDS = Object.freeze({
   deadAt: 'dlq.dead-at',
 });
 
-export type DeadLetterReason = 'permanent' | 'max-deliveries';
+export type DeadLetterReason = 'permanent' | 'max-deliveries' | 'invalid';
 
 export interface DeadLetterCandidate {
   readonly id: string;

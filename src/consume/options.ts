@@ -5,6 +5,7 @@
 import type { Message } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
 import { MAX_PARTITIONS } from '../core/partitions.js';
+import { type StandardSchemaV1, schemaOption } from '../core/schema.js';
 import { describeGot, integerOption } from '../core/validate.js';
 import {
   assignedOption,
@@ -92,8 +93,21 @@ export interface BatchHandling<T = unknown> {
 /** Exactly one of `handler` and `batchHandler`. */
 export type Handling<T = unknown> = MessageHandling<T> | BatchHandling<T>;
 
+/** The payload's schema, which types `message.data` (its output) and is checked before any handler call. */
+export interface SchemaOption<T = unknown> {
+  /**
+   * The topic's schema (any Standard Schema: zod, valibot, arktype…). Each message's `data` is
+   * validated before it is handed out, and `message.data` is the schema's output (typed from it).
+   * A message that fails — written by another producer, or before the schema changed — is
+   * dead-lettered at once (reason `invalid`, the issues in `dlq.error`) and never handed to a
+   * handler. A foreign entry's `data` is `undefined`. Unset: no validation, no cost.
+   * @default undefined
+   */
+  readonly schema?: StandardSchemaV1<unknown, T> | undefined;
+}
+
 /** Drain options: where, how long, how failures are retried, and exactly one of `handler` and `batchHandler`. */
-export type DrainOptions<T = unknown> = DrainSettings & Handling<T>;
+export type DrainOptions<T = unknown> = DrainSettings & Handling<T> & SchemaOption<T>;
 
 /** Drain options other than the handler. */
 export interface DrainSettings {
@@ -263,7 +277,8 @@ declare const resolvedBrand: unique symbol;
  * adapter resolves its options at cold start and passes them to every invocation
  * ({@link withInvocation} for what an invocation changes).
  */
-export type ResolvedDrainOptions<T = unknown> = ResolvedDrainSettings & ResolvedHandling<T>;
+export type ResolvedDrainOptions<T = unknown> = ResolvedDrainSettings &
+  ResolvedHandling<T> & { readonly schema: StandardSchemaV1<unknown, T> | undefined };
 
 /** The handler of resolved options: exactly one of the two, the other `undefined`. */
 export type ResolvedHandling<T = unknown> =
@@ -328,7 +343,8 @@ const resolvedOptions = new WeakSet<object>();
 
 /** Freezes resolved options and marks them resolved (for `resolveDrainOptions` and `withInvocation`). */
 export function brandResolved<T>(
-  options: Omit<ResolvedDrainSettings, typeof resolvedBrand> & ResolvedHandling<T>,
+  options: Omit<ResolvedDrainSettings, typeof resolvedBrand> &
+    ResolvedHandling<T> & { readonly schema: StandardSchemaV1<unknown, T> | undefined },
 ): ResolvedDrainOptions<T> {
   const frozen = Object.freeze(options) as ResolvedDrainOptions<T>;
   resolvedOptions.add(frozen);
@@ -398,6 +414,7 @@ export function resolveDrainOptions<T>(
     target: hasTopic ? { topic: options.topic as string } : { stream: options.stream as string },
     group,
     ...handling,
+    schema: schemaOption('schema', options.schema),
     ...values,
     idleExitMs,
     startId: merged.startId,

@@ -21,6 +21,7 @@ import type { Cycle } from './cycle.js';
 import { holdBatch } from './hold.js';
 import type { BatchFailure, BatchHandler } from './options.js';
 import { tally, verdictOf } from './process.js';
+import { checkBatch } from './validate-message.js';
 
 /** A cycle whose drain has a batch handler (`drain-stream.ts` picks this path for it). */
 export type BatchCycle<T> = Cycle<T> & { readonly options: { readonly batchHandler: BatchHandler<T> } };
@@ -76,13 +77,18 @@ async function callHandler<T>(cycle: BatchCycle<T>, run: BatchRun): Promise<void
   const { options: o, keys } = cycle;
   run.next = run.batch.length;
   // A message another consumer took while the hold was renewed is not handed out.
-  const handed = run.batch.flatMap((_, index) => (run.outcomes[index] === 'lost' ? [] : [index]));
+  let handed = run.batch.flatMap((_, index) => (run.outcomes[index] === 'lost' ? [] : [index]));
   if (handed.length === 0) return;
   // Decoded lazily (`data` on first access): one message's bad payload fails only that message.
-  const messages = handed.map((index) => {
+  let messages = handed.map((index) => {
     const { entry, deliveries } = run.batch[index] as Delivery;
     return decodeMessage(keys.stream, entry, deliveries) as Message<T>;
   });
+  if (o.schema !== undefined) {
+    // Those failing the schema are dead-lettered and left out of the call.
+    ({ handed, messages } = await checkBatch(o.schema, o.ordered, run, handed, messages));
+    if (handed.length === 0 || cycle.stopping.aborted) return;
+  }
   const limit = handlerLimit(cycle.signal, o.handlerTimeoutMs);
   let result: unknown;
   try {

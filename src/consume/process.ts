@@ -13,6 +13,7 @@ import type { Cycle } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
 import { type BatchHold, holdBatch } from './hold.js';
 import type { Handler, HandlerContext } from './options.js';
+import { type CheckedMessage, checkMessage } from './validate-message.js';
 
 /** A cycle whose drain has a per-message handler (`drain-stream.ts` picks this path for it). */
 export type MessageCycle<T> = Cycle<T> & { readonly options: { readonly handler: Handler<T> } };
@@ -77,8 +78,34 @@ function handleOne<T>(
   shared: HandlerContext,
 ): Promise<void> | undefined {
   const { options: o, keys } = cycle;
-  const { entry, deliveries } = run.batch[index] as Delivery;
-  const message = decodeMessage(keys.stream, entry, deliveries) as Message<T>;
+  const delivery = run.batch[index] as Delivery;
+  const message = decodeMessage(keys.stream, delivery.entry, delivery.deliveries) as Message<T>;
+  if (o.schema === undefined) return callHandler(cycle, run, index, message, shared);
+  const checked = checkMessage(o.schema, delivery, message);
+  const next = (c: CheckedMessage<T>) =>
+    'dead' in c ? invalid(cycle, run, index, c.dead) : callHandler(cycle, run, index, c.message, shared);
+  return checked instanceof Promise ? checked.then(next) : next(checked);
+}
+
+/** A message that failed the schema: dead-lettered, never handed out (ordered: nothing after it either). */
+function invalid<T>(cycle: Cycle<T>, run: BatchRun, index: number, dead: DeadLetterCandidate): undefined {
+  if (!run.open) return undefined;
+  run.halted = cycle.options.ordered;
+  run.outcomes[index] = dead;
+  return undefined;
+}
+
+/** Calls the handler on one (decoded, checked) message. */
+function callHandler<T>(
+  cycle: MessageCycle<T>,
+  run: BatchRun,
+  index: number,
+  message: Message<T>,
+  shared: HandlerContext,
+): Promise<void> | undefined {
+  const { options: o } = cycle;
+  // An asynchronous schema may have answered after the cycle stopped handing messages out.
+  if (!run.open || cycle.stopping.aborted) return undefined;
   if (o.handlerTimeoutMs !== undefined) return handleLimited(cycle, run, index, message, o.handlerTimeoutMs);
   let result: unknown;
   try {
