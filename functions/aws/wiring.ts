@@ -57,8 +57,8 @@ export function publishFunction(driver: Driver, config: SluiceConfig) {
     token: config.publishToken,
     signingSecrets: config.signingSecrets,
     ...config.publish,
-    // A publish wakes the drain of SLUICE_GROUP when none is live.
-    wake: wakes === undefined ? undefined : { waker: wakes, groups: [config.group] },
+    // A publish wakes a drain of each group declared for its topic (SLUICE_GROUP on SLUICE_TOPIC) when none is live.
+    wake: wakes === undefined ? undefined : { waker: wakes },
   });
 }
 

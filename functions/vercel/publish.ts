@@ -8,7 +8,7 @@ import { upstashFromConfig } from '../drivers/upstash.js';
 import { wakerOf } from './waker.js';
 
 const config = loadConfig(process.env);
-// Event-driven draining: a publish wakes a drain of SLUICE_GROUP when none is live.
+// Event-driven draining: a publish wakes a drain of each group declared for its topic when none is live.
 const waker = wakerOf(config, process.env);
 
 export const POST = vercelPublishHandler({
@@ -17,5 +17,5 @@ export const POST = vercelPublishHandler({
   token: config.publishToken,
   signingSecrets: config.signingSecrets,
   ...config.publish,
-  wake: waker === undefined ? undefined : { waker, groups: [config.group] },
+  wake: waker === undefined ? undefined : { waker },
 });

@@ -72,7 +72,11 @@ export async function publishBatch<T = unknown>(
         keys,
         indexes.map((i) => items[i] as Item),
         o,
-        { topic: destination.topic, partition: destination.partitions === 1 ? undefined : partition },
+        {
+          topic: destination.topic,
+          groups: destination.groups,
+          partition: destination.partitions === 1 ? undefined : partition,
+        },
       );
       indexes.forEach((i, j) => {
         const result = written[j] as PublishResult;

@@ -15,7 +15,7 @@ import { jsonLogger, type Logger } from '../core/logger.js';
 import { partitionForKey, publishLayout } from '../core/partitions.js';
 import { parseString } from '../core/replies.js';
 import { PUBLISH } from '../core/scripts.js';
-import { wakeWithin } from '../core/waker.js';
+import { type Waker, wakeWithin } from '../core/waker.js';
 import type { PublishResult, PublishTarget, ResolvedPublishOptions } from './options.js';
 
 /** Where messages go: one stream (a plain topic, or a stream used as it is) or a topic's partitions. */
@@ -120,7 +120,12 @@ export async function runBatch(
   keys: StreamKeys,
   items: readonly Item[],
   o: Pick<ResolvedPublishOptions, 'windowMs' | 'wake' | 'logger'>,
-  place: { readonly topic?: string | undefined; readonly partition?: number | undefined } = {},
+  place: {
+    readonly topic?: string | undefined;
+    readonly partition?: number | undefined;
+    /** The groups declared for the destination: only those are woken. */
+    readonly groups?: readonly string[];
+  } = {},
 ): Promise<PublishResult[]> {
   const scriptKeys = [keys.stream, keys.scheduled, keys.scheduledMessages];
   const args: (string | number)[] = [o.windowMs, items.length];
@@ -134,7 +139,9 @@ export async function runBatch(
     if (schedule === '') args.push(keyIndex, schedule, item.fields.length, ...item.fields);
     else args.push(keyIndex, schedule, 1, JSON.stringify(item.fields));
   }
-  const wake = o.wake;
+  // Unless named, the groups woken are those declared for the destination: an undeclared group
+  // would be created by the woken drain at `$`, past what this publish wrote.
+  const wake = o.wake === undefined ? undefined : { ...o.wake, groups: o.wake.groups ?? place.groups ?? [] };
   if (wake !== undefined) {
     args.push(wake.wakeMs, scriptKeys.length + 1);
     for (const group of wake.groups) {
@@ -158,7 +165,7 @@ export async function runBatch(
 /** Wakes the drains the publish script chose; a failure is logged, never thrown. */
 async function wakeDrains(
   keys: StreamKeys,
-  wake: NonNullable<ResolvedPublishOptions['wake']>,
+  wake: { readonly waker: Waker; readonly groups: readonly string[] },
   chosen: unknown,
   { topic, partition }: { readonly topic?: string | undefined; readonly partition?: number | undefined },
   logger: Pick<Logger, 'warn'> | undefined,

@@ -78,7 +78,12 @@ export interface PublishOptions<T = unknown> {
 /** Which drains a publish wakes, and how. */
 export interface PublishWake {
   readonly waker: Waker;
-  readonly groups: readonly string[];
+  /**
+   * The groups whose drains a publish wakes. They should be declared (`groups`, `declareTopic`):
+   * a drain woken for a group that does not exist yet creates it at `$`, past what woke it.
+   * @default the groups declared for the topic
+   */
+  readonly groups?: readonly string[] | undefined;
   /** How long a woken drain counts as live before it has started. @default 15000 */
   readonly wakeMs?: number;
 }
@@ -121,7 +126,7 @@ export interface ResolvedPublishOptions {
   readonly groups: readonly string[];
   readonly maxDelayMs: number;
   readonly logger: Pick<Logger, 'warn'> | undefined;
-  readonly wake: Required<PublishWake> | undefined;
+  readonly wake: ResolvedPublishWake | undefined;
   readonly schema: StandardSchemaV1 | undefined;
 }
 
@@ -163,11 +168,17 @@ export function resolvePublishOptions<T>(
   };
 }
 
-function wakeOf(wake: PublishWake | undefined): Required<PublishWake> | undefined {
+export interface ResolvedPublishWake {
+  readonly waker: Waker;
+  readonly groups: readonly string[] | undefined;
+  readonly wakeMs: number;
+}
+
+function wakeOf(wake: PublishWake | undefined): ResolvedPublishWake | undefined {
   if (wake === undefined) return undefined;
   if (typeof wake?.waker?.wake !== 'function')
     throw new InvalidOptionError('wake.waker', 'Expected `wake.waker` to be a Waker ({ name, wake() })');
-  const groups = checkGroupNames('wake.groups', wake.groups);
+  const groups = wake.groups === undefined ? undefined : checkGroupNames('wake.groups', wake.groups);
   const wakeMs = wake.wakeMs ?? 15_000;
   const problem = checkInteger('wake.wakeMs', wakeMs, 100, 900_000);
   if (problem) throw new InvalidOptionError('wake.wakeMs', problem);

@@ -51,6 +51,7 @@ export async function publish<T>(
     const item: Item = { fields, dedupe, route: undefined, delivery };
     [result] = (await runBatch(driver, keys, [item], o, {
       topic: destination.topic,
+      groups: destination.groups,
       partition: destination.partitions === 1 ? undefined : partition,
     })) as [PublishResult];
   }

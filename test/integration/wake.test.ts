@@ -105,6 +105,16 @@ describe.each(DRIVERS)('event-driven draining over $name', (kind) => {
     expect(waker.requests).toHaveLength(1);
   });
 
+  it('without named groups, a publish wakes the groups declared for its topic, and no other', async () => {
+    const topic = randomTopic('wake-declared');
+    const waker = recordingWaker();
+    await publish(driver, topic, { data: 1 }, { groups: ['billing'], wake: { waker } });
+    expect(waker.requests.map((r) => [r.topic, r.group])).toEqual([[topic, 'billing']]);
+    const bare = randomTopic('wake-undeclared');
+    await publish(driver, bare, { data: 1 }, { wake: { waker } });
+    expect(waker.requests).toHaveLength(1);
+  });
+
   it('a running drain counts itself until its deadline; a publish then wakes nobody', async () => {
     const { topic, drains } = await arrange();
     const waker = recordingWaker();
