@@ -5,7 +5,8 @@
  * process on a fresh topic, so the group is created as in a first deployment; runs alternate, and
  * the figure is the median of the per-round ratios. The bundles are built as serverless.yml builds
  * them; the drain is invoked as the schedule does, with `idleExitMs: 0` so the first empty read
- * ends it, and event-driven mode off (whose idle tick ends before reading at all).
+ * ends it without blocking (as the minimal function's read does), and event-driven mode off (whose
+ * idle tick ends before reading at all).
  */
 import { mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -87,7 +88,6 @@ export async function benchColdStart(context: BenchContext, runs: number): Promi
           SLUICE_TOPIC: topic,
           MINIMAL_STREAM: stream,
           SLUICE_WAKE: 'false',
-          SLUICE_BLOCK_MS: '1',
         });
         samples[which].push(t.cycleMs);
         requires[which].push(t.requireMs);

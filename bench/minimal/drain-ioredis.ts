@@ -1,14 +1,14 @@
 /**
  * The minimal drain function over ioredis that sluice's aws/drain is weighed against (bundle size,
  * cold start): a client at module scope, XGROUP CREATE (BUSYGROUP is fine), then XREADGROUP COUNT
- * + one XACK per batch until a read comes back empty, each payload JSON-parsed. No reclaim, no dead
+ * + one XACK per batch until a read comes back empty (no BLOCK: like sluice's cycle with
+ * `idleExitMs: 0`, it ends on the first empty read), each payload JSON-parsed. No reclaim, no dead
  * letters, no deadline: what a hand-written function does before it needs any of them.
  */
 import { Redis } from 'ioredis';
 
 const stream = process.env.MINIMAL_STREAM ?? 'orders';
 const group = process.env.SLUICE_GROUP ?? 'payment-processors';
-const blockMs = Number(process.env.SLUICE_BLOCK_MS ?? 1000);
 const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
 
 export async function handler(): Promise<{ read: number }> {
@@ -25,8 +25,6 @@ export async function handler(): Promise<{ read: number }> {
       'minimal',
       'COUNT',
       100,
-      'BLOCK',
-      blockMs,
       'STREAMS',
       stream,
       '>',
