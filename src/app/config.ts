@@ -30,6 +30,8 @@ export interface DrainSettings {
   readonly ordered: boolean;
   /** `SLUICE_RETRY_JITTER`: `none` or `full` jitter on the back-off of a failed message. */
   readonly retryJitter: 'none' | 'full';
+  /** `SLUICE_RATE_LIMIT_PER_SECOND`: messages per second over every drain of the group; unset: no limit. */
+  readonly rateLimit: { readonly perSecond: number } | undefined;
   readonly leaseMs: number | undefined;
   readonly partitions: number | undefined;
   readonly assignedPartitions: readonly number[] | undefined;
@@ -105,6 +107,7 @@ function drainSettings(env: Env): DrainSettings {
   const ordered = flag(env, 'SLUICE_ORDERED');
   const assignedPartitions = numberList(env, 'SLUICE_ASSIGNED_PARTITIONS');
   const retryJitter = (text(env, 'SLUICE_RETRY_JITTER') ?? DRAIN_DEFAULTS.retryJitter) as 'none' | 'full';
+  const rateLimit = rateLimitOf(env);
   // One validator for options and environment alike; its errors are renamed to the variable.
   try {
     resolveDrainOptions({
@@ -115,13 +118,26 @@ function drainSettings(env: Env): DrainSettings {
       ordered,
       assignedPartitions,
       retryJitter,
+      rateLimit,
     });
   } catch (error) {
     if (!(error instanceof InvalidOptionError)) throw error;
     const variable = variableOf(error.option);
     throw new ConfigurationError(variable, `${variable}: ${error.message}`);
   }
-  return { ...settings, ordered, assignedPartitions, retryJitter } as unknown as DrainSettings;
+  return { ...settings, ordered, assignedPartitions, retryJitter, rateLimit } as unknown as DrainSettings;
+}
+
+/** `SLUICE_RATE_LIMIT_PER_SECOND`: a positive number (decimals allowed), or unset. */
+function rateLimitOf(env: Env): { readonly perSecond: number } | undefined {
+  const value = text(env, 'SLUICE_RATE_LIMIT_PER_SECOND');
+  if (value === undefined) return undefined;
+  if (!/^\d{1,6}(\.\d{1,6})?$/.test(value))
+    throw new ConfigurationError(
+      'SLUICE_RATE_LIMIT_PER_SECOND',
+      `SLUICE_RATE_LIMIT_PER_SECOND must be a number of messages per second, got ${JSON.stringify(value)}`,
+    );
+  return { perSecond: Number(value) };
 }
 
 /** The numeric drain settings: the defaults, overridden by the variables that are set. */
@@ -152,6 +168,7 @@ function variableOf(optionPath: string): string {
   if (option === 'ordered') return 'SLUICE_ORDERED';
   if (option === 'assignedPartitions') return 'SLUICE_ASSIGNED_PARTITIONS';
   if (option === 'retryJitter') return 'SLUICE_RETRY_JITTER';
+  if (option.startsWith('rateLimit')) return 'SLUICE_RATE_LIMIT_PER_SECOND';
   return Object.entries(DRAIN_VARIABLES).find(([, name]) => name === option)?.[0] ?? optionPath;
 }
 

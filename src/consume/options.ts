@@ -21,6 +21,7 @@ import {
   remainingTimeOption,
   signalOption,
 } from './option-checks.js';
+import { type RateLimit, type ResolvedRateLimit, rateLimitOption } from './rate-limit.js';
 import { type ResolvedWakeOptions, WAKE_DEFAULTS, type WakeOptions, wakeOption } from './wake.js';
 
 /** What a handler is given besides the message. */
@@ -264,6 +265,14 @@ export interface DrainSettings {
    * @default undefined
    */
   readonly wake?: WakeOptions | undefined;
+  /**
+   * A rate limit shared by every drain of the group ([docs](../../docs/rate-limit.md)): together they
+   * hand out at most `perSecond` new messages per second (bursts up to `burst`), decided by a
+   * token bucket in Redis at read time — a read asks for no more entries than the tokens granted,
+   * and waits for tokens within the deadline. Unset: no limit, no cost.
+   * @default undefined
+   */
+  readonly rateLimit?: RateLimit | undefined;
   /** Where the cycle's report and warnings go. @default jsonLogger() */
   readonly logger?: Logger;
 }
@@ -302,9 +311,11 @@ export interface ResolvedDrainSettings
       | 'assignedPartitions'
       | 'maxPartitions'
       | 'wake'
+      | 'rateLimit'
     >
   > {
   readonly wake: ResolvedWakeOptions | undefined;
+  readonly rateLimit: ResolvedRateLimit | undefined;
   readonly leaseMs: number;
   readonly partitions: number | undefined;
   readonly assignedPartitions: readonly number[] | undefined;
@@ -423,6 +434,7 @@ export function resolveDrainOptions<T>(
     ordered,
     signal: options.signal,
     wake: wakeOption(options.wake),
+    rateLimit: rateLimitOption(options.rateLimit),
     logger,
   });
 }

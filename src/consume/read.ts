@@ -5,9 +5,11 @@
  */
 
 import { pollBackoff } from '../core/poll.js';
-import { parseReadGroup } from '../core/replies.js';
+import { parseReadGroup, type RawEntry } from '../core/replies.js';
+import { sleep } from '../core/signals.js';
 import type { HandleBatch } from './batch.js';
 import { type Cycle, MIN_PHASE_MS, outOfRoom, room, stopped } from './cycle.js';
+import { readWithinRate } from './rate-limit.js';
 import type { Reclaims } from './reclaim.js';
 
 /**
@@ -27,7 +29,8 @@ const ORDERED_MAX_BLOCK_MS = 1_000;
  */
 export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: Reclaims): Promise<boolean> {
   const { driver, keys, consumer, options: o, counts } = cycle;
-  const canBlock = driver.capabilities.blocking;
+  // A rate-limited read is a script (tokens and XREADGROUP together), which cannot block: it polls.
+  const canBlock = driver.capabilities.blocking && o.rateLimit === undefined;
   let lastMessageAt = Date.now();
   // Drivers that cannot block poll with back-off up to `blockMs` (an empty poll is a billed request).
   // Event-driven, a drain runs only while there is work and ends soon after: it polls more eagerly.
@@ -44,15 +47,27 @@ export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: R
     const untilReclaim = Math.max(1, (reclaims?.nextAt() ?? Number.POSITIVE_INFINITY) - Date.now());
     const fullBlockMs = canBlock ? blockTime(cycle, left, idleLeft) : 0;
     const blockMs = fullBlockMs >= 1 ? Math.min(fullBlockMs, Math.ceil(untilReclaim)) : fullBlockMs;
-    const entries = parseReadGroup(
-      await driver.readGroup({
-        stream: keys.stream,
-        group: o.group,
-        consumer,
-        count: room(cycle),
-        blockMs: blockMs >= 1 ? blockMs : undefined,
-      }),
-    );
+    let entries: RawEntry[];
+    if (o.rateLimit === undefined) {
+      entries = parseReadGroup(
+        await driver.readGroup({
+          stream: keys.stream,
+          group: o.group,
+          consumer,
+          count: room(cycle),
+          blockMs: blockMs >= 1 ? blockMs : undefined,
+        }),
+      );
+    } else {
+      const taken = await readWithinRate(cycle, o.rateLimit, room(cycle));
+      if (taken.waitMs > 0) {
+        // The group is at its rate: waiting for tokens is not being idle.
+        lastMessageAt = Date.now();
+        await sleep(Math.min(taken.waitMs, left, untilReclaim), cycle.stopping);
+        continue;
+      }
+      entries = taken.entries;
+    }
     if (entries.length === 0) {
       if (o.idleExitMs !== undefined && Date.now() - lastMessageAt >= o.idleExitMs) {
         cycle.stop('idle');

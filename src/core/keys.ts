@@ -19,6 +19,7 @@
  * | `sluice:{orders}:drains:<group>` | drains running or being started for a group (sorted set: drain id → expiry ms) |
  * | `sluice:{orders}:history:<group>` | the group's drains per minute over the last day (hash: minute mod 1440 → counts; `consume/history.ts`) |
  * | `sluice:{orders}:reports:<group>` | the group's last drain reports (list, newest first, capped) |
+ * | `sluice:{orders}:rate:<group>` | a group's rate limit: its token bucket and last second's count (hash; expires an hour after the last read) |
  * | `sluice:{orders}:partitions` | the topic's partition count (`partitions.ts`) |
  *
  * A foreign stream key (written by someone else's XADD) is used as it is; its companion keys
@@ -65,6 +66,8 @@ export interface StreamKeys {
   history(group: string): string;
   /** A group's last drain reports: a list, newest first, capped. */
   reports(group: string): string;
+  /** A group's rate limit (`rateLimit`): a hash holding its token bucket, shared by all its drains. */
+  rate(group: string): string;
 }
 
 export function isTopicName(topic: unknown): topic is string {
@@ -114,5 +117,6 @@ export function streamKeys(target: { topic: string } | { stream: string }): Stre
     drains: (group) => `${companion}:drains:${group}`,
     history: (group) => `${companion}:history:${group}`,
     reports: (group) => `${companion}:reports:${group}`,
+    rate: (group) => `${companion}:rate:${group}`,
   };
 }

@@ -4,6 +4,7 @@
  */
 import { type Driver, runScript } from '../core/driver.js';
 import { topicLayout } from '../core/partitions.js';
+import { RATE_STATE } from '../core/rate-scripts.js';
 import { parseInteger, parseString } from '../core/replies.js';
 import { idTime } from '../core/stream-ids.js';
 import {
@@ -42,6 +43,20 @@ export interface GroupStats {
   readonly history?: readonly HistoryMinute[];
   /** With `{ history: true }`: drains running now, the last one, the last few. */
   readonly drains?: DrainsNow;
+  /**
+   * The group's rate limit as its drains last applied it (`rateLimit`), and how many messages they
+   * handed out in the last whole second; null when no drain of the group read under a limit in the
+   * last hour.
+   */
+  readonly rateLimit?: GroupRateLimit | null;
+}
+
+/** A group's rate limit, from its token bucket in Redis. */
+export interface GroupRateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+  /** Messages the group's drains read in the last whole second. */
+  readonly currentPerSecond: number;
 }
 
 export interface StatsOptions extends Pick<HistoryOptions, 'activeWithinMs' | 'reports'> {
@@ -95,11 +110,12 @@ export async function topicStats(
 ): Promise<TopicStats> {
   const keys = await targetKeys(driver, target);
   const prefix = keys.deadLetters('');
-  const [reply, history] = await Promise.all([
+  const [reply, rates, history] = await Promise.all([
     runScript(driver, STATS, [keys.stream, keys.scheduled], [prefix, OPS_DEFAULTS.countLimit]),
+    runScript(driver, RATE_STATE, [keys.stream], [keys.rate('')]),
     options.history ? streamHistory(driver, keys, options) : undefined,
   ]);
-  const stats = parseStats(topicOf(target), keys.stream, rows(reply, 'stats'));
+  const stats = withRateLimits(parseStats(topicOf(target), keys.stream, rows(reply, 'stats')), rates);
   if (history === undefined) return stats;
   const byGroup = new Map(history.groups.map((g) => [g.group, g]));
   return {
@@ -191,4 +207,24 @@ function parseStats(topic: string | null, stream: string, reply: unknown[]): Top
     ...parseScheduled(reply[7]),
     measuredAt,
   };
+}
+
+/** Adds each group's rate limit (RATE_STATE's reply) to its statistics. */
+function withRateLimits(stats: TopicStats, reply: unknown): TopicStats {
+  const [now, ...groups] = Array.isArray(reply) ? reply : [];
+  const currentSecond = Math.floor(Number(now) / 1000);
+  const limits = new Map<string, GroupRateLimit>();
+  for (const row of groups) {
+    if (!Array.isArray(row) || row[1] === null || row[1] === false) continue;
+    const [name, perSecond, burst, second, n, prev] = row.map((v) => (typeof v === 'string' ? v : String(v)));
+    // The last whole second: the one before the bucket's current second, or that second once past.
+    const last = Number(second);
+    const current = currentSecond === last ? Number(prev) : currentSecond === last + 1 ? Number(n) : 0;
+    limits.set(name as string, {
+      perSecond: Number(perSecond),
+      burst: Number(burst),
+      currentPerSecond: current,
+    });
+  }
+  return { ...stats, groups: stats.groups.map((g) => ({ ...g, rateLimit: limits.get(g.name) ?? null })) };
 }

@@ -25,13 +25,14 @@ import { signatureKey } from '../../src/http/signature.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The current layout's version: the last `## Key layout version N` heading of docs/upgrading.md. */
-const LAYOUT_VERSION = 4;
+const LAYOUT_VERSION = 5;
 /** sha256 (first 16 hex digits) of each version's sorted patterns. Append; never rewrite. */
 const LAYOUT_FINGERPRINTS: Readonly<Record<number, string>> = {
   1: 'e6a2581a622ed092',
   2: '6408c6b82bc09ea1',
   3: '8af52c25ba0b88ff',
   4: '638480c5ef0b35e6',
+  5: '353b61687555f270',
 };
 
 const SAMPLE = {
@@ -96,6 +97,11 @@ const LAYOUT: readonly { kind: string; pattern: string; built: string }[] = (() 
       kind: 'last drain reports of a group',
       pattern: 'sluice:{<topic>}:reports:<group>',
       built: k.reports(SAMPLE.group),
+    },
+    {
+      kind: 'rate limit of a group (token bucket)',
+      pattern: 'sluice:{<topic>}:rate:<group>',
+      built: k.rate(SAMPLE.group),
     },
     {
       kind: 'partition count',
