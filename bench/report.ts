@@ -10,11 +10,13 @@ import type { PublishResult } from './publish.js';
 import type { ReclaimResult } from './reclaim.js';
 import type { ScalingResult } from './scaling.js';
 import type { WakeResult } from './wake.js';
+import type { WakeStackResult } from './wake-stack.js';
 
 export interface Results {
   drainTcp?: TcpDrainResult;
   reclaim?: ReclaimResult;
   wake?: WakeResult;
+  wakeStack?: WakeStackResult;
   drainRest?: RestDrainResult;
   idle?: IdleResult;
   publish?: PublishResult;
@@ -198,6 +200,16 @@ export function renderTables(results: Results, targets: readonly Target[]): stri
     );
   }
   if (results.wake) out.push('', ...wakeTables(results.wake));
+  if (results.wakeStack) {
+    const w = results.wakeStack;
+    out.push(
+      '',
+      `On the local stack (serverless offline, upstash build, a publish over HTTP waking the drain function through ` +
+        `the Lambda Invoke API), ${w.messages} messages 2–3 s apart: publish → handler p50 ${w.latency.p50} ms, ` +
+        `p90 ${w.latency.p90} ms, p99 ${w.latency.p99} ms, max ${w.latency.max} ms; a scheduled tick on the idle topic: ` +
+        `${w.idleTickCommands} Redis commands, ${w.idleTickMs} ms through the Invoke API.`,
+    );
+  }
   if (results.idle) {
     const i = results.idle;
     out.push(

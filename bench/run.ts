@@ -38,6 +38,7 @@ import { benchReclaim } from './reclaim.js';
 import { judge, type Results, renderTables } from './report.js';
 import { benchScaling } from './scaling.js';
 import { benchWake } from './wake.js';
+import { benchWakeStack } from './wake-stack.js';
 
 const SECTIONS = [
   'drain',
@@ -53,6 +54,7 @@ const SECTIONS = [
   'sweep',
   'rest-delay',
   'cold',
+  'wake-stack',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -71,6 +73,7 @@ function plan(quick: boolean) {
       sparse: quick ? 12 : 48,
       tickMs: 60_000,
       backlog: 300_000,
+      stackMessages: quick ? 10 : 30,
     },
     idleBudgetMs: quick ? 10_000 : 50_000,
     publish: { batchSize: 100, messages: quick ? 10_000 : 50_000, reps: quick ? 2 : 5 },
@@ -210,6 +213,10 @@ async function runSections(
     results.scaling = await timed('scaling', () => benchScaling(context, p.scaling));
   if (sections.has('wake'))
     results.wake = await timed('event-driven draining', () => benchWake(context, p.wake));
+  if (sections.has('wake-stack'))
+    results.wakeStack = await timed('event-driven draining on the local stack', () =>
+      benchWakeStack(context, p.wake.stackMessages),
+    );
   if (sections.has('partitions'))
     results.partitions = await timed('partitions', () => benchPartitions(context, p.partitions));
   return { results, timings };
