@@ -65,6 +65,7 @@ export {
   type StandardSchemaResult,
   type StandardSchemaV1,
 } from './core/schema.js';
+export { type OtelApi, setTelemetry } from './core/telemetry.js';
 export {
   functionWaker,
   type WakePayload,

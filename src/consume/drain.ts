@@ -9,11 +9,13 @@ import { describeError, InvalidOptionError, RedisUnavailableError } from '../cor
 import { ensureGroups, warnSkipped } from '../core/group.js';
 import { streamKeys } from '../core/keys.js';
 import { type TopicLayout, topicLayout } from '../core/partitions.js';
+import { telemetry } from '../core/telemetry.js';
 import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js';
 import { drainStream } from './drain-stream.js';
 import { recordHistory } from './history.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import type { DrainReport, PartitionReport } from './report.js';
+import { traceDrain } from './telemetry.js';
 
 export type { StopReason } from './cycle.js';
 export type { DrainReport, PartitionReport } from './report.js';
@@ -43,7 +45,15 @@ export async function drain<T = unknown>(
   driver: Driver,
   options: DrainOptions<T> | ResolvedDrainOptions<T>,
 ): Promise<DrainReport> {
-  const o = resolveDrainOptions(options);
+  const resolved = resolveDrainOptions(options);
+  const loaded = telemetry();
+  const otel = loaded instanceof Promise ? await loaded : loaded;
+  if (otel === undefined) return drainResolved(driver, resolved);
+  return traceDrain(otel, resolved, (traced) => drainResolved(driver, traced));
+}
+
+/** {@link drain} once its options are resolved (and, with OpenTelemetry, its handler traced). */
+async function drainResolved<T>(driver: Driver, o: ResolvedDrainOptions<T>): Promise<DrainReport> {
   const startedAt = Date.now();
   const deadline = deadlineOf(o, startedAt);
   const consumer = consumerName(o);

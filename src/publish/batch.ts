@@ -9,6 +9,7 @@ import { checkKey, deliveryOf, encodeMessage, type OutgoingMessage } from '../co
 import { InvalidMessageError } from '../core/errors.js';
 import type { StreamKeys } from '../core/keys.js';
 import { checkPublished, dataPath } from '../core/schema.js';
+import { telemetry } from '../core/telemetry.js';
 import {
   type Destination,
   destinationOf,
@@ -24,6 +25,7 @@ import {
   type PublishTarget,
   resolvePublishOptions,
 } from './options.js';
+import { tracePublish } from './telemetry.js';
 
 /** The largest batch one call accepts. */
 export const MAX_BATCH_MESSAGES = 10_000;
@@ -56,6 +58,18 @@ export async function publishBatch<T = unknown>(
   target: PublishTarget,
   messages: readonly OutgoingMessage<NoInfer<T>>[],
   options?: PublishBatchOptions<T>,
+): Promise<PublishResult[]> {
+  const loaded = telemetry();
+  const otel = loaded instanceof Promise ? await loaded : loaded;
+  if (otel === undefined) return publishAll(driver, target, messages, options);
+  return tracePublish(otel, target, messages, (traced) => publishAll(driver, target, traced, options));
+}
+
+async function publishAll<T>(
+  driver: Driver,
+  target: PublishTarget,
+  messages: readonly OutgoingMessage<T>[],
+  options: PublishBatchOptions<T> | undefined,
 ): Promise<PublishResult[]> {
   const o = resolvePublishOptions(driver, options);
   const items = batchItems(messages, options?.idempotencyKey, o.maxDelayMs);

@@ -8,6 +8,7 @@ import { deliveryOf, encodeMessage, type OutgoingMessage } from '../core/envelop
 import type { StreamKeys } from '../core/keys.js';
 import { parseString } from '../core/replies.js';
 import { checkPublished, dataPath } from '../core/schema.js';
+import { telemetry } from '../core/telemetry.js';
 import { destinationOf, groupsReady, type Item, partitionOf, replicated, runBatch } from './destination.js';
 import {
   type PublishOptions,
@@ -15,6 +16,7 @@ import {
   type PublishTarget,
   resolvePublishOptions,
 } from './options.js';
+import { tracePublish } from './telemetry.js';
 
 /**
  * Publishes one message.
@@ -33,6 +35,21 @@ export async function publish<T>(
   target: PublishTarget,
   message: OutgoingMessage<NoInfer<T>>,
   options?: PublishOptions<T>,
+): Promise<PublishResult> {
+  const loaded = telemetry();
+  const otel = loaded instanceof Promise ? await loaded : loaded;
+  if (otel === undefined) return publishOne(driver, target, message, options);
+  const [result] = await tracePublish(otel, target, [message], async ([traced]) => [
+    await publishOne(driver, target, traced as OutgoingMessage<T>, options),
+  ]);
+  return result as PublishResult;
+}
+
+async function publishOne<T>(
+  driver: Driver,
+  target: PublishTarget,
+  message: OutgoingMessage<T>,
+  options: PublishOptions<T> | undefined,
 ): Promise<PublishResult> {
   const o = resolvePublishOptions(driver, options);
   const fields = encodeMessage(message);
