@@ -9,7 +9,7 @@ import { describeError, InvalidOptionError, RedisUnavailableError } from '../cor
 import { ensureGroups, warnSkipped } from '../core/group.js';
 import { streamKeys } from '../core/keys.js';
 import { type TopicLayout, topicLayout } from '../core/partitions.js';
-import { telemetry } from '../core/telemetry.js';
+import { activeTelemetry } from '../core/telemetry.js';
 import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js';
 import { drainStream } from './drain-stream.js';
 import { recordHistory } from './history.js';
@@ -46,8 +46,7 @@ export async function drain<T = unknown>(
   options: DrainOptions<T> | ResolvedDrainOptions<T>,
 ): Promise<DrainReport> {
   const resolved = resolveDrainOptions(options);
-  const loaded = telemetry();
-  const otel = loaded instanceof Promise ? await loaded : loaded;
+  const otel = await activeTelemetry();
   if (otel === undefined) return drainResolved(driver, resolved);
   return traceDrain(otel, resolved, (traced) => drainResolved(driver, traced));
 }

@@ -44,6 +44,7 @@ interface OtelTracer {
 export interface OtelApi {
   readonly trace: {
     getTracer(name: string, version?: string): OtelTracer;
+    getTracerProvider(): { getDelegate?(): unknown };
     setSpan(context: OtelContext, span: OtelSpan): OtelContext;
     setSpanContext(context: OtelContext, spanContext: OtelSpanContext): OtelContext;
   };
@@ -53,6 +54,7 @@ export interface OtelApi {
   };
   readonly SpanKind: { readonly INTERNAL: number; readonly PRODUCER: number; readonly CONSUMER: number };
   readonly SpanStatusCode: { readonly ERROR: number };
+  readonly ProxyTracerProvider: new () => { getDelegate(): unknown };
 }
 
 /** The package's name, built so that bundlers see no literal module name to follow. */
@@ -92,6 +94,20 @@ async function load(): Promise<Record<string, unknown> | undefined> {
     const { createRequire } = await import('node:module');
     return createRequire(`${process.cwd()}/`)(API_MODULE) as Record<string, unknown>;
   }
+}
+
+/**
+ * The API when it is installed *and* an SDK is registered (else every span would be a no-op: sluice
+ * then wraps nothing and costs nothing per message). Checked on each call: an SDK registered later
+ * is picked up by the next publish or drain.
+ */
+export async function activeTelemetry(): Promise<OtelApi | undefined> {
+  const found = telemetry();
+  const otel = found instanceof Promise ? await found : found;
+  if (otel === undefined) return undefined;
+  const provider = otel.trace.getTracerProvider();
+  const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider;
+  return delegate === new otel.ProxyTracerProvider().getDelegate() ? undefined : otel;
 }
 
 /** Replaces the API sluice uses (tests; or an application that bundles its own copy): null turns tracing off. */

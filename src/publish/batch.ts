@@ -9,7 +9,7 @@ import { checkKey, deliveryOf, encodeMessage, type OutgoingMessage } from '../co
 import { InvalidMessageError } from '../core/errors.js';
 import type { StreamKeys } from '../core/keys.js';
 import { checkPublished, dataPath } from '../core/schema.js';
-import { telemetry } from '../core/telemetry.js';
+import { activeTelemetry } from '../core/telemetry.js';
 import {
   type Destination,
   destinationOf,
@@ -59,8 +59,7 @@ export async function publishBatch<T = unknown>(
   messages: readonly OutgoingMessage<NoInfer<T>>[],
   options?: PublishBatchOptions<T>,
 ): Promise<PublishResult[]> {
-  const loaded = telemetry();
-  const otel = loaded instanceof Promise ? await loaded : loaded;
+  const otel = await activeTelemetry();
   if (otel === undefined) return publishAll(driver, target, messages, options);
   return tracePublish(otel, target, messages, (traced) => publishAll(driver, target, traced, options));
 }

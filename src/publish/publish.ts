@@ -8,7 +8,7 @@ import { deliveryOf, encodeMessage, type OutgoingMessage } from '../core/envelop
 import type { StreamKeys } from '../core/keys.js';
 import { parseString } from '../core/replies.js';
 import { checkPublished, dataPath } from '../core/schema.js';
-import { telemetry } from '../core/telemetry.js';
+import { activeTelemetry } from '../core/telemetry.js';
 import { destinationOf, groupsReady, type Item, partitionOf, replicated, runBatch } from './destination.js';
 import {
   type PublishOptions,
@@ -36,8 +36,7 @@ export async function publish<T>(
   message: OutgoingMessage<NoInfer<T>>,
   options?: PublishOptions<T>,
 ): Promise<PublishResult> {
-  const loaded = telemetry();
-  const otel = loaded instanceof Promise ? await loaded : loaded;
+  const otel = await activeTelemetry();
   if (otel === undefined) return publishOne(driver, target, message, options);
   const [result] = await tracePublish(otel, target, [message], async ([traced]) => [
     await publishOne(driver, target, traced as OutgoingMessage<T>, options),

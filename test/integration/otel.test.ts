@@ -147,7 +147,9 @@ describe.each(DRIVERS)('OpenTelemetry over $name', (kind) => {
 });
 
 describe('setTelemetry', () => {
-  const driver = (DRIVERS[0] as (typeof DRIVERS)[number]).create();
+  const kind = DRIVERS[0] as (typeof DRIVERS)[number];
+  const driver = kind.create();
+  const redis = kind.redis();
 
   it('null turns tracing off (nothing stamped), an API object turns it back on', async () => {
     const topic = randomTopic('otel');
@@ -157,6 +159,20 @@ describe('setTelemetry', () => {
       expect(exporter.getFinishedSpans()).toEqual([]);
     } finally {
       setTelemetry(otelApi as unknown as OtelApi);
+    }
+    await publish(driver, topic, { data: 2 });
+    expect(spans(`send ${topic}`)).toHaveLength(1);
+  });
+
+  it('the API without an SDK traces nothing and stamps nothing; an SDK registered later is used', async () => {
+    const topic = randomTopic('otel');
+    trace.disable();
+    try {
+      const { id } = await publish(driver, topic, { data: 1 });
+      const [[, fields]] = (await redis.xrange(streamKeys({ topic }).stream, id, id)) as [[string, string[]]];
+      expect(fields).not.toContain('traceparent');
+    } finally {
+      trace.setGlobalTracerProvider(provider);
     }
     await publish(driver, topic, { data: 2 });
     expect(spans(`send ${topic}`)).toHaveLength(1);
