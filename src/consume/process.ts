@@ -13,6 +13,7 @@ import type { Cycle } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
 import { type BatchHold, holdBatch } from './hold.js';
 import type { Handler, HandlerContext } from './options.js';
+import { pauseAfterRetryLater } from './rate-limit.js';
 import { type CheckedMessage, checkMessage } from './validate-message.js';
 
 /** A cycle whose drain has a per-message handler (`drain-stream.ts` picks this path for it). */
@@ -190,6 +191,7 @@ export function verdictOf<T>(
     };
   }
   const chosen = retryDelayOf(error);
+  if (chosen !== undefined) pauseAfterRetryLater(cycle, chosen);
   const retryInMs = chosen ?? backoff(cycle, deliveries);
   o.logger.warn('handler failed; the message will be delivered again', {
     stream: cycle.keys.stream,

@@ -5,7 +5,7 @@
  * entries as it was granted tokens, so it never holds a message it cannot start.
  */
 import { runScript } from '../core/driver.js';
-import { RATE_READ } from '../core/rate-scripts.js';
+import { RATE_KEY_TTL_MS, RATE_READ } from '../core/rate-scripts.js';
 import { parseReadGroup, type RawEntry } from '../core/replies.js';
 import { describeGot } from '../core/validate.js';
 import type { Cycle } from './cycle.js';
@@ -20,6 +20,13 @@ export interface RateLimit {
    * @default a tenth of a second's worth: ceil(perSecond / 10)
    */
   readonly burst?: number | undefined;
+  /**
+   * A handler's `RetryLaterError` (a batch handler's `retryAfterMs`) — e.g. a 429 from downstream —
+   * pauses the whole group for that long (at most an hour): every drain of it waits before its
+   * next read. Messages already read are still handled.
+   * @default false
+   */
+  readonly pauseOnRetryLater?: boolean | undefined;
 }
 
 export type ResolvedRateLimit = Required<RateLimit>;
@@ -41,7 +48,25 @@ export function rateLimitOption(value: RateLimit | undefined): ResolvedRateLimit
       'rateLimit.burst',
       `Expected \`rateLimit.burst\` to be an integer from 1 to 1000000, got ${describeGot(burst)}`,
     );
-  return Object.freeze({ perSecond, burst: resolvedBurst });
+  const pauseOnRetryLater = value.pauseOnRetryLater ?? false;
+  if (typeof pauseOnRetryLater !== 'boolean')
+    fail(
+      'rateLimit.pauseOnRetryLater',
+      `Expected \`rateLimit.pauseOnRetryLater\` to be a boolean, got ${describeGot(pauseOnRetryLater)}`,
+    );
+  return Object.freeze({ perSecond, burst: resolvedBurst, pauseOnRetryLater });
+}
+
+/** The pause a cycle's handlers asked for since its last read (ms), by cycle. */
+const pauses = new WeakMap<object, number>();
+
+/**
+ * A handler asked to retry after `delayMs` (`RetryLaterError`): with `pauseOnRetryLater`, the
+ * group's next read (by this drain) pauses every drain of the group that long.
+ */
+export function pauseAfterRetryLater<T>(cycle: Cycle<T>, delayMs: number): void {
+  if (cycle.options.rateLimit?.pauseOnRetryLater !== true) return;
+  pauses.set(cycle, Math.max(pauses.get(cycle) ?? 0, Math.min(delayMs, RATE_KEY_TTL_MS)));
 }
 
 /** What a rate-limited read got: entries (as many as tokens allowed), or how long to wait for tokens. */
@@ -58,11 +83,13 @@ export async function readWithinRate<T>(
   count: number,
 ): Promise<RateRead> {
   const { driver, keys, consumer, options: o } = cycle;
+  const pauseMs = pauses.get(cycle) ?? 0;
+  pauses.delete(cycle);
   const reply = await runScript(
     driver,
     RATE_READ,
     [keys.stream, keys.rate(o.group)],
-    [o.group, consumer, count, limit.perSecond, limit.burst],
+    [o.group, consumer, count, limit.perSecond, limit.burst, pauseMs],
   );
   if (!Array.isArray(reply) || reply.length < 2) return { entries: parseReadGroup(reply), waitMs: 0 };
   return { waitMs: Number(reply[0]), entries: parseReadGroup(reply[1]) };

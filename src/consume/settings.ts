@@ -253,7 +253,8 @@ export interface DrainSettings {
    * A rate limit shared by every drain of the group ([docs](../../docs/rate-limit.md)): together they
    * hand out at most `perSecond` new messages per second (bursts up to `burst`), decided by a
    * token bucket in Redis at read time — a read asks for no more entries than the tokens granted,
-   * and waits for tokens within the deadline. Unset: no limit, no cost.
+   * and waits for tokens within the deadline; `pauseOnRetryLater` lets a handler's
+   * `RetryLaterError` pause the whole group. Unset: no limit, no cost.
    * @default undefined
    */
   readonly rateLimit?: RateLimit | undefined;

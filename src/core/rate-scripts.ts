@@ -13,8 +13,9 @@ export const RATE_KEY_TTL_MS = 3_600_000;
 /**
  * Refills the bucket (`perSecond`, up to `burst` tokens) by the time elapsed on Redis's clock, then
  * reads new entries (XREADGROUP `>`) up to the whole tokens held and `count`, and spends one token
- * per entry read. Also counts entries per second (for stats: the last whole second's rate).
- * KEYS: stream, rate. ARGV: group, consumer, count, perSecond, burst.
+ * per entry read. Also counts entries per second (for stats: the last whole second's rate). A
+ * `pauseMs` > 0 first puts the bucket that far in debt (the group reads nothing for that long).
+ * KEYS: stream, rate. ARGV: group, consumer, count, perSecond, burst, pauseMs.
  * Returns {waitMs, XREADGROUP's reply or {}}: waitMs > 0 when there was no whole token (how long
  * until `min(count, burst)` tokens are held), 0 after a read.
  */
@@ -30,6 +31,8 @@ local s = redis.call('HMGET', rate, 'tokens', 'at', 'second', 'n', 'prev')
 local tokens = tonumber(s[1]) or burst
 local last = tonumber(s[2]) or at
 tokens = math.min(burst, tokens + math.max(0, at - last) * per / 1000)
+local pause = tonumber(ARGV[6]) or 0
+if pause > 0 then tokens = math.min(tokens, -pause * per / 1000) end
 local second, n, prev = tonumber(s[3]) or 0, tonumber(s[4]) or 0, tonumber(s[5]) or 0
 local current = math.floor(at / 1000)
 if current ~= second then

@@ -13,15 +13,15 @@ describe('rateLimit', () => {
     expect(resolveDrainOptions({ ...base, rateLimit: { perSecond: 200 } }).rateLimit).toEqual({
       perSecond: 200,
       burst: 20,
+      pauseOnRetryLater: false,
     });
     expect(resolveDrainOptions({ ...base, rateLimit: { perSecond: 0.5 } }).rateLimit).toEqual({
       perSecond: 0.5,
       burst: 1,
+      pauseOnRetryLater: false,
     });
-    expect(resolveDrainOptions({ ...base, rateLimit: { perSecond: 50, burst: 100 } }).rateLimit).toEqual({
-      perSecond: 50,
-      burst: 100,
-    });
+    const rateLimit = { perSecond: 50, burst: 100, pauseOnRetryLater: true };
+    expect(resolveDrainOptions({ ...base, rateLimit }).rateLimit).toEqual(rateLimit);
   });
 
   it.each([
@@ -30,6 +30,7 @@ describe('rateLimit', () => {
     [{ perSecond: '10' }, /`rateLimit.perSecond`/],
     [{ perSecond: 10, burst: 0 }, /`rateLimit.burst` to be an integer from 1/],
     [{ perSecond: 10, burst: 2.5 }, /`rateLimit.burst`/],
+    [{ perSecond: 10, pauseOnRetryLater: 'yes' }, /`rateLimit.pauseOnRetryLater` to be a boolean/],
     ['fast', /`rateLimit` to be \{ perSecond, burst\? \}/],
   ])('refuses %j', (rateLimit, message) => {
     const options = { ...base, rateLimit } as unknown as DrainOptions;
