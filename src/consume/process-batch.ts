@@ -15,12 +15,10 @@ import {
 } from '../core/errors.js';
 import { handlerLimit, untilSettledOrAborted } from '../core/signals.js';
 import { describeGot } from '../core/validate.js';
-import { ackAsFinished } from './acks.js';
-import type { BatchRun, Delivery, Outcome, Settlement } from './batch.js';
+import type { BatchRun, Delivery, Settlement } from './batch.js';
 import type { Cycle } from './cycle.js';
-import { holdBatch } from './hold.js';
 import type { BatchFailure, BatchHandler } from './options.js';
-import { tally, verdictOf } from './process.js';
+import { verdictOf, withBatchRun } from './process.js';
 import { checkBatch } from './validate-message.js';
 
 /** A cycle whose drain has a batch handler (`drain-stream.ts` picks this path for it). */
@@ -53,23 +51,14 @@ class ReportedFailure extends SluiceError {
  * do. Ordered: the batch is settled up to its first failed message, as if the handler had stopped
  * there — every message after it is given back, its delivery count restored.
  */
-export async function processWholeBatch<T>(
-  cycle: BatchCycle<T>,
-  batch: readonly Delivery[],
-): Promise<Settlement> {
-  const outcomes: (Outcome | undefined)[] = new Array(batch.length);
-  const acks = ackAsFinished(cycle, batch, outcomes);
-  const run: BatchRun = { batch, outcomes, acks, next: 0, open: true, halted: false };
-  const hold = holdBatch(cycle, run);
-  // The batch is handed out once its hold is fresh (a blocked event loop may have delayed the heartbeat).
-  const renewal = hold.keep();
-  if (renewal !== undefined) await renewal;
-  // No call starts once the cycle stops: the batch is given back (next stays 0).
-  if (!cycle.stopping.aborted) await callHandler(cycle, run);
-  run.open = false;
-  await hold.release();
-  await acks.flush();
-  return tally(cycle, run);
+export function processWholeBatch<T>(cycle: BatchCycle<T>, batch: readonly Delivery[]): Promise<Settlement> {
+  return withBatchRun(cycle, batch, async (run, hold) => {
+    // The batch is handed out once its hold is fresh (a blocked event loop may have delayed the heartbeat).
+    const renewal = hold.keep();
+    if (renewal !== undefined) await renewal;
+    // No call starts once the cycle stops: the batch is given back (next stays 0).
+    if (!cycle.stopping.aborted) await callHandler(cycle, run);
+  });
 }
 
 /** The call, under `handlerTimeoutMs` and the cycle's signal, and the outcomes it leads to. */

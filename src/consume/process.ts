@@ -24,22 +24,33 @@ export type MessageCycle<T> = Cycle<T> & { readonly options: { readonly handler:
  * deadline or a stop), and says what settling must do. Ordered: the first message left pending
  * stops the batch, and the rest are never started.
  */
-export async function processBatch<T>(
-  cycle: MessageCycle<T>,
+export function processBatch<T>(cycle: MessageCycle<T>, batch: readonly Delivery[]): Promise<Settlement> {
+  return withBatchRun(cycle, batch, async (run, hold) => {
+    // Without a per-handler limit, every call shares one context and a handler that returns no
+    // promise costs no await: the batch-level wait below is what stops waiting at the deadline.
+    const shared: HandlerContext = Object.freeze({ signal: cycle.signal, deadline: cycle.deadline });
+    const worker = () => handleInTurn(cycle, run, hold, shared);
+    const workers = Promise.all(
+      Array.from({ length: Math.min(cycle.options.concurrency, batch.length) }, worker),
+    );
+    await untilAborted(workers, cycle.signal);
+  });
+}
+
+/**
+ * A batch's run, for either kind of handler: its outcomes, the acks sent as they come and the
+ * heartbeat holding it while `work` hands it out; then what settling must do.
+ */
+export async function withBatchRun<T>(
+  cycle: Cycle<T>,
   batch: readonly Delivery[],
+  work: (run: BatchRun, hold: BatchHold) => Promise<void>,
 ): Promise<Settlement> {
   const outcomes: (Outcome | undefined)[] = new Array(batch.length);
   const acks = ackAsFinished(cycle, batch, outcomes);
   const run: BatchRun = { batch, outcomes, acks, next: 0, open: true, halted: false };
   const hold = holdBatch(cycle, run);
-  // Without a per-handler limit, every call shares one context and a handler that returns no
-  // promise costs no await: the batch-level wait below is what stops waiting at the deadline.
-  const shared: HandlerContext = Object.freeze({ signal: cycle.signal, deadline: cycle.deadline });
-  const worker = () => handleInTurn(cycle, run, hold, shared);
-  const workers = Promise.all(
-    Array.from({ length: Math.min(cycle.options.concurrency, batch.length) }, worker),
-  );
-  await untilAborted(workers, cycle.signal);
+  await work(run, hold);
   run.open = false;
   // The heartbeat stops; a renewal under way finishes first, or its touch could undo the release of
   // what was never started. What succeeded and is not sent yet goes now, and is answered first.
@@ -212,7 +223,7 @@ function backoff<T>(cycle: Cycle<T>, deliveries: number): number {
 }
 
 /** The batch's verdicts, counted, as the settle phase takes them. */
-export function tally<T>(cycle: Cycle<T>, run: BatchRun): Settlement {
+function tally<T>(cycle: Cycle<T>, run: BatchRun): Settlement {
   const { counts } = cycle;
   const dead: DeadLetterCandidate[] = [];
   const retries: Retry[] = [];
