@@ -2,31 +2,13 @@
  * `sluice drain`: one drain cycle now, with a handler module given by path; the DrainReport as
  * JSON on stdout at the end.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { type Command, Option } from 'commander';
 import { type DrainReport, drain } from '../../consume/drain.js';
-import {
-  type BatchHandler,
-  DRAIN_DEFAULTS,
-  type DrainOptions,
-  type Handler,
-  type Handling,
-} from '../../consume/options.js';
+import { DRAIN_DEFAULTS, type DrainOptions } from '../../consume/options.js';
 import { shutdownSignal } from '../../consume/shutdown.js';
-import type { Message } from '../../core/envelope.js';
-import { isPermanent } from '../../core/errors.js';
 import type { LogFields, Logger } from '../../core/logger.js';
-import {
-  EXIT,
-  groupOf,
-  groupOption,
-  targetOf,
-  targetOptions,
-  UsageError,
-  wholeNumber,
-  withDriver,
-} from '../context.js';
+import { EXIT, groupOf, groupOption, targetOf, targetOptions, wholeNumber, withDriver } from '../context.js';
+import { type Counted, countedHandling, loadHandler } from '../handler-module.js';
 import { note, printJson, progressBar } from '../terminal.js';
 
 /** The CLI stops a cycle that finds nothing for this long (the functions run their whole budget). */
@@ -170,15 +152,11 @@ Example:
       const handling = await loadHandler(flags.handler);
       const bar = progressBar('draining');
       const logger = stderrLogger(flags.verbose ? 'debug' : 'warn', bar.stop);
-      const counted = { acked: 0, failed: 0, deadLettered: 0 };
-      const maxDeliveries = flags.maxDeliveries ?? DRAIN_DEFAULTS.maxDeliveries;
-      // Counted as the cycle will count them (the report's names) for the progress bar.
-      const outcome = (message: Message, error: unknown) => {
-        if (error === undefined) counted.acked++;
-        // A permanent failure, or one on the last allowed delivery, is dead-lettered; any other stays pending.
-        else if (isPermanent(error) || message.deliveries >= maxDeliveries) counted.deadLettered++;
-        else counted.failed++;
-      };
+      // Counted as the cycle will count them (the report's names), for the progress bar.
+      const { handling: counting, counted } = countedHandling(
+        handling,
+        flags.maxDeliveries ?? DRAIN_DEFAULTS.maxDeliveries,
+      );
       // --partition drains that one partition of a partitioned topic (all of them without it).
       const place =
         'topic' in target && target.partition !== undefined
@@ -188,7 +166,7 @@ Example:
         ...place,
         ordered: flags.ordered,
         group,
-        ...countedHandling(handling, outcome),
+        ...counting,
         logger,
         budgetMs: flags.budgetMs,
         visibilityTimeoutMs: flags.visibilityTimeoutMs,
@@ -229,7 +207,7 @@ async function drainShownAndStoppable(
   cmd: Command,
   options: DrainOptions,
   bar: ReturnType<typeof progressBar>,
-  counted: { readonly acked: number; readonly failed: number; readonly deadLettered: number },
+  counted: Counted,
 ): Promise<{ report: DrainReport; signalExitCode: number | undefined }> {
   const budgetMs = options.budgetMs ?? DRAIN_DEFAULTS.budgetMs;
   const startedAt = Date.now();
@@ -264,70 +242,6 @@ export function reportSummary(report: DrainReport): string {
     .map((name) => `${name} ${report[name]}`)
     .join(', ');
   return `sluice drain: ${counts}; stoppedBy ${report.stoppedBy} after ${report.durationMs} ms`;
-}
-
-/** The module's `handler` (or default function), or its `batchHandler`: exactly one. */
-async function loadHandler(path: string): Promise<Handling> {
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(pathToFileURL(resolve(process.cwd(), path)).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new UsageError(`cannot load --handler ${path}: ${(error as Error).message}`);
-  }
-  const { batchHandler } = module;
-  const handler = module.handler ?? module.default;
-  if (typeof batchHandler === 'function') {
-    if (typeof module.handler === 'function')
-      throw new UsageError(`--handler ${path} exports both \`handler\` and \`batchHandler\`: export one`);
-    return { batchHandler: batchHandler as BatchHandler };
-  }
-  if (typeof handler !== 'function') {
-    throw new UsageError(
-      `--handler ${path} exports no function named \`handler\` (nor a default function) or \`batchHandler\``,
-    );
-  }
-  return { handler: handler as Handler };
-}
-
-/** The handler, wrapped to report each message's outcome as the cycle will count it (`error` undefined: success). */
-function countedHandling(handling: Handling, outcome: (message: Message, error: unknown) => void): Handling {
-  if (handling.handler !== undefined) {
-    const { handler } = handling;
-    return {
-      handler: async (message, context) => {
-        try {
-          await handler(message, context);
-          outcome(message, undefined);
-        } catch (error) {
-          outcome(message, error);
-          throw error;
-        }
-      },
-    };
-  }
-  const { batchHandler } = handling;
-  return {
-    batchHandler: async (messages, context) => {
-      let result: Awaited<ReturnType<BatchHandler>>;
-      try {
-        result = await batchHandler(messages, context);
-      } catch (error) {
-        for (const message of messages) outcome(message, error);
-        throw error;
-      }
-      // An unusable result fails the batch; the report says so, the bar counts what it can.
-      const failed = Array.isArray(result?.failed) ? result.failed : [];
-      const byId = new Map(failed.map((f) => [f?.id, f]));
-      for (const message of messages) {
-        const failure = byId.get(message.id);
-        outcome(
-          message,
-          failure === undefined ? undefined : { permanent: failure.permanent ?? isPermanent(failure.error) },
-        );
-      }
-      return result;
-    },
-  };
 }
 
 /** JSON lines on stderr from `minLevel` up; clears the progress bar's line first. */
