@@ -64,6 +64,60 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** serverless offline on free ports with its own esbuild folder, started and stopped with the suite. */
+interface OfflineStack {
+  /** Its esbuild work folder, under the repository root. */
+  readonly workFolder: string;
+  readonly httpPort: number;
+  readonly lambdaPort: number;
+  /** Everything it printed so far. */
+  readonly log: { text: string };
+}
+
+/**
+ * Starts serverless offline with `env(httpPort, lambdaPort)` on top of a clean environment in
+ * beforeAll, and stops it (its whole process group) and removes its build folder in afterAll.
+ */
+function offlineStack(env: (httpPort: number, lambdaPort: number) => NodeJS.ProcessEnv): OfflineStack {
+  // Own esbuild work folder (git-ignored), so that a concurrent `npm start` or `npm run package` is not disturbed.
+  const workFolder = `.sluice/e2e-${randomUUID().slice(0, 8)}`;
+  const stack = { workFolder, httpPort: 0, lambdaPort: 0, log: { text: '' } };
+  let child: ChildProcess | undefined;
+  beforeAll(async () => {
+    [stack.httpPort, stack.lambdaPort] = await twoFreePorts();
+    child = spawn(process.execPath, [serverlessBin, 'offline', '--stage', 'dev'], {
+      cwd: root,
+      env: {
+        ...cleanEnv(),
+        ...env(stack.httpPort, stack.lambdaPort),
+        SLUICE_HTTP_HOST: HOST,
+        SLUICE_HTTP_PORT: String(stack.httpPort),
+        SLUICE_LAMBDA_PORT: String(stack.lambdaPort),
+        SLUICE_ESBUILD_DIR: workFolder,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: afterAll stops serverless and whatever it started.
+      detached: true,
+    });
+    await waitForOutput(
+      child,
+      new RegExp(`Server ready: http://${HOST.replaceAll('.', '\\.')}:${stack.httpPort}\\b`),
+      stack.log,
+    );
+  }, STARTUP_TIMEOUT_MS);
+  afterAll(async () => {
+    if (child) {
+      signalGroup(child, 'SIGTERM');
+      const forced = setTimeout(() => signalGroup(child as ChildProcess, 'SIGKILL'), 10_000);
+      await exited(child);
+      clearTimeout(forced);
+      signalGroup(child, 'SIGKILL');
+    }
+    rmSync(join(root, workFolder), { recursive: true, force: true });
+  }, 30_000);
+  return stack;
+}
+
 interface Build {
   readonly name: 'ioredis' | 'upstash';
   /** The entry file serverless.yml picks for this build (functions/aws/<entry>.ts). */
@@ -92,15 +146,25 @@ describe.each(BUILDS.map((build) => [build.name, build] as const))(
     const group = randomTopic('g');
     const token = randomBytes(18).toString('base64url');
     const stream = streamKeys({ topic }).stream;
-    // Own esbuild work folder (git-ignored), so that a concurrent `npm start` or `npm run package` is not disturbed.
-    const workFolder = `.sluice/e2e-${randomUUID().slice(0, 8)}`;
-    const log = { text: '' };
-    let child: ChildProcess | undefined;
-    let httpPort = 0;
-    let lambdaPort = 0;
     let redis: Redis;
+    const stack = offlineStack(() => ({
+      ...build.env(),
+      SLUICE_PUBLISH_TOKEN: token,
+      SLUICE_TOPIC: topic,
+      SLUICE_GROUP: group,
+      SLUICE_TOPICS: topic,
+      SLUICE_BUDGET_MS: '3000',
+      SLUICE_BLOCK_MS: '500',
+      // The cycle ends soon after the stream falls idle instead of running out its budget.
+      SLUICE_IDLE_EXIT_MS: '500',
+      // This test invokes the drain itself; a scheduled cycle racing it would take the message,
+      // and so would a drain a publish wakes (event-driven draining is tested below).
+      SLUICE_SCHEDULE_ENABLED: 'false',
+      SLUICE_WAKE: 'false',
+    }));
+    const { log } = stack;
 
-    const publishUrl = (name: string) => `http://${HOST}:${httpPort}/topics/${name}/messages`;
+    const publishUrl = (name: string) => `http://${HOST}:${stack.httpPort}/topics/${name}/messages`;
     const publish = (name: string, bearer: string, body: unknown) =>
       fetch(publishUrl(name), {
         method: 'POST',
@@ -114,51 +178,7 @@ describe.each(BUILDS.map((build) => [build.name, build] as const))(
       // The drain consumes new messages only (start `$`): the group must exist before the publish.
       // Creating it here also makes the drain's first cycle meet BUSYGROUP in the minified bundle.
       await redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM');
-
-      [httpPort, lambdaPort] = await twoFreePorts();
-      child = spawn(process.execPath, [serverlessBin, 'offline', '--stage', 'dev'], {
-        cwd: root,
-        env: {
-          ...cleanEnv(),
-          ...build.env(),
-          SLUICE_PUBLISH_TOKEN: token,
-          SLUICE_TOPIC: topic,
-          SLUICE_GROUP: group,
-          SLUICE_TOPICS: topic,
-          SLUICE_BUDGET_MS: '3000',
-          SLUICE_BLOCK_MS: '500',
-          // The cycle ends soon after the stream falls idle instead of running out its budget.
-          SLUICE_IDLE_EXIT_MS: '500',
-          SLUICE_HTTP_HOST: HOST,
-          SLUICE_HTTP_PORT: String(httpPort),
-          SLUICE_LAMBDA_PORT: String(lambdaPort),
-          // This test invokes the drain itself; a scheduled cycle racing it would take the message,
-          // and so would a drain a publish wakes (event-driven draining is tested below).
-          SLUICE_SCHEDULE_ENABLED: 'false',
-          SLUICE_WAKE: 'false',
-          SLUICE_ESBUILD_DIR: workFolder,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // Own process group: afterAll stops serverless and whatever it started.
-        detached: true,
-      });
-      await waitForOutput(
-        child,
-        new RegExp(`Server ready: http://${HOST.replaceAll('.', '\\.')}:${httpPort}\\b`),
-        log,
-      );
-    }, STARTUP_TIMEOUT_MS);
-
-    afterAll(async () => {
-      if (child) {
-        signalGroup(child, 'SIGTERM');
-        const forced = setTimeout(() => signalGroup(child as ChildProcess, 'SIGKILL'), 10_000);
-        await exited(child);
-        clearTimeout(forced);
-        signalGroup(child, 'SIGKILL');
-      }
-      rmSync(join(root, workFolder), { recursive: true, force: true });
-    }, 30_000);
+    });
 
     it('registers the drain schedule as configured (off here) and exposes the drain function', () => {
       expect(log.text).toContain('Scheduling [drain] cron: disabled');
@@ -166,9 +186,9 @@ describe.each(BUILDS.map((build) => [build.name, build] as const))(
     });
 
     it(`runs the ${build.name} build of the functions`, () => {
-      expect(existsSync(join(root, workFolder, '.build/functions/aws', `${build.drainEntry}.cjs`))).toBe(
-        true,
-      );
+      expect(
+        existsSync(join(root, stack.workFolder, '.build/functions/aws', `${build.drainEntry}.cjs`)),
+      ).toBe(true);
     });
 
     it('refuses a wrong bearer token with 401 and writes nothing', async () => {
@@ -194,7 +214,7 @@ describe.each(BUILDS.map((build) => [build.name, build] as const))(
       expect(await redis.xlen(stream)).toBe(1);
 
       const invoked = await fetch(
-        `http://${HOST}:${lambdaPort}/2015-03-31/functions/sluice-dev-drain/invocations`,
+        `http://${HOST}:${stack.lambdaPort}/2015-03-31/functions/sluice-dev-drain/invocations`,
         {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
@@ -233,61 +253,24 @@ describe('serverless offline, upstash build, event-driven: a publish wakes the d
   const group = randomTopic('g');
   const token = randomBytes(18).toString('base64url');
   const keys = streamKeys({ topic });
-  const workFolder = `.sluice/e2e-${randomUUID().slice(0, 8)}`;
-  const log = { text: '' };
-  let child: ChildProcess | undefined;
-  let httpPort = 0;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    redis = rawClient();
-    const [http, lambda] = await twoFreePorts();
-    httpPort = http;
-    child = spawn(process.execPath, [serverlessBin, 'offline', '--stage', 'dev'], {
-      cwd: root,
-      env: {
-        ...cleanEnv(),
-        SLUICE_DRIVER: 'upstash',
-        UPSTASH_REDIS_REST_URL: inject('restUrl'),
-        UPSTASH_REDIS_REST_TOKEN: inject('restToken'),
-        SLUICE_PUBLISH_TOKEN: token,
-        SLUICE_TOPIC: topic,
-        SLUICE_GROUP: group,
-        SLUICE_TOPICS: topic,
-        SLUICE_BUDGET_MS: '5000',
-        SLUICE_HTTP_HOST: HOST,
-        SLUICE_HTTP_PORT: String(http),
-        SLUICE_LAMBDA_PORT: String(lambda),
-        // What npm start sets: wakes go to serverless offline's Invoke API.
-        SLUICE_LAMBDA_ENDPOINT: `http://${HOST}:${lambda}`,
-        // No schedule at all: only a wake can drain.
-        SLUICE_SCHEDULE_ENABLED: 'false',
-        SLUICE_ESBUILD_DIR: workFolder,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    await waitForOutput(
-      child,
-      new RegExp(`Server ready: http://${HOST.replaceAll('.', '\\.')}:${http}\\b`),
-      log,
-    );
-  }, STARTUP_TIMEOUT_MS);
-
-  afterAll(async () => {
-    if (child) {
-      signalGroup(child, 'SIGTERM');
-      const forced = setTimeout(() => signalGroup(child as ChildProcess, 'SIGKILL'), 10_000);
-      await exited(child);
-      clearTimeout(forced);
-      signalGroup(child, 'SIGKILL');
-    }
-    rmSync(join(root, workFolder), { recursive: true, force: true });
-  }, 30_000);
+  const stack = offlineStack((_http, lambda) => ({
+    SLUICE_DRIVER: 'upstash',
+    UPSTASH_REDIS_REST_URL: inject('restUrl'),
+    UPSTASH_REDIS_REST_TOKEN: inject('restToken'),
+    SLUICE_PUBLISH_TOKEN: token,
+    SLUICE_TOPIC: topic,
+    SLUICE_GROUP: group,
+    SLUICE_TOPICS: topic,
+    SLUICE_BUDGET_MS: '5000',
+    // What npm start sets: wakes go to serverless offline's Invoke API.
+    SLUICE_LAMBDA_ENDPOINT: `http://${HOST}:${lambda}`,
+    // No schedule at all: only a wake can drain.
+    SLUICE_SCHEDULE_ENABLED: 'false',
+  }));
 
   it('publishes over HTTP and the woken drain processes it, with no schedule and no invocation by hand', async () => {
     const started = Date.now();
-    const response = await fetch(`http://${HOST}:${httpPort}/topics/${topic}/messages`, {
+    const response = await fetch(`http://${HOST}:${stack.httpPort}/topics/${topic}/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ data: { orderId: 7 } }),
@@ -296,6 +279,7 @@ describe('serverless offline, upstash build, event-driven: a publish wakes the d
     expect(response.status).toBe(202);
     const { ids } = (await response.json()) as { ids: string[] };
     // The publish declared the group and woke a drain: it acknowledges the message by itself.
+    const redis = rawClient();
     await waitFor(
       async () => {
         const groups = (await redis.xinfo('GROUPS', keys.stream)) as unknown[][];
@@ -308,6 +292,6 @@ describe('serverless offline, upstash build, event-driven: a publish wakes the d
       { timeoutMs: 60_000, what: 'the woken drain to acknowledge the message', intervalMs: 100 },
     );
     expect(Date.now() - started).toBeLessThan(60_000);
-    expect(log.text).toContain('order processed');
+    expect(stack.log.text).toContain('order processed');
   }, 90_000);
 });
