@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import { drain } from '../../src/consume/drain.js';
 import type { BatchFailure } from '../../src/consume/options.js';
 import { ioredisDriver } from '../../src/drivers/ioredis.js';
+import { runChildMain } from './child-main.js';
 
 export interface BatchDrainChildConfig {
   readonly url: string;
@@ -77,12 +78,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(
-      `batch-drain-child failed: ${error instanceof Error ? error.stack : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runChildMain('batch-drain-child', main);

@@ -36,6 +36,7 @@ import { PROMOTE, RECLAIM, RETRY } from '../../src/core/schedule-scripts.js';
 import { CREATE_GROUPS, PUBLISH } from '../../src/core/scripts.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
+import { runChildMain } from './child-main.js';
 import { seededRandom } from './seeded-random.js';
 
 /** Driver operations a kill can be placed at (scripts by name). */
@@ -285,12 +286,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(
-      `drain-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runChildMain('drain-child', main);
