@@ -93,7 +93,7 @@ export function drainOverrides(input: unknown, source = 'event'): DrainOverrides
  */
 function wakeOverrides(input: object, source: string): DrainOverrides {
   const payload = wakePayloadOf(input);
-  if (payload === undefined || payload.topic === undefined) {
+  if (payload === undefined) {
     throw new InvalidOptionError(
       'wake',
       `Expected ${source} to be a wake payload { sluice: "wake", topic, group, partition?, drainId, reason }, got ${JSON.stringify(input).slice(0, 200)}`,

@@ -161,12 +161,13 @@ export async function finish<T>(cycle: Cycle<T>): Promise<void> {
     const reply = await runScript(cycle.driver, FINISH, scriptKeys(cycle), [
       o.group,
       drainIdOf(cycle),
-      wake.waker === undefined ? '' : successor,
+      wakerOf(cycle) === undefined ? '' : successor,
       wake.wakeMs,
       o.visibilityTimeoutMs,
     ]);
     const woken = Array.isArray(reply) ? String(reply[0]) : '';
-    if (woken !== '' && wake.waker !== undefined) await wakeOne(cycle, wake.waker, woken, 'successor');
+    const waker = wakerOf(cycle);
+    if (woken !== '' && waker !== undefined) await wakeOne(cycle, waker, woken, 'successor');
   } catch (error) {
     o.logger.warn('could not end the drain’s entry among the live drains; it expires by itself', {
       stream: cycle.keys.stream,
@@ -176,12 +177,20 @@ export async function finish<T>(cycle: Cycle<T>): Promise<void> {
   }
 }
 
+/**
+ * The waker a cycle may use: its option's, on a topic only — the wake payload names a topic (a stream
+ * used as it is has no drain route to name it; such a drain still probes and counts itself).
+ */
+function wakerOf<T>(cycle: Cycle<T>): Waker | undefined {
+  return 'topic' in cycle.options.target ? cycle.options.wake?.waker : undefined;
+}
+
 /** Wakes one drain; a failure is logged, never thrown (its entry expires after `wakeMs`). */
 async function wakeOne<T>(cycle: Cycle<T>, waker: Waker, drainId: string, reason: WakeReason): Promise<void> {
   const { options: o, keys } = cycle;
   try {
     await wakeWithin(waker, {
-      topic: 'topic' in o.target ? o.target.topic : undefined,
+      topic: (o.target as { topic: string }).topic,
       stream: keys.stream,
       group: o.group,
       ...(cycle.partition === undefined ? {} : { partition: cycle.partition }),
@@ -213,8 +222,9 @@ export interface FanOut {
  */
 export function fanOut<T>(cycle: Cycle<T>, lag: number): FanOut | undefined {
   const wake = cycle.options.wake;
-  if (wake?.waker === undefined || lag <= 0 || wake.maxConcurrentDrains <= 1) return undefined;
-  const waker = wake.waker;
+  const waker = wakerOf(cycle);
+  if (wake === undefined || waker === undefined || lag <= 0 || wake.maxConcurrentDrains <= 1)
+    return undefined;
   const startedAt = Date.now();
   let nextAt = startedAt + FAN_OUT_FIRST_MS;
   return {

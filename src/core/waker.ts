@@ -11,8 +11,8 @@ export type WakeReason = 'publish' | 'backlog' | 'successor';
 
 /** What a woken drain is asked to do: drain `group` on `topic` (one partition of it, if given). */
 export interface WakeRequest {
-  /** The topic, or `undefined` for a stream used as it is. */
-  readonly topic: string | undefined;
+  /** The topic (only a topic's drains are woken: a stream used as it is has no route to name it). */
+  readonly topic: string;
   readonly stream: string;
   readonly group: string;
   /** The partition, on a partitioned topic. */
@@ -31,8 +31,7 @@ export interface Waker {
 /** The payload a woken drain receives (an Invoke payload, a request body, a QStash message body). */
 export interface WakePayload {
   readonly sluice: 'wake';
-  readonly topic?: string;
-  readonly stream?: string;
+  readonly topic: string;
   readonly group: string;
   readonly partition?: number;
   readonly drainId: string;
@@ -42,7 +41,7 @@ export interface WakePayload {
 export function wakePayload(request: WakeRequest): WakePayload {
   return {
     sluice: 'wake',
-    ...(request.topic === undefined ? { stream: request.stream } : { topic: request.topic }),
+    topic: request.topic,
     group: request.group,
     ...(request.partition === undefined ? {} : { partition: request.partition }),
     drainId: request.drainId,
@@ -84,8 +83,7 @@ export function wakePayloadOf(value: unknown): WakePayload | undefined {
     typeof v.group === 'string' &&
     typeof v.drainId === 'string' &&
     DRAIN_ID.test(v.drainId) &&
-    (v.topic === undefined || typeof v.topic === 'string') &&
-    (v.stream === undefined || typeof v.stream === 'string') &&
+    typeof v.topic === 'string' &&
     (v.partition === undefined || (Number.isInteger(v.partition) && (v.partition as number) >= 0)) &&
     (v.reason === 'publish' || v.reason === 'backlog' || v.reason === 'successor');
   return ok ? (v as unknown as WakePayload) : undefined;

@@ -141,7 +141,11 @@ export async function runBatch(
   }
   // Unless named, the groups woken are those declared for the destination: an undeclared group
   // would be created by the woken drain at `$`, past what this publish wrote.
-  const wake = o.wake === undefined ? undefined : { ...o.wake, groups: o.wake.groups ?? place.groups ?? [] };
+  // A drain is woken for a topic (a stream used as it is has no drain route to name it).
+  const wake =
+    o.wake === undefined || place.topic === undefined
+      ? undefined
+      : { ...o.wake, groups: o.wake.groups ?? place.groups ?? [] };
   if (wake !== undefined) {
     args.push(wake.wakeMs, scriptKeys.length + 1);
     for (const group of wake.groups) {
@@ -158,7 +162,8 @@ export async function runBatch(
   for (let i = 0; i < items.length * 2; i += 2) {
     results.push(resultOf(parseString(reply[i], 'publish id'), Number(reply[i + 1]) === 1));
   }
-  if (wake !== undefined) await wakeDrains(keys, wake, reply.at(-1), place, o.logger);
+  if (wake !== undefined)
+    await wakeDrains(keys, wake, reply.at(-1), { ...place, topic: place.topic as string }, o.logger);
   return results;
 }
 
@@ -167,7 +172,7 @@ async function wakeDrains(
   keys: StreamKeys,
   wake: { readonly waker: Waker; readonly groups: readonly string[] },
   chosen: unknown,
-  { topic, partition }: { readonly topic?: string | undefined; readonly partition?: number | undefined },
+  { topic, partition }: { readonly topic: string; readonly partition?: number | undefined },
   logger: Pick<Logger, 'warn'> | undefined,
 ): Promise<void> {
   const ids = Array.isArray(chosen) ? chosen.map(String) : [];

@@ -10,6 +10,7 @@ import { drain } from '../../src/consume/drain.js';
 import type { DrainReport } from '../../src/consume/report.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { FINISH } from '../../src/core/wake-scripts.js';
 import { functionWaker, type WakeRequest, type Waker } from '../../src/core/waker.js';
 import { publishBatch } from '../../src/publish/batch.js';
@@ -113,6 +114,25 @@ describe.each(DRIVERS)('event-driven draining over $name', (kind) => {
     const bare = randomTopic('wake-undeclared');
     await publish(driver, bare, { data: 1 }, { wake: { waker } });
     expect(waker.requests).toHaveLength(1);
+  });
+
+  it('a stream used as it is (no topic to name in a wake) wakes nothing, from a publish or a drain', async () => {
+    const stream = `foreign:${randomTopic('stream')}`;
+    await redis.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
+    const waker = recordingWaker();
+    await publish(driver, { stream }, { data: 1 }, { groups: ['g'], wake: { waker } });
+    expect(await redis.exists(streamKeys({ stream }).drains('g'))).toBe(0);
+    const report = await drain(driver, {
+      stream,
+      group: 'g',
+      handler: () => {},
+      idleExitMs: 100,
+      logger: silentLogger,
+      wake: { waker },
+    });
+    expect(report.acked).toBe(1);
+    await publish(driver, { stream }, { data: 2 });
+    expect(waker.requests).toEqual([]);
   });
 
   it('a running drain counts itself until its deadline; a publish then wakes nobody', async () => {
