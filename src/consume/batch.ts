@@ -58,5 +58,6 @@ export interface Settlement {
 /**
  * Phases 4 and 5 over one batch, as the cycle runs them. Resolves `true` when every message was
  * acknowledged or dead-lettered (ordered draining waits for a batch that leaves one pending).
+ * `heldSince`: when the hold on a batch read ahead was last renewed (else: just read).
  */
-export type HandleBatch = (batch: readonly Delivery[]) => Promise<boolean>;
+export type HandleBatch = (batch: readonly Delivery[], heldSince?: number) => Promise<boolean>;

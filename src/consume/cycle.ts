@@ -80,6 +80,13 @@ export interface Cycle<T> {
   timeLeft(): number;
   /** Rejects when the hard stop passes first (Redis stalled). */
   guard<R>(promise: Promise<R>): Promise<R>;
+  /**
+   * Keeps `reply` (acknowledgements not waited for, so that the next batch starts at once: it
+   * never rejects) until {@link answered}.
+   */
+  unanswered(reply: Promise<void>): void;
+  /** Resolves once every reply kept by {@link unanswered} came (or the hard stop passed). */
+  answered(): Promise<void>;
   /** Clears the cycle's timers; called once, before it returns. */
   close(): void;
 }
@@ -178,6 +185,7 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
   // The hard stop: the deadline plus the settle grace. Past it, no Redis call is waited for.
   const { guard, cancel } = hardStop(deadline + settleGraceMs(options.safetyMarginMs) - startedAt);
   const timers: ReturnType<typeof setTimeout>[] = [];
+  const replies = new Set<Promise<void>>();
   const stopHandlers = (reason: StopReason) => {
     for (const timer of timers) clearTimeout(timer);
     if (!handlers.signal.aborted) handlers.abort(reason);
@@ -213,6 +221,13 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
     },
     timeLeft: () => deadline - Date.now(),
     guard,
+    unanswered(reply) {
+      replies.add(reply);
+      reply.finally(() => replies.delete(reply));
+    },
+    answered: async () => {
+      while (replies.size > 0) await Promise.all(replies);
+    },
     close: () => {
       cancel();
       cycle.stop('budget');
@@ -230,14 +245,15 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
 
 /**
  * How many entries the next read or reclaim may take: the batch size, less what this cycle's
- * consumer already holds where the driver caps pending entries per consumer (Upstash: 1000).
+ * consumer already holds where the driver caps pending entries per consumer (Upstash: 1000) —
+ * failed and unfinished messages, and `inHand` (a batch being handled while the next is read).
  * Zero or less means the cycle must stop taking work.
  */
-export function room<T>(cycle: Cycle<T>): number {
+export function room<T>(cycle: Cycle<T>, inHand = 0): number {
   const limit = cycle.driver.capabilities.maxPendingPerConsumer;
   const { batchSize } = cycle.options;
   if (limit === undefined) return batchSize;
-  return Math.min(batchSize, limit - cycle.counts.failed - cycle.counts.unfinished);
+  return Math.min(batchSize, limit - cycle.counts.failed - cycle.counts.unfinished - inHand);
 }
 
 export function outOfRoom<T>(cycle: Cycle<T>): boolean {

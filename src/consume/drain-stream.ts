@@ -49,8 +49,8 @@ export async function drainStream<T>(
   let fan: FanOut | undefined;
   // Phases 4 and 5, over each batch that reclaim and read take (event-driven: then the fan-out's look).
   const process = processorOf(cycle);
-  const processAndSettle: HandleBatch = async (batch) => {
-    const settled = await settle(cycle, await process(batch));
+  const processAndSettle: HandleBatch = async (batch, heldSince) => {
+    const settled = await settle(cycle, await process(batch, heldSince));
     await fan?.check();
     return settled;
   };
@@ -75,6 +75,8 @@ export async function drainStream<T>(
   } catch (error) {
     cycle.stop('error', error);
   }
+  // Acknowledgements still on their way are answered (or abandoned at the hard stop) first.
+  await cycle.answered();
   const report = reportOf(cycle, await tidy(cycle));
   // Handlers still running may yet finish: no other drain may hand out what comes after their
   // messages before those can be reclaimed, so the lease stays for the visibility timeout.
@@ -86,9 +88,11 @@ export async function drainStream<T>(
 }
 
 /** Phase 4 as the drain's handler wants it: one call per message (`process.ts`) or per batch (`process-batch.ts`). */
-function processorOf<T>(cycle: Cycle<T>): (batch: readonly Delivery[]) => Promise<Settlement> {
-  if (hasBatchHandler(cycle)) return (batch) => processWholeBatch(cycle, batch);
-  if (hasHandler(cycle)) return (batch) => processBatch(cycle, batch);
+function processorOf<T>(
+  cycle: Cycle<T>,
+): (batch: readonly Delivery[], heldSince?: number) => Promise<Settlement> {
+  if (hasBatchHandler(cycle)) return (batch, heldSince) => processWholeBatch(cycle, batch, heldSince);
+  if (hasHandler(cycle)) return (batch, heldSince) => processBatch(cycle, batch, heldSince);
   // Resolved options have exactly one of the two.
   throw new InvalidOptionError('handler', 'Expected exactly one of `handler` and `batchHandler`');
 }

@@ -19,18 +19,25 @@ export interface BatchHold {
    * for (the heartbeat is late: a handler blocked the event loop, or Redis is slow).
    */
   keep(): Promise<void> | undefined;
-  /** Stops the heartbeat; resolves once no renewal is under way (settling must not race one). */
-  release(): Promise<void>;
+  /**
+   * Stops the heartbeat; resolves once no renewal is under way (settling must not race one), with
+   * when the hold was last renewed (ms since the epoch: a batch read ahead is handed on held since then).
+   */
+  release(): Promise<number>;
 }
 
+/** What a hold needs of a batch: its messages, their verdicts so far, and whether one was lost (ordered). */
+export type HeldBatch = Pick<BatchRun, 'batch' | 'outcomes' | 'halted'>;
+
 /**
- * The hold on `run`'s batch, taken when its messages were handed to this consumer. A message is
- * handed out at most a fifth of the visibility timeout after its hold was last renewed, and held
- * from then on by the heartbeat.
+ * The hold on `run`'s batch, taken when its messages were handed to this consumer (`heldFrom`: a
+ * batch read ahead was held since its read, or its hold's last renewal). A message is handed out at
+ * most a fifth of the visibility timeout after its hold was last renewed, and held from then on by
+ * the heartbeat.
  */
-export function holdBatch<T>(cycle: Cycle<T>, run: BatchRun): BatchHold {
+export function holdBatch<T>(cycle: Cycle<T>, run: HeldBatch, heldFrom = Date.now()): BatchHold {
   const everyMs = cycle.options.visibilityTimeoutMs / 10;
-  let heldSince = Date.now();
+  let heldSince = heldFrom;
   let renewing: Promise<void> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let released = false;
@@ -60,12 +67,13 @@ export function holdBatch<T>(cycle: Cycle<T>, run: BatchRun): BatchHold {
       released = true;
       if (timer !== undefined) clearTimeout(timer);
       if (renewing !== undefined) await renewing;
+      return heldSince;
     },
   };
 }
 
 /** Renews the hold on every message of the batch without a verdict yet. Never throws. */
-async function renewHold<T>(cycle: Cycle<T>, run: BatchRun): Promise<void> {
+async function renewHold<T>(cycle: Cycle<T>, run: HeldBatch): Promise<void> {
   const unsettled: number[] = [];
   for (let i = 0; i < run.batch.length; i++) if (run.outcomes[i] === undefined) unsettled.push(i);
   if (unsettled.length === 0) return;
@@ -83,7 +91,7 @@ async function renewHold<T>(cycle: Cycle<T>, run: BatchRun): Promise<void> {
  * Renews the hold on `indexes` (TOUCH). Those another consumer holds now are `lost`, unless they got
  * a verdict meanwhile (an XACK that overtook the script is no loss).
  */
-async function touch<T>(cycle: Cycle<T>, run: BatchRun, indexes: readonly number[]): Promise<void> {
+async function touch<T>(cycle: Cycle<T>, run: HeldBatch, indexes: readonly number[]): Promise<void> {
   const { driver, keys, consumer, options: o } = cycle;
   const ids = indexes.map((i) => idOf(run, i));
   const lost = await runScript(driver, TOUCH, [keys.stream], [o.group, consumer, ...ids]);
@@ -95,6 +103,6 @@ async function touch<T>(cycle: Cycle<T>, run: BatchRun, indexes: readonly number
   }
 }
 
-function idOf(run: BatchRun, index: number): string {
+function idOf(run: HeldBatch, index: number): string {
   return (run.batch[index] as (typeof run.batch)[number]).entry.id;
 }

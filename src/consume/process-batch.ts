@@ -51,8 +51,12 @@ class ReportedFailure extends SluiceError {
  * do. Ordered: the batch is settled up to its first failed message, as if the handler had stopped
  * there — every message after it is given back, its delivery count restored.
  */
-export function processWholeBatch<T>(cycle: BatchCycle<T>, batch: readonly Delivery[]): Promise<Settlement> {
-  return withBatchRun(cycle, batch, async (run, hold) => {
+export function processWholeBatch<T>(
+  cycle: BatchCycle<T>,
+  batch: readonly Delivery[],
+  heldSince?: number,
+): Promise<Settlement> {
+  return withBatchRun(cycle, batch, heldSince, async (run, hold) => {
     // The batch is handed out once its hold is fresh (a blocked event loop may have delayed the heartbeat).
     const renewal = hold.keep();
     if (renewal !== undefined) await renewal;

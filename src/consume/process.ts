@@ -24,8 +24,12 @@ export type MessageCycle<T> = Cycle<T> & { readonly options: { readonly handler:
  * deadline or a stop), and says what settling must do. Ordered: the first message left pending
  * stops the batch, and the rest are never started.
  */
-export function processBatch<T>(cycle: MessageCycle<T>, batch: readonly Delivery[]): Promise<Settlement> {
-  return withBatchRun(cycle, batch, async (run, hold) => {
+export function processBatch<T>(
+  cycle: MessageCycle<T>,
+  batch: readonly Delivery[],
+  heldSince?: number,
+): Promise<Settlement> {
+  return withBatchRun(cycle, batch, heldSince, async (run, hold) => {
     // Without a per-handler limit, every call shares one context and a handler that returns no
     // promise costs no await: the batch-level wait below is what stops waiting at the deadline.
     const shared: HandlerContext = Object.freeze({ signal: cycle.signal, deadline: cycle.deadline });
@@ -39,23 +43,29 @@ export function processBatch<T>(cycle: MessageCycle<T>, batch: readonly Delivery
 
 /**
  * A batch's run, for either kind of handler: its outcomes, the acks sent as they come and the
- * heartbeat holding it while `work` hands it out; then what settling must do.
+ * heartbeat holding it (since `heldSince`, else from now) while `work` hands it out; then what
+ * settling must do.
  */
 export async function withBatchRun<T>(
   cycle: Cycle<T>,
   batch: readonly Delivery[],
+  heldSince: number | undefined,
   work: (run: BatchRun, hold: BatchHold) => Promise<void>,
 ): Promise<Settlement> {
   const outcomes: (Outcome | undefined)[] = new Array(batch.length);
   const acks = ackAsFinished(cycle, batch, outcomes);
   const run: BatchRun = { batch, outcomes, acks, next: 0, open: true, halted: false };
-  const hold = holdBatch(cycle, run);
+  const hold = holdBatch(cycle, run, heldSince);
   await work(run, hold);
   run.open = false;
   // The heartbeat stops; a renewal under way finishes first, or its touch could undo the release of
-  // what was never started. What succeeded and is not sent yet goes now, and is answered first.
+  // what was never started. What succeeded and is not sent yet goes now. Ordered, it is answered
+  // before anything after it is handed out (a lost XACK would leave an earlier message pending);
+  // else the next batch starts at once and the cycle waits for the answers before it tidies.
   await hold.release();
-  await acks.flush();
+  const acked = acks.flush();
+  if (cycle.options.ordered) await acked;
+  else cycle.unanswered(acked);
   return tally(cycle, run);
 }
 

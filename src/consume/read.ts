@@ -7,8 +7,9 @@
 import { pollBackoff } from '../core/poll.js';
 import { parseReadGroup, type RawEntry } from '../core/replies.js';
 import { sleep } from '../core/signals.js';
-import type { HandleBatch } from './batch.js';
+import type { Delivery, HandleBatch } from './batch.js';
 import { type Cycle, MIN_PHASE_MS, outOfRoom, room, stopped } from './cycle.js';
+import { type ReadAhead, readAhead, readsAhead } from './prefetch.js';
 import { readWithinRate } from './rate-limit.js';
 import type { Reclaims } from './reclaim.js';
 
@@ -28,15 +29,37 @@ const ORDERED_MAX_BLOCK_MS = 1_000;
  * pending (later ones must wait for it), else `true`.
  */
 export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: Reclaims): Promise<boolean> {
-  const { driver, keys, consumer, options: o, counts } = cycle;
+  const reading: Reading = { ahead: undefined };
+  try {
+    return await readLoop(cycle, handle, reclaims, reading);
+  } finally {
+    // Read ahead and never handed out (the cycle stopped): given back, its delivery count restored.
+    await reading.ahead?.giveBack();
+  }
+}
+
+/** What the read loop has in hand besides the batch being handled. */
+interface Reading {
+  ahead: ReadAhead | undefined;
+}
+
+/** {@link read}'s loop. */
+async function readLoop<T>(
+  cycle: Cycle<T>,
+  handle: HandleBatch,
+  reclaims: Reclaims | undefined,
+  reading: Reading,
+): Promise<boolean> {
+  const { driver, keys, consumer, options: o } = cycle;
   // A rate-limited read is a script (tokens and XREADGROUP together), which cannot block: it polls.
   const canBlock = driver.capabilities.blocking && o.rateLimit === undefined;
+  const prefetching = readsAhead(cycle);
   let lastMessageAt = Date.now();
   // Drivers that cannot block poll with back-off up to `blockMs` (an empty poll is a billed request).
   // Event-driven, a drain runs only while there is work and ends soon after: it polls more eagerly.
   const backoff = pollBackoff(o.wake === undefined ? o.blockMs : Math.min(o.blockMs, WAKE_POLL_MAX_MS));
   while (!stopped(cycle) && !outOfRoom(cycle)) {
-    if (reclaims !== undefined && Date.now() >= reclaims.nextAt()) {
+    if (reading.ahead === undefined && reclaims !== undefined && Date.now() >= reclaims.nextAt()) {
       if ((await reclaims.run()) > 0) lastMessageAt = Date.now();
       continue;
     }
@@ -45,19 +68,26 @@ export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: R
       o.idleExitMs === undefined ? Number.POSITIVE_INFINITY : o.idleExitMs - (Date.now() - lastMessageAt);
     // A read or a poll's wait lasts no longer than until the next reclaim (at least 1 ms).
     const untilReclaim = Math.max(1, (reclaims?.nextAt() ?? Number.POSITIVE_INFINITY) - Date.now());
-    const fullBlockMs = canBlock ? blockTime(cycle, left, idleLeft) : 0;
-    const blockMs = fullBlockMs >= 1 ? Math.min(fullBlockMs, Math.ceil(untilReclaim)) : fullBlockMs;
-    let entries: RawEntry[];
-    if (o.rateLimit === undefined) {
-      entries = parseReadGroup(
-        await driver.readGroup({
-          stream: keys.stream,
-          group: o.group,
-          consumer,
-          count: room(cycle),
-          blockMs: blockMs >= 1 ? blockMs : undefined,
-        }),
-      );
+    let batch: readonly Delivery[];
+    let heldSince: number | undefined;
+    // False when a blocking driver's read could not wait (too little time left).
+    let waited = true;
+    if (reading.ahead !== undefined) {
+      // The batch read ahead is this turn's read (an empty one is an empty poll).
+      ({ batch, heldSince } = await reading.ahead.take());
+      reading.ahead = undefined;
+    } else if (o.rateLimit === undefined) {
+      const fullBlockMs = canBlock ? blockTime(cycle, left, idleLeft) : 0;
+      const blockMs = fullBlockMs >= 1 ? Math.min(fullBlockMs, Math.ceil(untilReclaim)) : fullBlockMs;
+      waited = !canBlock || blockMs >= 1;
+      const reply = await driver.readGroup({
+        stream: keys.stream,
+        group: o.group,
+        consumer,
+        count: room(cycle),
+        blockMs: blockMs >= 1 ? blockMs : undefined,
+      });
+      batch = firstDeliveries(cycle, parseReadGroup(reply));
     } else {
       const taken = await readWithinRate(cycle, o.rateLimit, room(cycle));
       if (taken.waitMs > 0) {
@@ -66,31 +96,36 @@ export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: R
         await sleep(Math.min(taken.waitMs, left, untilReclaim), cycle.stopping);
         continue;
       }
-      entries = taken.entries;
+      batch = firstDeliveries(cycle, taken.entries);
     }
-    if (entries.length === 0) {
+    if (batch.length === 0) {
       if (o.idleExitMs !== undefined && Date.now() - lastMessageAt >= o.idleExitMs) {
         cycle.stop('idle');
         return true;
       }
-      if (canBlock && blockMs < 1) {
+      if (!waited) {
         // Too little time left to wait for anything: a busy loop of non-blocking reads would only cost.
         cycle.stop('budget');
         return true;
       }
-      if (!canBlock) {
-        await backoff.wait(cycle.stopping, Math.min(left, idleLeft, untilReclaim));
-      }
+      if (!canBlock) await backoff.wait(cycle.stopping, Math.min(left, idleLeft, untilReclaim));
       continue;
     }
     backoff.reset();
     lastMessageAt = Date.now();
-    counts.read += entries.length;
-    // Entries read with `>` are on their first delivery to this group.
-    const settled = await handle(entries.map((entry) => ({ entry, deliveries: 1 })));
+    // The next batch is read while this one is handled (the room left besides this one).
+    const aheadRoom = room(cycle, batch.length);
+    if (prefetching && aheadRoom > 0 && !cycle.stopping.aborted) reading.ahead = readAhead(cycle, aheadRoom);
+    const settled = await handle(batch, heldSince);
     if (!settled && o.ordered) return false;
   }
   return true;
+}
+
+/** Entries read with `>`, counted: each on its first delivery to this group. */
+function firstDeliveries<T>(cycle: Cycle<T>, entries: readonly RawEntry[]): Delivery[] {
+  cycle.counts.read += entries.length;
+  return entries.map((entry) => ({ entry, deliveries: 1 }));
 }
 
 /**

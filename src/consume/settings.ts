@@ -156,6 +156,14 @@ export interface DrainSettings {
    */
   readonly blockMs?: number;
   /**
+   * Read the next batch while the current one's handlers run (one batch ahead, held like the batch
+   * being handled, given back unstarted at the deadline, on a shutdown or when the cycle ends), so
+   * that waiting for Redis overlaps with processing. A crash costs the batch read ahead one
+   * delivery, as it does the batch being handled. Ordered and rate-limited drains never read ahead.
+   * @default true
+   */
+  readonly prefetch?: boolean;
+  /**
    * Handlers running at once. 1 keeps stream order. A `batchHandler` is called once per batch, one
    * call at a time: more than 1 with it is refused.
    * @default 1
