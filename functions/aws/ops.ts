@@ -4,7 +4,11 @@
  * POST …/redrive, POST …/purge, POST …/groups/{group}/replay.
  * Every data route needs `Authorization: Bearer $SLUICE_ADMIN_TOKEN`.
  */
+
+import { loadEndpointConfig } from '../../src/http/index.js';
 import { ioredisFromConfig } from '../drivers/ioredis.js';
 import { coldStart, opsFunction } from './wiring.js';
 
-export const handler = coldStart((config) => opsFunction(ioredisFromConfig(config), config));
+export const handler = coldStart(loadEndpointConfig, (config) =>
+  opsFunction(ioredisFromConfig(config), config),
+);

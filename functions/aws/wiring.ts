@@ -4,21 +4,30 @@
  */
 import { lambdaDrainHandler, lambdaOpsHandler, lambdaPublishHandler } from '../../src/adapters/aws-lambda.js';
 import { lambdaWaker } from '../../src/adapters/lambda-waker.js';
-import { loadConfig, type SluiceConfig } from '../../src/http/index.js';
+import {
+  type EndpointConfig,
+  type Env,
+  loadConfig,
+  loadEndpointConfig,
+  type SluiceConfig,
+} from '../../src/http/index.js';
 import type { Driver } from '../../src/index.js';
 import { handleMessage } from '../orders-handler.js';
 
 /**
  * A handler built at cold start (module scope: once per warm container) from the configuration in
- * the environment. When the configuration or the driver cannot be built, every invocation fails with
+ * the environment, read by `load`: {@link loadConfig} for a drain, {@link loadEndpointConfig} for
+ * the others (which leaves the drain's settings and their validator out of the bundle).
+ * When the configuration or the driver cannot be built, every invocation fails with
  * that error instead of the import: the platform reports the message and the process ends, where a
  * throw at import leaves `serverless invoke local` (serverless-esbuild) hanging.
  */
-export function coldStart<A extends unknown[], R>(
-  build: (config: SluiceConfig) => (...args: A) => Promise<R>,
+export function coldStart<C, A extends unknown[], R>(
+  load: (env: Env) => C,
+  build: (config: C) => (...args: A) => Promise<R>,
 ): (...args: A) => Promise<R> {
   try {
-    return build(loadConfig(process.env));
+    return build(load(process.env));
   } catch (error) {
     return async () => {
       throw error;
@@ -27,7 +36,7 @@ export function coldStart<A extends unknown[], R>(
 }
 
 /** Event-driven draining: the drain function started by an asynchronous Invoke (`SLUICE_DRAIN_FUNCTION`). */
-function waker(config: SluiceConfig) {
+function waker(config: EndpointConfig) {
   const { enabled, drainFunction, lambdaEndpoint } = config.wake;
   return enabled && drainFunction !== undefined
     ? lambdaWaker({ functionName: drainFunction, endpoint: lambdaEndpoint })
@@ -49,7 +58,7 @@ export function drainFunction(driver: Driver, config: SluiceConfig) {
   });
 }
 
-export function publishFunction(driver: Driver, config: SluiceConfig) {
+export function publishFunction(driver: Driver, config: EndpointConfig) {
   const wakes = waker(config);
   return lambdaPublishHandler({
     driver,
@@ -62,7 +71,7 @@ export function publishFunction(driver: Driver, config: SluiceConfig) {
   });
 }
 
-export function opsFunction(driver: Driver, config: SluiceConfig) {
+export function opsFunction(driver: Driver, config: EndpointConfig) {
   return lambdaOpsHandler({
     driver,
     topics: config.topics,

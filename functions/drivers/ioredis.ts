@@ -1,5 +1,5 @@
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
-import { ConfigurationError, type SluiceConfig } from '../../src/http/index.js';
+import { ConfigurationError, type EndpointConfig } from '../../src/http/index.js';
 import type { Driver } from '../../src/index.js';
 
 /**
@@ -7,7 +7,7 @@ import type { Driver } from '../../src/index.js';
  * (REDIS_CLUSTER_NODES). Says so plainly when the environment asks for Upstash: on Lambda, deploy
  * with SLUICE_DRIVER=upstash to get the REST build of the functions.
  */
-export function ioredisFromConfig(config: SluiceConfig): Driver {
+export function ioredisFromConfig(config: EndpointConfig): Driver {
   if (config.driver.kind === 'ioredis-cluster') return ioredisClusterDriver(config.driver.nodes);
   if (config.driver.kind !== 'ioredis') {
     throw new ConfigurationError(

@@ -1,12 +1,12 @@
 import { upstashDriver } from '../../src/drivers/upstash.js';
-import { ConfigurationError, type SluiceConfig } from '../../src/http/index.js';
+import { ConfigurationError, type EndpointConfig } from '../../src/http/index.js';
 import type { Driver } from '../../src/index.js';
 
 /**
  * The Upstash REST driver from the configuration: for functions built without ioredis (Vercel, and
  * Lambda deployed with SLUICE_DRIVER=upstash). Says so plainly when the environment asks for TCP.
  */
-export function upstashFromConfig(config: SluiceConfig): Driver {
+export function upstashFromConfig(config: EndpointConfig): Driver {
   if (config.driver.kind !== 'upstash') {
     throw new ConfigurationError(
       'SLUICE_DRIVER',

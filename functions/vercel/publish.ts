@@ -3,11 +3,11 @@
  */
 
 import { vercelPublishHandler } from '../../src/adapters/vercel.js';
-import { loadConfig } from '../../src/http/index.js';
+import { loadEndpointConfig } from '../../src/http/index.js';
 import { upstashFromConfig } from '../drivers/upstash.js';
 import { wakerOf } from './waker.js';
 
-const config = loadConfig(process.env);
+const config = loadEndpointConfig(process.env);
 // Event-driven draining: a publish wakes a drain of each group declared for its topic when none is live.
 const waker = wakerOf(config, process.env);
 

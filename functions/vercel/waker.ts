@@ -6,10 +6,10 @@
  */
 import { qstashWaker } from '../../src/adapters/qstash.js';
 import { loadCronSecret, vercelWaker } from '../../src/adapters/vercel.js';
-import type { SluiceConfig } from '../../src/http/index.js';
+import type { EndpointConfig } from '../../src/http/index.js';
 import type { Waker } from '../../src/index.js';
 
-export function wakerOf(config: SluiceConfig, env: NodeJS.ProcessEnv): Waker | undefined {
+export function wakerOf(config: EndpointConfig, env: NodeJS.ProcessEnv): Waker | undefined {
   const { enabled, drainUrl } = config.wake;
   if (!enabled || drainUrl === undefined) return undefined;
   const token = env.QSTASH_TOKEN?.trim();
@@ -18,7 +18,7 @@ export function wakerOf(config: SluiceConfig, env: NodeJS.ProcessEnv): Waker | u
 }
 
 /** The drain's `wake` option: probe first, helpers and successors through {@link wakerOf}. */
-export function drainWake(config: SluiceConfig, env: NodeJS.ProcessEnv) {
+export function drainWake(config: EndpointConfig, env: NodeJS.ProcessEnv) {
   return config.wake.enabled
     ? { waker: wakerOf(config, env), maxConcurrentDrains: config.wake.maxConcurrentDrains }
     : undefined;

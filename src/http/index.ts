@@ -19,7 +19,9 @@
 export {
   CONFIG_DEFAULTS,
   type DrainSettings,
+  type EndpointConfig,
   loadConfig,
+  loadEndpointConfig,
   type PublishSettings,
   type SluiceConfig,
 } from '../app/config.js';

@@ -19,8 +19,15 @@ async function bundle(entry: string) {
       .map((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1])
       .filter((name): name is string => name !== undefined),
   );
+  // What the output holds: the inputs list also has modules that tree shaking dropped whole.
+  const held = Object.entries(Object.values(result.metafile.outputs)[0]?.inputs ?? {});
+  const modules = new Set(
+    held
+      .filter(([input, { bytesInOutput }]) => bytesInOutput > 0 && !input.includes('node_modules'))
+      .map(([input]) => input),
+  );
   const output = result.outputFiles[0];
-  return { packages, bytes: output?.contents.byteLength ?? 0, text: output?.text ?? '' };
+  return { packages, modules, bytes: output?.contents.byteLength ?? 0, text: output?.text ?? '' };
 }
 
 describe('function bundles hold only the driver they use', () => {
@@ -63,4 +70,17 @@ describe('function bundles hold only the driver they use', () => {
     for (const name of ['sluice-reclaim', 'sluice-tidy', 'sluice-lease', 'sluice-ops-stats'])
       expect(publish).not.toContain(name);
   });
+
+  it.each(['functions/aws/publish.ts', 'functions/aws/publish-upstash.ts', 'functions/vercel/publish.ts'])(
+    '%s: no drain settings or the drain option validator (loadEndpointConfig)',
+    async (entry) => {
+      const { modules } = await bundle(entry);
+      const drainOnly = [
+        'src/app/drain-settings.ts',
+        'src/consume/options.ts',
+        'src/consume/option-checks.ts',
+      ];
+      expect(drainOnly.filter((module) => modules.has(module))).toEqual([]);
+    },
+  );
 });
