@@ -1,0 +1,274 @@
+/**
+ * Reading ahead (`prefetch`, on by default): the next batch is read while the current one's
+ * handlers run, and acknowledgements are not waited for before the next batch starts.
+ * - the batch read ahead is this consumer's while the batch before it runs, and `prefetch: false`
+ *   reads one batch at a time;
+ * - it is held while it waits: a batch running 3.5 s under a 1 s visibility timeout, drains started
+ *   meanwhile never get the messages read behind it, each is delivered once;
+ * - a shutdown or the deadline gives it back unstarted, its delivery count restored;
+ * - the next batch's handlers start while the last batch's XACK is still unanswered (ordered: not);
+ * - ordered and rate-limited drains never read ahead.
+ * Over every driver.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { drain } from '../../src/consume/drain.js';
+import type { DrainOptions } from '../../src/consume/options.js';
+import type { DrainReport } from '../../src/consume/report.js';
+import type { Driver } from '../../src/core/driver.js';
+import { InvalidOptionError } from '../../src/core/errors.js';
+import { streamKeys } from '../../src/core/keys.js';
+import { publishBatch } from '../../src/publish/batch.js';
+import { DRIVERS, type RawClient, randomTopic, testDrainOptions } from '../support/fixtures.js';
+import { waitFor } from '../support/wait-for.js';
+
+/** Pending entries of group `g`: [id, consumer, idle ms, deliveries]. */
+async function pending(redis: RawClient, stream: string): Promise<[string, string, number, number][]> {
+  return (await redis.xpending(stream, 'g', '-', '+', 1_000)) as [string, string, number, number][];
+}
+
+/** A driver whose XACK replies wait until `open()` (the XACK itself reaches Redis at once). */
+function slowAcks(inner: Driver) {
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let unanswered = 0;
+  const driver: Driver = {
+    ...inner,
+    ack: async (...args) => {
+      unanswered++;
+      const reply = await inner.ack(...args);
+      await gate;
+      unanswered--;
+      return reply;
+    },
+  };
+  return { driver, open, unanswered: () => unanswered };
+}
+
+describe.each(DRIVERS)('reading ahead over $name', (kind) => {
+  const redis = kind.redis();
+
+  async function arrange(count: number) {
+    const topic = randomTopic('ahead');
+    const { stream } = streamKeys({ topic });
+    await redis.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
+    const ids = (
+      await publishBatch(
+        kind.create(),
+        topic,
+        Array.from({ length: count }, (_, i) => ({ data: i })),
+      )
+    ).map((r) => r.id);
+    return { topic, stream, ids };
+  }
+
+  it.each([
+    { prefetch: true, readsFirst: 2 },
+    { prefetch: false, readsFirst: 1 },
+  ])(
+    'with prefetch $prefetch, $readsFirst reads are sent before the first handler starts (20 messages, batches of 5)',
+    async ({ prefetch, readsFirst }) => {
+      const { topic, stream } = await arrange(20);
+      const inner = kind.create();
+      const events: string[] = [];
+      const counting: Driver = {
+        ...inner,
+        readGroup: (...args) => {
+          events.push('read');
+          return inner.readGroup(...args);
+        },
+      };
+      const heldAtLast: number[] = [];
+      const report = await drain(
+        counting,
+        testDrainOptions<number>(
+          topic,
+          'g',
+          async (message) => {
+            events.push(`handle ${message.data}`);
+            // The last message of the first batch: with prefetch, the batch after it is this consumer's already.
+            if (message.data === 4) {
+              if (prefetch)
+                await waitFor(async () => (await pending(redis, stream)).length >= 6, { timeoutMs: 2_000 });
+              heldAtLast.push((await pending(redis, stream)).length);
+            }
+          },
+          { batchSize: 5, prefetch },
+        ),
+      );
+      expect(events.indexOf('handle 0')).toBe(readsFirst);
+      // Each batch's read went out before the batch before it was handled (with prefetch) or after.
+      const readsBefore = (n: number) =>
+        events.slice(0, events.indexOf(`handle ${n}`)).filter((e) => e === 'read');
+      expect([5, 10, 15].map((n) => readsBefore(n).length)).toEqual(prefetch ? [3, 4, 5] : [2, 3, 4]);
+      // Message 4 and the 5 read ahead (some of 0–3 may still wait for their XACK), or at most the first batch.
+      if (prefetch) expect(heldAtLast[0]).toBeGreaterThanOrEqual(6);
+      else expect(heldAtLast[0]).toBeLessThanOrEqual(5);
+      expect(report).toMatchObject({ read: 20, acked: 20, released: 0, pending: 0 });
+    },
+  );
+
+  it('a batch read ahead is held while the batch before it runs 3.5 s under a 1 s visibility timeout: every message is delivered once', async () => {
+    const { topic, stream } = await arrange(4);
+    const deliveries = new Map<number, number>();
+    const calls: string[] = [];
+    const handle = (who: string) => async (message: { data: number }) => {
+      calls.push(`${who} ${message.data}`);
+      deliveries.set(message.data, (deliveries.get(message.data) ?? 0) + 1);
+      if (message.data === 0) await sleep(3_500);
+    };
+    const options = (who: string, extra: Partial<DrainOptions<number>>) =>
+      testDrainOptions<number>(topic, 'g', handle(who), {
+        visibilityTimeoutMs: 1_000,
+        maxRedeliveryDelayMs: 1_000,
+        consumerPrefix: who,
+        batchSize: 2,
+        ...extra,
+      });
+    let done = false;
+    const first = drain(kind.create(), options('first', { budgetMs: 10_000 })).finally(() => {
+      done = true;
+    });
+    // The long handler runs and the batch behind its batch was read ahead.
+    await waitFor(async () => calls.length > 0 && (await pending(redis, stream)).length === 4, {
+      timeoutMs: 5_000,
+      what: 'the long handler to start with the next batch read ahead',
+    });
+    const others: DrainReport[] = [];
+    const other = kind.create();
+    while (!done) {
+      others.push(await drain(other, options('other', { budgetMs: 400, idleExitMs: 50 })));
+      await Promise.race([first, sleep(100)]);
+    }
+    const report = await first;
+    expect(calls).toEqual(['first 0', 'first 1', 'first 2', 'first 3']);
+    expect([...deliveries.values()]).toEqual([1, 1, 1, 1]);
+    expect(report).toMatchObject({ read: 4, acked: 4, unfinished: 0, released: 0 });
+    expect(others.length).toBeGreaterThanOrEqual(3);
+    expect(others.reduce((n, r) => n + r.reclaimed + r.read, 0)).toBe(0);
+    expect(await pending(redis, stream)).toEqual([]);
+  });
+
+  it.each(['shutdown', 'deadline'] as const)(
+    'at a %s, the batch read ahead is given back unstarted with its delivery count restored',
+    async (how) => {
+      const { topic, stream, ids } = await arrange(6);
+      const stop = new AbortController();
+      let started = 0;
+      const report = await drain(
+        kind.create(),
+        testDrainOptions<number>(
+          topic,
+          'g',
+          async (message, { signal }) => {
+            started++;
+            if (message.data !== 0) return;
+            await waitFor(async () => (await pending(redis, stream)).length === 6, {
+              timeoutMs: 2_000,
+              what: 'the next batch to be read ahead',
+            });
+            if (how === 'shutdown') stop.abort();
+            else await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          },
+          {
+            batchSize: 3,
+            signal: stop.signal,
+            shutdownGraceMs: 5_000,
+            budgetMs: how === 'deadline' ? 1_500 : 5_000,
+          },
+        ),
+      );
+      // Message 0 finished (shutdown) or was cut off (deadline); 1 and 2 never started; 3–5 were read ahead.
+      expect(started).toBe(1);
+      expect(report).toMatchObject({
+        read: 6,
+        released: 5,
+        stoppedBy: how === 'shutdown' ? 'signal' : 'budget',
+      });
+      // Given back: pending with no delivery counted, to be reclaimed at once by the next drain.
+      const left = await pending(redis, stream);
+      expect(left.map(([id, , , count]) => [id, count])).toEqual([
+        ...(how === 'deadline' ? [[ids[0], 1]] : []),
+        ...ids.slice(1).map((id) => [id, 0]),
+      ]);
+      const again: number[] = [];
+      const next = await drain(
+        kind.create(),
+        testDrainOptions<number>(topic, 'g', (message) => {
+          if (message.data > 0) again.push(message.deliveries);
+        }),
+      );
+      expect(next.reclaimed).toBe(5);
+      expect(again).toEqual([1, 1, 1, 1, 1]);
+    },
+  );
+
+  it('the next batch starts while the last XACK is unanswered; an ordered drain waits for it', async () => {
+    for (const ordered of [false, true]) {
+      const { topic, stream } = await arrange(4);
+      const acks = slowAcks(kind.create());
+      const unansweredAtStart: number[] = [];
+      const running = drain(
+        acks.driver,
+        testDrainOptions<number>(
+          topic,
+          'g',
+          (message) => {
+            unansweredAtStart.push(acks.unanswered());
+            if (message.data === 2) acks.open();
+          },
+          { batchSize: 2, ordered },
+        ),
+      );
+      if (ordered) {
+        // Message 2 is not handed out while message 0 and 1's XACK waits: open the gate from outside.
+        await waitFor(async () => (await pending(redis, stream)).length <= 2 && acks.unanswered() > 0, {
+          timeoutMs: 3_000,
+          what: 'the first XACK to reach Redis',
+        });
+        await sleep(200);
+        expect(unansweredAtStart).toEqual([0, 0]);
+        acks.open();
+      }
+      const report = await running;
+      // Unordered, message 2 starts while the XACK of 0 and 1 waits for its answer.
+      if (ordered) expect(unansweredAtStart).toEqual([0, 0, 0, 0]);
+      else expect(unansweredAtStart.slice(0, 3)).toEqual([0, 0, 1]);
+      expect(report).toMatchObject({ read: 4, acked: 4, pending: 0 });
+    }
+  });
+
+  it('an ordered or rate-limited drain does not read ahead; a prefetch that is not a boolean is refused', async () => {
+    for (const extra of [{ ordered: true }, { rateLimit: { perSecond: 1_000 } }]) {
+      const { topic, stream } = await arrange(10);
+      const held: number[] = [];
+      const report = await drain(
+        kind.create(),
+        testDrainOptions<number>(
+          topic,
+          'g',
+          async (message) => {
+            if (message.data === 0) held.push((await pending(redis, stream)).length);
+          },
+          { batchSize: 5, ...extra },
+        ),
+      );
+      expect(held).toEqual([5]);
+      expect(report).toMatchObject({ read: 10, acked: 10 });
+    }
+    await expect(
+      drain(
+        kind.create(),
+        testDrainOptions(randomTopic('ahead'), 'g', () => {}, { prefetch: 'yes' as never }),
+      ),
+    ).rejects.toThrow(InvalidOptionError);
+    await expect(
+      drain(
+        kind.create(),
+        testDrainOptions(randomTopic('ahead'), 'g', () => {}, { prefetch: 'yes' as never }),
+      ),
+    ).rejects.toThrow(/prefetch/);
+  });
+});
