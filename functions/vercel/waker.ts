@@ -4,7 +4,9 @@
  * to the cron drain route (SLUICE_DRAIN_URL, CRON_SECRET) kept alive by Vercel's waitUntil. No
  * SLUICE_DRAIN_URL: drains still end idle ticks at once, and nothing is woken.
  */
-import { qstashWaker } from '../../src/adapters/qstash.js';
+// From its own module: src/adapters/qstash.ts imports @upstash/qstash, whose CommonJS neverthrow
+// (6 KiB) a bundle keeps even when nothing of the package is used.
+import { qstashWaker } from '../../src/adapters/qstash-waker.js';
 import { loadCronSecret, vercelWaker } from '../../src/adapters/vercel.js';
 import type { EndpointConfig } from '../../src/http/index.js';
 import type { Waker } from '../../src/index.js';

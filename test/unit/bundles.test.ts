@@ -89,4 +89,14 @@ describe('function bundles hold only the driver they use', () => {
       expect(held.filter((input) => input.endsWith('cluster-key-slot/lib/index.js'))).toHaveLength(1);
     },
   );
+
+  it.each(['functions/vercel/drain.ts', 'functions/vercel/publish.ts'])(
+    '%s: nothing of @upstash/qstash (its waker is a fetch; only the QStash drain verifies signatures)',
+    async (entry) => {
+      const { held } = await bundle(entry);
+      expect(
+        held.filter((input) => /node_modules\/(@upstash\/qstash|neverthrow|jose)\//.test(input)),
+      ).toEqual([]);
+    },
+  );
 });
