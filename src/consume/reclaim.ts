@@ -2,7 +2,8 @@
  * Phase 2, reclaim: move due delayed messages into the stream, take back pending entries once due —
  * failed ones when the group's retry schedule says so, others once idle for the visibility timeout
  * (XAUTOCLAIM) — and dead-letter those delivered too often. The rest go to the cycle's process and
- * settle phases.
+ * settle phases. A cycle's first reclaim also creates its group when the container does not know it
+ * yet (`ensure.ts`).
  */
 
 import { runScript } from '../core/driver.js';
@@ -11,6 +12,7 @@ import { RECLAIM } from '../core/schedule-scripts.js';
 import type { Delivery, HandleBatch } from './batch.js';
 import { type Cycle, outOfRoom, room, stopped } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
+import { takeGroupToCreate } from './ensure.js';
 import { deadLetterOrKeep, giveBack } from './settle.js';
 
 /** A page of reclaimed entries (plain or ordered reclaim). */
@@ -47,9 +49,15 @@ export async function reclaim<T>(
   for (let first = true; ; first = false) {
     if (stopped(cycle) || outOfRoom(cycle)) return { claimed, next: { pendingMs: undefined, deliveryMs } };
     const args = [o.group, consumer, o.visibilityTimeoutMs, cursor, o.batchSize, room(cycle)];
-    const page = parseReclaim(
-      await runScript(driver, RECLAIM, scripted, [...args, first ? PROMOTE_LIMIT : 0]),
-    );
+    // The cycle's first reclaim creates its group when the container does not know it yet.
+    const group = first ? takeGroupToCreate(cycle) : undefined;
+    const reply = await runScript(driver, RECLAIM, scripted, [
+      ...args,
+      first ? PROMOTE_LIMIT : 0,
+      group?.startId ?? '',
+    ]);
+    const page = parseReclaim(reply);
+    group?.created(Number((reply as unknown[])[6]));
     const seenAt = Date.now();
     if (first) deliveryMs = notePromoted(cycle, page);
     cursor = page.cursor;

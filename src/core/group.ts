@@ -20,6 +20,20 @@ export interface GroupEnsured {
 
 const ensured = new WeakMap<Driver, Map<string, Promise<GroupEnsured>>>();
 
+/** What `driver` made sure of, by {@link groupKey}. */
+function knownGroups(driver: Driver): Map<string, Promise<GroupEnsured>> {
+  let known = ensured.get(driver);
+  if (!known) {
+    known = new Map();
+    ensured.set(driver, known);
+  }
+  return known;
+}
+
+function groupKey(stream: string, group: string): string {
+  return `${stream}\u0000${group}`;
+}
+
 /**
  * Makes sure `group` exists on `stream` (creating the stream if needed). An existing group is fine.
  * Success is remembered for the driver's lifetime (a warm container), and concurrent calls share
@@ -46,13 +60,8 @@ export function ensureGroups(
   groups: readonly string[],
   startId: '$' | '0' = '$',
 ): Promise<GroupEnsured[]> {
-  let known = ensured.get(driver);
-  if (!known) {
-    known = new Map();
-    ensured.set(driver, known);
-  }
-  const cache = known;
-  const cacheKey = (group: string) => `${stream}\u0000${group}`;
+  const cache = knownGroups(driver);
+  const cacheKey = (group: string) => groupKey(stream, group);
   const unknown = [...new Set(groups)].filter((group) => !cache.has(cacheKey(group)));
   if (unknown.length > 0) {
     const attempt = create(driver, stream, unknown, startId);
@@ -94,9 +103,19 @@ export function warnSkipped(
   });
 }
 
+/** Whether this container made sure of (or is making sure of) `group` on `stream` through `driver`. */
+export function knowsGroup(driver: Driver, stream: string, group: string): boolean {
+  return ensured.get(driver)?.has(groupKey(stream, group)) === true;
+}
+
+/** Remembers that `group` exists on `stream`: another script made sure of it (the drain's reclaim). */
+export function rememberGroup(driver: Driver, stream: string, group: string): void {
+  knownGroups(driver).set(groupKey(stream, group), Promise.resolve({ group, created: false, skipped: 0 }));
+}
+
 /** Forgets that a group exists (after Redis said NOGROUP: it was destroyed, or the stream deleted). */
 export function forgetGroup(driver: Driver, stream: string, group: string): void {
-  ensured.get(driver)?.delete(`${stream}\u0000${group}`);
+  ensured.get(driver)?.delete(groupKey(stream, group));
 }
 
 async function create(

@@ -74,10 +74,15 @@ end
  * When the scan is complete it also says when the next entry can be due: the retry schedule's
  * first, and the first `scan` pending entries other consumers hold (due when idle for the
  * visibility timeout); members of the schedule no longer pending are dropped.
+ * With a start id (ARGV[8]), the group is first created when it does not exist (XGROUP CREATE …
+ * MKSTREAM; an existing one is fine), before anything is promoted: a cycle that has not made sure of
+ * its group saves that round trip. It then also says how many entries a group it created at '$'
+ * will never see.
  * KEYS: stream, retry schedule, scheduled, scheduled messages.
- * ARGV: group, consumer, visibilityMs, cursor ('0-0' to start), scan, limit, promote (max to move).
+ * ARGV: group, consumer, visibilityMs, cursor ('0-0' to start), scan, limit, promote (max to move),
+ * [start id ('$' or '0') to create the group, or ''].
  * Returns {cursor ('0-0' when complete), claimed {{id, deliveries, fields}…}, deleted {id…},
- * nextDueMs (-1 none/unknown), promoted, nextDeliveryMs (-1 none)}.
+ * nextDueMs (-1 none/unknown), promoted, nextDeliveryMs (-1 none), skipped (-1: not created here)}.
  */
 export const RECLAIM = /* @__PURE__ */ defineScript(
   'sluice-reclaim',
@@ -88,6 +93,17 @@ export const RECLAIM = /* @__PURE__ */ defineScript(
 local stream, retry = KEYS[1], KEYS[2]
 local group, consumer, visibility = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cursor, scan, limit = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local start, skipped = ARGV[8] or '', -1
+if start ~= '' then
+  local created = redis.pcall('XGROUP', 'CREATE', stream, group, start, 'MKSTREAM')
+  if type(created) == 'table' and created.err then
+    if string.sub(created.err, 1, 9) ~= 'BUSYGROUP' then return redis.error_reply(created.err) end
+  elseif start == '$' then
+    skipped = redis.call('XLEN', stream)
+  else
+    skipped = 0
+  end
+end
 local at = now()
 local promoted, nextDelivery = promote(stream, KEYS[3], KEYS[4], at, tonumber(ARGV[7]))
 local page = redis.call('XAUTOCLAIM', stream, group, consumer, visibility, cursor, 'COUNT', limit, 'JUSTID')
@@ -129,7 +145,7 @@ if page[1] == '0-0' then
     if p then sooner(visibility - p[3]) else redis.call('ZREM', retry, id) end
   end
 end
-return {page[1], claimed, deleted, nextDue, promoted, nextDelivery}
+return {page[1], claimed, deleted, nextDue, promoted, nextDelivery, skipped}
 `,
 );
 
