@@ -339,4 +339,49 @@ describe('crash: SIGKILL while draining', () => {
     expect([...watch.acked].sort(compareIds)).toEqual(published);
     expect(await deadLetterCount(topic, group)).toBe(0);
   }, 30_000);
+
+  it('a batch read ahead at SIGKILL costs its messages one delivery each, no processing, and nothing after it is touched', async () => {
+    const { topic, group, stream, logKey } = await arrange();
+    // Batches of 3: [0, 1 (slow), 2] is handled while [3, 4, 5] is read ahead; [6, 7, 8] waits in the stream.
+    const published = await publishMany(topic, 9, (n) => ({ n, slow: n === 1 }));
+    const child = spawnChild({
+      url: redisUrl(),
+      topic,
+      group,
+      logKey,
+      concurrency: 1,
+      batchSize: 3,
+      visibilityTimeoutMs: VISIBILITY_MS,
+      maxDeliveries: MAX_DELIVERIES,
+      budgetMs: 20_000,
+      blockMs: 100,
+      workMs: 0,
+    });
+    await child.waitForLine((line) => line.startsWith('S '), 15_000);
+    // The read ahead was sent before the batch's first handler: it is answered by now or soon.
+    await until(
+      async () => (await groupState(redis, stream, group)).pending.has(published[5] as string),
+      5_000,
+      'the batch read ahead',
+    );
+    await child.kill();
+
+    const atKill = await groupState(redis, stream, group);
+    const readAhead = published.slice(3, 6);
+    for (const id of [...published.slice(1, 3), ...readAhead])
+      expect(atKill.pending.get(id)?.deliveries).toBe(1);
+    for (const id of published.slice(6)) expect(atKill.pending.has(id)).toBe(false);
+    expect(atKill.lastDeliveredId).toBe(published[5]);
+    expect([...(await processedCounts(redis, logKey)).keys()]).toEqual(published.slice(0, 1));
+
+    const seen = new Map<string, number[]>();
+    await finishInProcess(topic, group, logKey, seen, 10_000);
+    // Held at the kill, never started: delivered again once (deliveries 2), processed once.
+    for (const id of readAhead) expect(seen.get(id)).toEqual([2]);
+    for (const id of published.slice(6)) expect(seen.get(id)).toEqual([1]);
+    const processed = await processedCounts(redis, logKey);
+    expect(published.slice(1).map((id) => processed.get(id))).toEqual(published.slice(1).map(() => 1));
+    expect((await groupState(redis, stream, group)).pending.size).toBe(0);
+    expect(await deadLetterCount(topic, group)).toBe(0);
+  }, 30_000);
 });

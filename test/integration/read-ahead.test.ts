@@ -91,7 +91,10 @@ describe.each(DRIVERS)('reading ahead over $name', (kind) => {
             // The last message of the first batch: with prefetch, the batch after it is this consumer's already.
             if (message.data === 4) {
               if (prefetch)
-                await waitFor(async () => (await pending(redis, stream)).length >= 6, { timeoutMs: 2_000 });
+                await waitFor(async () => (await pending(redis, stream)).length >= 6, {
+                  timeoutMs: 2_000,
+                  what: 'the batch read ahead',
+                });
               heldAtLast.push((await pending(redis, stream)).length);
             }
           },
