@@ -17,6 +17,8 @@ import { fillStream, orderPayload } from './lib/redis-tools.js';
 import { WORKLOADS, type Workload } from './lib/workloads.js';
 
 const noop = async () => {};
+/** The batch size profiled (`BENCH_PROFILE_BATCH`, default 100). */
+const PROFILE_BATCH = Number(process.env.BENCH_PROFILE_BATCH ?? 100);
 
 async function main(workload: Workload): Promise<void> {
   const redisUrl = process.env.BENCH_REDIS_URL as string;
@@ -31,7 +33,7 @@ async function main(workload: Workload): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     const topic = `bench-profile-${round}`;
     const { stream } = streamKeys({ topic });
-    const loop: LoopOptions = { stream, group: 'bench', batchSize: 100, concurrency: 1 };
+    const loop: LoopOptions = { stream, group: 'bench', batchSize: PROFILE_BATCH, concurrency: 1 };
     if (workload.startsWith('publish')) {
       const batch = Array.from({ length: 100 }, (_, i) => ({ data: orderPayload(i) }));
       const body = JSON.stringify({ messages: batch });

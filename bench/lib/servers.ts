@@ -29,7 +29,9 @@ export interface BenchServers {
   stop(): Promise<void>;
 }
 
-const REST_SERVER = fileURLToPath(new URL('../../dev/upstash-rest-server.ts', import.meta.url));
+/** The repository's root, from this file or from the bench's compiled bundle (bench/.run.mjs, see start.ts). */
+const ROOT = fileURLToPath(new URL(import.meta.url.includes('/bench/lib/') ? '../../' : '../', import.meta.url));
+const REST_SERVER = `${ROOT}dev/upstash-rest-server.ts`;
 
 /** The local REST server in a child process; `delayMs` is added to every request it answers. */
 export function startRestChild(redisUrl: string, token: string, delayMs = 0): Promise<RestEndpoint> {
