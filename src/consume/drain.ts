@@ -46,22 +46,37 @@ export async function drain<T = unknown>(
   options: DrainOptions<T> | ResolvedDrainOptions<T>,
 ): Promise<DrainReport> {
   const resolved = resolveDrainOptions(options);
+  // The topic's layout is asked for first: at a cold start, looking for OpenTelemetry (a module to
+  // load, or fail to) then overlaps with that round trip and with the connection's setup.
+  const { target } = resolved;
+  const layout = 'topic' in target ? layoutOf(driver, target.topic, resolved.partitions) : undefined;
   const otel = await activeTelemetry();
-  if (otel === undefined) return drainResolved(driver, resolved);
-  return traceDrain(otel, resolved, (traced) => drainResolved(driver, traced));
+  if (otel === undefined) return drainResolved(driver, resolved, layout);
+  return traceDrain(otel, resolved, (traced) => drainResolved(driver, traced, layout));
+}
+
+/** The layout of the topic drained, its failure waited for by the drain (never unhandled meanwhile). */
+function layoutOf(driver: Driver, topic: string, partitions: number | undefined): Promise<TopicLayout> {
+  const layout = topicLayout(driver, topic, partitions);
+  layout.catch(() => {});
+  return layout;
 }
 
 /** {@link drain} once its options are resolved (and, with OpenTelemetry, its handler traced). */
-async function drainResolved<T>(driver: Driver, o: ResolvedDrainOptions<T>): Promise<DrainReport> {
+async function drainResolved<T>(
+  driver: Driver,
+  o: ResolvedDrainOptions<T>,
+  layoutLookup: Promise<TopicLayout> | undefined,
+): Promise<DrainReport> {
   const startedAt = Date.now();
   const deadline = deadlineOf(o, startedAt);
   const consumer = consumerName(o);
   let report: DrainReport;
-  if ('stream' in o.target) {
+  if (layoutLookup === undefined) {
     report = await drainStream(driver, o, { keys: streamKeys(o.target), consumer, deadline });
   } else {
     try {
-      const layout = await beforeDeadline(topicLayout(driver, o.target.topic, o.partitions), deadline);
+      const layout = await beforeDeadline(layoutLookup, deadline);
       report = await drainTopic(driver, o, layout, consumer, deadline, startedAt);
     } catch (error) {
       if (error instanceof InvalidOptionError) throw error;
