@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { Driver } from '../core/driver.js';
 import { RedisUnavailableError } from '../core/errors.js';
 import type { StreamKeys } from '../core/keys.js';
+import { type AckLine, ackLine } from './acks.js';
 import type { ResolvedDrainOptions } from './options.js';
 
 /**
@@ -80,13 +81,8 @@ export interface Cycle<T> {
   timeLeft(): number;
   /** Rejects when the hard stop passes first (Redis stalled). */
   guard<R>(promise: Promise<R>): Promise<R>;
-  /**
-   * Keeps `reply` (acknowledgements not waited for, so that the next batch starts at once: it
-   * never rejects) until {@link answered}.
-   */
-  unanswered(reply: Promise<void>): void;
-  /** Resolves once every reply kept by {@link unanswered} came (or the hard stop passed). */
-  answered(): Promise<void>;
+  /** Its acknowledgements: sent, or left for the next read to carry, answered before it tidies. */
+  readonly acks: AckLine;
   /** Clears the cycle's timers; called once, before it returns. */
   close(): void;
 }
@@ -185,13 +181,14 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
   // The hard stop: the deadline plus the settle grace. Past it, no Redis call is waited for.
   const { guard, cancel } = hardStop(deadline + settleGraceMs(options.safetyMarginMs) - startedAt);
   const timers: ReturnType<typeof setTimeout>[] = [];
-  const replies = new Set<Promise<void>>();
+  const guarded = guardDriver(driver, guard);
+  const counts = noCounts();
   const stopHandlers = (reason: StopReason) => {
     for (const timer of timers) clearTimeout(timer);
     if (!handlers.signal.aborted) handlers.abort(reason);
   };
   const cycle: Cycle<T> = {
-    driver: guardDriver(driver, guard),
+    driver: guarded,
     options,
     keys: place.keys,
     consumer: place.consumer,
@@ -200,7 +197,7 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
     deadline,
     signal: handlers.signal,
     stopping: stopping.signal,
-    counts: noCounts(),
+    counts,
     retryDueAt: Number.POSITIVE_INFINITY,
     stoppedBy: undefined,
     error: undefined,
@@ -221,13 +218,12 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
     },
     timeLeft: () => deadline - Date.now(),
     guard,
-    unanswered(reply) {
-      replies.add(reply);
-      reply.finally(() => replies.delete(reply));
-    },
-    answered: async () => {
-      while (replies.size > 0) await Promise.all(replies);
-    },
+    acks: ackLine(guarded, place.keys.stream, options.group, {
+      acked: (count) => {
+        counts.acked += count;
+      },
+      failed: (error) => cycle.stop('error', error),
+    }),
     close: () => {
       cancel();
       cycle.stop('budget');

@@ -76,7 +76,7 @@ export async function drainStream<T>(
     cycle.stop('error', error);
   }
   // Acknowledgements still on their way are answered (or abandoned at the hard stop) first.
-  await cycle.answered();
+  await cycle.acks.answered();
   const report = reportOf(cycle, await tidy(cycle));
   // Handlers still running may yet finish: no other drain may hand out what comes after their
   // messages before those can be reclaimed, so the lease stays for the visibility timeout.

@@ -7,6 +7,7 @@
  */
 
 import { parseReadGroup, type RawEntry } from '../core/replies.js';
+import { readCarryingAcks } from './acks.js';
 import type { Delivery, Outcome } from './batch.js';
 import type { Cycle } from './cycle.js';
 import { type BatchHold, holdBatch } from './hold.js';
@@ -31,12 +32,11 @@ export function readsAhead<T>(cycle: Cycle<T>): boolean {
 
 /** Starts reading up to `count` entries ahead. */
 export function readAhead<T>(cycle: Cycle<T>, count: number): ReadAhead {
-  const { driver, keys, consumer, options: o } = cycle;
   const sentAt = Date.now();
   let batch: Delivery[] = [];
   let outcomes: (Outcome | undefined)[] = [];
   let hold: BatchHold | undefined;
-  const reading = driver.readGroup({ stream: keys.stream, group: o.group, consumer, count }).then((reply) => {
+  const reading = readCarryingAcks(cycle, count).then((reply) => {
     const entries: RawEntry[] = parseReadGroup(reply);
     cycle.counts.read += entries.length;
     // Entries read with `>` are on their first delivery to this group; Redis holds them since it ran the read.

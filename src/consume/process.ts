@@ -59,13 +59,11 @@ export async function withBatchRun<T>(
   await work(run, hold);
   run.open = false;
   // The heartbeat stops; a renewal under way finishes first, or its touch could undo the release of
-  // what was never started. What succeeded and is not sent yet goes now. Ordered, it is answered
-  // before anything after it is handed out (a lost XACK would leave an earlier message pending);
-  // else the next batch starts at once and the cycle waits for the answers before it tidies.
+  // what was never started. What succeeded and is not sent yet goes now, ordered (answered before
+  // anything after it is handed out: a lost XACK would leave an earlier message pending), else
+  // with the cycle's next read (acks.ts).
   await hold.release();
-  const acked = acks.flush();
-  if (cycle.options.ordered) await acked;
-  else cycle.unanswered(acked);
+  await acks.finish(cycle.options.ordered);
   return tally(cycle, run);
 }
 

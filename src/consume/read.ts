@@ -7,6 +7,7 @@
 import { pollBackoff } from '../core/poll.js';
 import { parseReadGroup, type RawEntry } from '../core/replies.js';
 import { sleep } from '../core/signals.js';
+import { readCarryingAcks } from './acks.js';
 import type { Delivery, HandleBatch } from './batch.js';
 import { type Cycle, MIN_PHASE_MS, outOfRoom, room, stopped } from './cycle.js';
 import { type ReadAhead, readAhead, readsAhead } from './prefetch.js';
@@ -50,7 +51,7 @@ async function readLoop<T>(
   reclaims: Reclaims | undefined,
   reading: Reading,
 ): Promise<boolean> {
-  const { driver, keys, consumer, options: o } = cycle;
+  const { driver, options: o } = cycle;
   // A rate-limited read is a script (tokens and XREADGROUP together), which cannot block: it polls.
   const canBlock = driver.capabilities.blocking && o.rateLimit === undefined;
   const prefetching = readsAhead(cycle);
@@ -60,6 +61,7 @@ async function readLoop<T>(
   const backoff = pollBackoff(o.wake === undefined ? o.blockMs : Math.min(o.blockMs, WAKE_POLL_MAX_MS));
   while (!stopped(cycle) && !outOfRoom(cycle)) {
     if (reading.ahead === undefined && reclaims !== undefined && Date.now() >= reclaims.nextAt()) {
+      cycle.acks.sendLeft();
       if ((await reclaims.run()) > 0) lastMessageAt = Date.now();
       continue;
     }
@@ -80,15 +82,10 @@ async function readLoop<T>(
       const fullBlockMs = canBlock ? blockTime(cycle, left, idleLeft) : 0;
       const blockMs = fullBlockMs >= 1 ? Math.min(fullBlockMs, Math.ceil(untilReclaim)) : fullBlockMs;
       waited = !canBlock || blockMs >= 1;
-      const reply = await driver.readGroup({
-        stream: keys.stream,
-        group: o.group,
-        consumer,
-        count: room(cycle),
-        blockMs: blockMs >= 1 ? blockMs : undefined,
-      });
+      const reply = await readCarryingAcks(cycle, room(cycle), blockMs >= 1 ? blockMs : undefined);
       batch = firstDeliveries(cycle, parseReadGroup(reply));
     } else {
+      cycle.acks.sendLeft();
       const taken = await readWithinRate(cycle, o.rateLimit, room(cycle));
       if (taken.waitMs > 0) {
         // The group is at its rate: waiting for tokens is not being idle.

@@ -14,6 +14,11 @@ export interface ReadGroupArgs {
   readonly count: number;
   /** Wait up to this long for new entries. Only passed when the driver `canBlock`; always ≥ 1. */
   readonly blockMs?: number | undefined;
+  /**
+   * Ids of the same stream and group to acknowledge (XACK) before the read, sent with it in one
+   * round trip (not atomic). Only passed to a driver that says `ackWithRead`; never empty.
+   */
+  readonly ack?: readonly string[] | undefined;
 }
 
 export interface ReadArgs {
@@ -31,6 +36,11 @@ export interface DriverCapabilities {
   readonly blocking: boolean;
   /** Most entries one consumer may hold pending (Upstash: 1000); undefined = no limit. */
   readonly maxPendingPerConsumer?: number | undefined;
+  /**
+   * `readGroup` takes `ack`: the XACK and the XREADGROUP go in one round trip (one write over TCP,
+   * one request over REST), and the read rejects when either fails.
+   */
+  readonly ackWithRead?: boolean | undefined;
 }
 
 export interface Driver {

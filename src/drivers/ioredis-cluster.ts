@@ -21,10 +21,12 @@ import { authFailure, connectionError, type Where } from './connection-errors.js
 import {
   afterEvent,
   type Call,
+  type CallTogether,
   commandRunner,
   commandTimeoutOf,
   type Holdable,
   isReplyError,
+  pipelineReplies,
   streamOperations,
 } from './ioredis-commands.js';
 
@@ -237,10 +239,23 @@ export function ioredisClusterDriver(
       waitMs,
     );
 
+  // Commands sent together share their key's slot: one node, one write.
+  const together: CallTogether = (commands, key, waitMs) =>
+    runner.run(
+      commands.map(([command]) => command).join('+'),
+      async () => {
+        await connectRoute(key);
+        const pipeline = cluster.pipeline();
+        for (const [command, args] of commands) pipeline.call(command, ...args);
+        return pipelineReplies(await pipeline.exec());
+      },
+      waitMs,
+    );
+
   return {
     name: 'ioredis-cluster',
-    capabilities: { blocking: true },
-    ...streamOperations(call),
+    capabilities: { blocking: true, ackWithRead: true },
+    ...streamOperations(call, together),
     // ioredis finds no key in XGROUP, so it would send it to any master (and follow a MOVED, and
     // reload the slot map): as a script its key is explicit and it goes straight to its slot.
     // An error reply inside a script keeps its code (BUSYGROUP).

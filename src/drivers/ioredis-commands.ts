@@ -66,7 +66,7 @@ export interface Runner {
    * Sends one command through `send` and waits for its answer: at most `commandTimeoutMs` plus
    * `waitMs` (a BLOCK or WAIT time), then it fails as unavailable and the link is reset.
    */
-  run(label: string, send: () => Promise<unknown>, waitMs?: number): Promise<unknown>;
+  run<R>(label: string, send: () => Promise<R>, waitMs?: number): Promise<R>;
   /** No command is under way. */
   readonly idle: boolean;
   /** Fails every command under way at once (their connection closed and ioredis will not answer them). */
@@ -159,20 +159,46 @@ export type Call = (
   waitMs?: number,
 ) => Promise<unknown>;
 
+/**
+ * Sends commands together in one write (a pipeline: not atomic) and resolves their replies, or
+ * rejects with the first error. `key` routes them (a cluster: every command's key is in its slot).
+ */
+export type CallTogether = (
+  commands: readonly (readonly [command: string, args: (string | number)[]])[],
+  key: string,
+  waitMs?: number,
+) => Promise<unknown[]>;
+
+/** The replies of an ioredis pipeline's `exec()`, or its first error. */
+export function pipelineReplies(results: [Error | null, unknown][] | null): unknown[] {
+  if (results === null) throw new RedisUnavailableError('Redis dropped the pipeline');
+  return results.map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
+}
+
 /** The driver operations every ioredis driver sends the same way. */
 export function streamOperations(
   call: Call,
+  together: CallTogether,
 ): Pick<Driver, 'readGroup' | 'read' | 'ack' | 'add' | 'evalSha' | 'eval'> {
   return {
-    readGroup: ({ stream, group, consumer, count, blockMs }: ReadGroupArgs) =>
-      call(
-        'XREADGROUP',
+    readGroup: ({ stream, group, consumer, count, blockMs, ack }: ReadGroupArgs) => {
+      const args =
         blockMs === undefined
           ? ['GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']
-          : ['GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>'],
+          : ['GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>'];
+      if (ack === undefined || ack.length === 0) return call('XREADGROUP', args, stream, blockMs);
+      return together(
+        [
+          ['XACK', [stream, group, ...ack]],
+          ['XREADGROUP', args],
+        ],
         stream,
         blockMs,
-      ),
+      ).then((replies) => replies[1]);
+    },
     read: ({ stream, afterId, count, blockMs }: ReadArgs) =>
       call(
         'XREAD',

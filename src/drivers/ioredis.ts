@@ -22,10 +22,12 @@ import { authFailure, connectionError, tlsHandshakeError, type Where } from './c
 import {
   afterEvent,
   type Call,
+  type CallTogether,
   commandRunner,
   commandTimeoutOf,
   type Holdable,
   isReplyError,
+  pipelineReplies,
   streamOperations,
 } from './ioredis-commands.js';
 
@@ -136,11 +138,21 @@ export function ioredisDriver(
 
   const call: Call = (command, args, _key, waitMs) =>
     runner.run(command, () => client.call(command, ...args), waitMs);
+  const together: CallTogether = (commands, _key, waitMs) =>
+    runner.run(
+      commands.map(([command]) => command).join('+'),
+      async () => {
+        const pipeline = client.pipeline();
+        for (const [command, args] of commands) pipeline.call(command, ...args);
+        return pipelineReplies(await pipeline.exec());
+      },
+      waitMs,
+    );
 
   return {
     name: 'ioredis',
-    capabilities: { blocking: true },
-    ...streamOperations(call),
+    capabilities: { blocking: true, ackWithRead: true },
+    ...streamOperations(call, together),
     // WAIT counts the writes of its own connection: this driver has one. While it is reconnecting
     // (the write's connection gone) a WAIT would run on the next one and count nothing: refused.
     // Checked when the WAIT is about to be sent (after any reconnection under way).

@@ -154,15 +154,49 @@ export function upstashDriver(target: UpstashDriverOptions | Redis): Driver {
   };
   const call = (args: (string | number)[]) => send(retrying, args);
   const callOnce = (args: (string | number)[]) => send(once, args);
+  // XACK, then the read, in one request (the REST API's /pipeline; not atomic), sent once like the read.
+  const ackAndRead = async (
+    { stream, group, consumer, count }: ReadGroupArgs,
+    ack: readonly string[],
+  ): Promise<unknown> => {
+    let replies: { error?: string; result?: unknown }[];
+    try {
+      replies = await once
+        .pipeline()
+        .xack(stream, group, [...ack])
+        .xreadgroup(group, consumer, stream, '>', { count })
+        .exec({ keepErrors: true });
+    } catch (error) {
+      throw normalise(error, where);
+    }
+    for (const { error } of replies) if (error) throw normalise(new upstashErrors.UpstashError(error), where);
+    return replies[1]?.result;
+  };
 
   return {
     name: 'upstash',
-    capabilities: { blocking: false, maxPendingPerConsumer: UPSTASH_MAX_PENDING_PER_CONSUMER },
+    capabilities: {
+      blocking: false,
+      maxPendingPerConsumer: UPSTASH_MAX_PENDING_PER_CONSUMER,
+      ackWithRead: true,
+    },
     // No BLOCK over REST: `blockMs` is never passed to a driver that cannot block.
     // XREADGROUP `>` moves the group and fills the pending list: a repeat after a lost answer would
     // strand the first batch (and spend a delivery of each message), so it is sent once.
-    readGroup: ({ stream, group, consumer, count }: ReadGroupArgs) =>
-      callOnce(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>']),
+    readGroup: (args: ReadGroupArgs) =>
+      args.ack === undefined || args.ack.length === 0
+        ? callOnce([
+            'XREADGROUP',
+            'GROUP',
+            args.group,
+            args.consumer,
+            'COUNT',
+            args.count,
+            'STREAMS',
+            args.stream,
+            '>',
+          ])
+        : ackAndRead(args, args.ack),
     read: ({ stream, afterId, count }: ReadArgs) =>
       call(['XREAD', 'COUNT', count, 'STREAMS', stream, afterId]),
     ack: (stream, group, ids) => call(['XACK', stream, group, ...ids]),

@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import type { DrainSettings } from '../../src/consume/options.js';
-import type { Driver } from '../../src/core/driver.js';
 import type { Message } from '../../src/core/envelope.js';
+import { countingAcks } from '../support/ack-counter.js';
 import { arrangeBatch, batchOptions, pendingOf } from '../support/batch-kit.js';
 import { DRIVERS } from '../support/fixtures.js';
 import { waitFor } from '../support/wait-for.js';
@@ -32,15 +32,6 @@ describe.each(DRIVERS)('batch handler timing over $name', (kind) => {
   const redis = kind.redis();
   const driver = kind.create();
   const arrange = (count: number) => arrangeBatch(redis, driver, count);
-
-  function countingAcks(inner: Driver): { driver: Driver; xacks: () => number } {
-    let xacks = 0;
-    const ack: Driver['ack'] = (...args) => {
-      xacks++;
-      return inner.ack(...args);
-    };
-    return { driver: { ...inner, ack }, xacks: () => xacks };
-  }
 
   it('at the deadline an unfinished batch stays pending (unfinished); what it returns later is ignored', async () => {
     const { topic, keys, ids } = await arrange(3);

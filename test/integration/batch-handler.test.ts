@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_FIELDS } from '../../src/consume/dead-letters.js';
 import { drain } from '../../src/consume/drain.js';
 import { type BatchHandler, type DrainOptions, resolveDrainOptions } from '../../src/consume/options.js';
-import type { Driver } from '../../src/core/driver.js';
 import type { Message } from '../../src/core/envelope.js';
 import { InvalidOptionError, PermanentError, RetryLaterError } from '../../src/core/errors.js';
 import { fieldsToRecord } from '../../src/core/replies.js';
+import { countingAcks } from '../support/ack-counter.js';
 import { arrangeBatch, batchOptions, pendingOf } from '../support/batch-kit.js';
 import { DRIVERS, type RawClient, recordingLogger } from '../support/fixtures.js';
 
@@ -22,19 +22,6 @@ async function serverNow(redis: RawClient): Promise<number> {
 }
 
 /** A driver that counts the XACKs it sends. */
-function countingAcks(inner: Driver): { driver: Driver; xacks: () => number } {
-  let xacks = 0;
-  return {
-    driver: {
-      ...inner,
-      ack: (...args) => {
-        xacks++;
-        return inner.ack(...args);
-      },
-    },
-    xacks: () => xacks,
-  };
-}
 
 describe('batch handler options', () => {
   const base = { topic: 'orders', group: 'g' } as const;

@@ -198,7 +198,9 @@ function traced(driver: Driver, tracker: Tracker): Driver {
     ...driver, // whatever else the driver has, as it is
     readGroup: (args) => {
       tracker.enterRead();
-      return around('read', () => driver.readGroup(args));
+      const read = () => driver.readGroup(args);
+      // A read carrying acknowledgements is an ack as well (both go in one round trip).
+      return args.ack === undefined ? around('read', read) : around('ack', () => around('read', read));
     },
     ack: (...args) => around('ack', () => driver.ack(...args)),
     add: (...args) => around('add', () => driver.add(...args)),
