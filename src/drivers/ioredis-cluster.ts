@@ -26,7 +26,6 @@ import {
   commandTimeoutOf,
   type Holdable,
   isReplyError,
-  pipelineReplies,
   streamOperations,
 } from './ioredis-commands.js';
 
@@ -239,15 +238,13 @@ export function ioredisClusterDriver(
       waitMs,
     );
 
-  // Commands sent together share their key's slot: one node, one write.
+  // Commands sent together share their key's slot: one node, one after the other on its connection.
   const together: CallTogether = (commands, key, waitMs) =>
     runner.run(
       commands.map(([command]) => command).join('+'),
       async () => {
         await connectRoute(key);
-        const pipeline = cluster.pipeline();
-        for (const [command, args] of commands) pipeline.call(command, ...args);
-        return pipelineReplies(await pipeline.exec());
+        return Promise.all(commands.map(([command, args]) => cluster.call(command, ...args)));
       },
       waitMs,
     );

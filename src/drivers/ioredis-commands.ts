@@ -160,23 +160,15 @@ export type Call = (
 ) => Promise<unknown>;
 
 /**
- * Sends commands together in one write (a pipeline: not atomic) and resolves their replies, or
- * rejects with the first error. `key` routes them (a cluster: every command's key is in its slot).
+ * Sends commands together, back to back on one connection (not atomic), and resolves their
+ * replies, or rejects with the first error. `key` routes them (a cluster: every command's key is
+ * in its slot).
  */
 export type CallTogether = (
   commands: readonly (readonly [command: string, args: (string | number)[]])[],
   key: string,
   waitMs?: number,
 ) => Promise<unknown[]>;
-
-/** The replies of an ioredis pipeline's `exec()`, or its first error. */
-export function pipelineReplies(results: [Error | null, unknown][] | null): unknown[] {
-  if (results === null) throw new RedisUnavailableError('Redis dropped the pipeline');
-  return results.map(([error, reply]) => {
-    if (error) throw error;
-    return reply;
-  });
-}
 
 /** The driver operations every ioredis driver sends the same way. */
 export function streamOperations(

@@ -27,7 +27,6 @@ import {
   commandTimeoutOf,
   type Holdable,
   isReplyError,
-  pipelineReplies,
   streamOperations,
 } from './ioredis-commands.js';
 
@@ -141,10 +140,15 @@ export function ioredisDriver(
   const together: CallTogether = (commands, _key, waitMs) =>
     runner.run(
       commands.map(([command]) => command).join('+'),
-      async () => {
-        const pipeline = client.pipeline();
-        for (const [command, args] of commands) pipeline.call(command, ...args);
-        return pipelineReplies(await pipeline.exec());
+      () => {
+        // One write for them all: the socket is corked while ioredis writes each command.
+        const stream = (client as unknown as { stream?: { cork?(): void; uncork?(): void } }).stream;
+        stream?.cork?.();
+        try {
+          return Promise.all(commands.map(([command, args]) => client.call(command, ...args)));
+        } finally {
+          stream?.uncork?.();
+        }
       },
       waitMs,
     );
