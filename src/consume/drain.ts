@@ -8,11 +8,12 @@ import { type Driver, withCapabilities } from '../core/driver.js';
 import { describeError, InvalidOptionError, RedisUnavailableError } from '../core/errors.js';
 import { ensureGroups, warnSkipped } from '../core/group.js';
 import { streamKeys } from '../core/keys.js';
-import { type TopicLayout, topicLayout } from '../core/partitions.js';
+import { knowsLayout, type TopicLayout, topicLayout } from '../core/partitions.js';
 import { activeTelemetry } from '../core/telemetry.js';
 import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js';
 import { drainStream } from './drain-stream.js';
 import { recordHistory } from './history.js';
+import { checkLayoutInFirstReclaim } from './layout-check.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import type { DrainReport, PartitionReport } from './report.js';
 import { traceDrain } from './telemetry.js';
@@ -49,7 +50,10 @@ export async function drain<T = unknown>(
   // The topic's layout is asked for first: at a cold start, looking for OpenTelemetry (a module to
   // load, or fail to) then overlaps with that round trip and with the connection's setup.
   const { target } = resolved;
-  const layout = 'topic' in target ? layoutOf(driver, target.topic, resolved.partitions) : undefined;
+  const layout =
+    'topic' in target && !layoutInFirstReclaim(driver, resolved, target.topic)
+      ? layoutOf(driver, target.topic, resolved.partitions)
+      : undefined;
   const otel = await activeTelemetry();
   if (otel === undefined) return drainResolved(driver, resolved, layout);
   return traceDrain(otel, resolved, (traced) => drainResolved(driver, traced, layout));
@@ -62,6 +66,17 @@ function layoutOf(driver: Driver, topic: string, partitions: number | undefined)
   return layout;
 }
 
+/**
+ * Whether the topic is drained as a plain one before its layout is read, by the cycle's first
+ * reclaim (`layout-check.ts`): when the container does not know the layout yet, and no script runs
+ * on the stream before that reclaim (event-driven draining's probe, ordered draining's lease), nor
+ * do the options ask for partitions.
+ */
+function layoutInFirstReclaim<T>(driver: Driver, o: ResolvedDrainOptions<T>, topic: string): boolean {
+  if (o.partitions !== undefined || o.assignedPartitions !== undefined) return false;
+  return !o.ordered && o.wake === undefined && !knowsLayout(driver, topic);
+}
+
 /** {@link drain} once its options are resolved (and, with OpenTelemetry, its handler traced). */
 async function drainResolved<T>(
   driver: Driver,
@@ -71,22 +86,44 @@ async function drainResolved<T>(
   const startedAt = Date.now();
   const deadline = deadlineOf(o, startedAt);
   const consumer = consumerName(o);
-  let report: DrainReport;
-  if (layoutLookup === undefined) {
-    report = await drainStream(driver, o, { keys: streamKeys(o.target), consumer, deadline });
-  } else {
-    try {
-      const layout = await beforeDeadline(layoutLookup, deadline);
-      report = await drainTopic(driver, o, layout, consumer, deadline, startedAt);
-    } catch (error) {
-      if (error instanceof InvalidOptionError) throw error;
-      report = failed(o, streamKeys(o.target).stream, consumer, startedAt, error);
-    }
-  }
+  const { target } = o;
+  const report =
+    'stream' in target
+      ? await drainStream(driver, o, { keys: streamKeys(target), consumer, deadline })
+      : await drainTopicOf(driver, o, target.topic, layoutLookup, { consumer, deadline, startedAt });
   await recordHistory(driver, report, o.logger);
   if (report.stoppedBy === 'error') o.logger.error('sluice drain cycle', { ...report });
   else o.logger.info('sluice drain cycle', { ...report });
   return report;
+}
+
+/**
+ * Drains a topic by its layout (`layoutLookup`); without one, as a plain topic whose first reclaim
+ * reads the layout, then by that layout when the topic turned out not to be plain.
+ */
+async function drainTopicOf<T>(
+  driver: Driver,
+  o: ResolvedDrainOptions<T>,
+  topic: string,
+  layoutLookup: Promise<TopicLayout> | undefined,
+  { consumer, deadline, startedAt }: { consumer: string; deadline: number; startedAt: number },
+): Promise<DrainReport> {
+  let lookup = layoutLookup;
+  if (lookup === undefined) {
+    const keys = streamKeys({ topic });
+    const check = checkLayoutInFirstReclaim(driver, topic, keys);
+    const report = await drainStream(driver, o, { keys, consumer, deadline });
+    if (!check.notPlain) return report;
+    // Remembered by the reclaim when it read a partition count: no round trip then.
+    lookup = topicLayout(driver, topic, o.partitions);
+  }
+  try {
+    const layout = await beforeDeadline(lookup, deadline);
+    return await drainTopic(driver, o, layout, consumer, deadline, startedAt);
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw error;
+    return failed(o, streamKeys({ topic }).stream, consumer, startedAt, error);
+  }
 }
 
 async function drainTopic<T>(

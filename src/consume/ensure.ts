@@ -8,6 +8,7 @@ import type { Driver } from '../core/driver.js';
 import { RedisReplyError } from '../core/errors.js';
 import { ensureGroups, forgetGroup, knowsGroup, rememberGroup, warnSkipped } from '../core/group.js';
 import type { Cycle } from './cycle.js';
+import { layoutUnread } from './layout-check.js';
 
 /** A group the cycle's first reclaim creates: the start id to create it at, and what to do after. */
 export interface GroupToCreate {
@@ -84,7 +85,8 @@ async function createInFirstReclaim<T>(
   } finally {
     toCreate.delete(cycle);
   }
-  if (!created) await ensureNow(driver, cycle);
+  // (Not on a stream whose topic's layout is still unread: it may be a partitioned topic's.)
+  if (!created && !layoutUnread(cycle)) await ensureNow(driver, cycle);
 }
 
 /** A group this cycle created at `$` skipped what the stream held: say so, loudly. */

@@ -7,12 +7,14 @@
  */
 
 import { runScript } from '../core/driver.js';
+import { declaredGroupsKey, partitionCountKey } from '../core/partitions.js';
 import { type Promotion, parseReclaim } from '../core/replies.js';
 import { RECLAIM } from '../core/schedule-scripts.js';
 import type { Delivery, HandleBatch } from './batch.js';
 import { type Cycle, outOfRoom, room, stopped } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
 import { takeGroupToCreate } from './ensure.js';
+import { noteLayout, takeLayoutCheck } from './layout-check.js';
 import { deadLetterOrKeep, giveBack } from './settle.js';
 
 /** A page of reclaimed entries (plain or ordered reclaim). */
@@ -49,15 +51,20 @@ export async function reclaim<T>(
   for (let first = true; ; first = false) {
     if (stopped(cycle) || outOfRoom(cycle)) return { claimed, next: { pendingMs: undefined, deliveryMs } };
     const args = [o.group, consumer, o.visibilityTimeoutMs, cursor, o.batchSize, room(cycle)];
-    // The cycle's first reclaim creates its group when the container does not know it yet.
+    // The cycle's first reclaim reads its topic's layout, and creates its group, when the drain
+    // does not know them yet.
+    const layout = first ? takeLayoutCheck(cycle) : undefined;
     const group = first ? takeGroupToCreate(cycle) : undefined;
-    const reply = await runScript(driver, RECLAIM, scripted, [
-      ...args,
-      first ? PROMOTE_LIMIT : 0,
-      group?.startId ?? '',
-    ]);
+    const reply = await runScript(
+      driver,
+      RECLAIM,
+      layout === undefined ? scripted : [...scripted, ...layoutKeys(layout.topic)],
+      [...args, first ? PROMOTE_LIMIT : 0, group?.startId ?? '', layout === undefined ? 0 : 1],
+    );
     const page = parseReclaim(reply);
-    group?.created(Number((reply as unknown[])[6]));
+    const extra = reply as unknown[];
+    if (layout !== undefined) noteLayout(layout, extra[7], extra[8]);
+    group?.created(Number(extra[6]));
     const seenAt = Date.now();
     if (first) deliveryMs = notePromoted(cycle, page);
     cursor = page.cursor;
@@ -72,6 +79,11 @@ export async function reclaim<T>(
       };
     }
   }
+}
+
+/** The keys of a topic's layout, in its plain stream's slot. */
+function layoutKeys(topic: string): string[] {
+  return [partitionCountKey(topic), declaredGroupsKey(topic)];
 }
 
 /** Counts delayed messages a reclaim moved into the stream; resolves when the next is due (ms). */

@@ -8,6 +8,7 @@ import { runScript } from '../core/driver.js';
 import { describeError, SluiceError } from '../core/errors.js';
 import { parseInteger } from '../core/replies.js';
 import type { Cycle } from './cycle.js';
+import { layoutUnread } from './layout-check.js';
 
 /** What the tidy phase measured: nothing (`UNMEASURED`) when it did not run or failed. */
 export interface Tidied {
@@ -30,6 +31,8 @@ export const UNMEASURED: Tidied = Object.freeze({
 export async function tidy<T>(cycle: Cycle<T>): Promise<Tidied> {
   const { driver, keys, consumer, options: o } = cycle;
   if (cycle.stoppedBy === undefined) cycle.stop('budget');
+  // A stream whose topic's layout was never read (or is a partitioned topic's) was left alone.
+  if (layoutUnread(cycle)) return UNMEASURED;
   try {
     // A consumer idle this long is not in the middle of a blocking read or of a handler's batch.
     const idleThresholdMs = Math.max(o.visibilityTimeoutMs, 2 * o.blockMs);

@@ -190,10 +190,35 @@ async function readLayout(
     [record, ...declare],
   );
   const recorded = Array.isArray(reply) ? Number(reply[0]) : Number.NaN;
-  const groups =
-    Array.isArray(reply) && Array.isArray(reply[1]) ? reply[1].map((g) => parseString(g, 'group')) : [];
   if (!Number.isInteger(recorded))
     throw new SluiceError(`Unexpected topic layout reply: ${JSON.stringify(reply)}`);
+  return layoutFrom(topic, recorded, Array.isArray(reply) ? reply[1] : undefined, requested);
+}
+
+/**
+ * Remembers the layout another script read (the drain's first reclaim): `recorded` the count (≥ 1),
+ * `groups` the declared groups, as the layout script answers them. Remembered as {@link topicLayout}
+ * remembers what it reads.
+ */
+export function rememberLayout(driver: Driver, topic: string, recorded: number, groups: unknown): void {
+  const layout = layoutFrom(topic, recorded, groups, undefined);
+  remembered(driver, topic, 'read', () => Promise.resolve(layout));
+}
+
+/** Whether {@link topicLayout} knows `topic`'s recorded count through `driver` (or is reading it). */
+export function knowsLayout(driver: Driver, topic: string): boolean {
+  return layouts.get(driver)?.has(`${topic}\u0000read`) === true;
+}
+
+/** The layout of a count the layout script answered (0: none recorded, -1: refused, see DECLARE_TOPIC). */
+function layoutFrom(
+  topic: string,
+  recorded: number,
+  declaredGroups: unknown,
+  requested: number | undefined,
+): TopicLayout {
+  const plain = streamKeys({ topic });
+  const groups = Array.isArray(declaredGroups) ? declaredGroups.map((g) => parseString(g, 'group')) : [];
   if (recorded === -1) {
     throw new PartitionCountError(
       topic,

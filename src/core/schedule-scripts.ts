@@ -78,11 +78,15 @@ end
  * MKSTREAM; an existing one is fine), before anything is promoted: a cycle that has not made sure of
  * its group saves that round trip. It then also says how many entries a group it created at '$'
  * will never see.
- * KEYS: stream, retry schedule, scheduled, scheduled messages.
+ * With ARGV[9] '1', the stream is a plain topic's whose layout the drain has not read yet: before
+ * anything else, the topic's partition count (KEYS[5]) is read, and when one other than 1 is
+ * recorded, nothing is done and the count and the declared groups (KEYS[6]) are returned.
+ * KEYS: stream, retry schedule, scheduled, scheduled messages, [partition count, declared groups].
  * ARGV: group, consumer, visibilityMs, cursor ('0-0' to start), scan, limit, promote (max to move),
- * [start id ('$' or '0') to create the group, or ''].
+ * [start id ('$' or '0') to create the group, or ''], [layout check '1'].
  * Returns {cursor ('0-0' when complete), claimed {{id, deliveries, fields}…}, deleted {id…},
- * nextDueMs (-1 none/unknown), promoted, nextDeliveryMs (-1 none), skipped (-1: not created here)}.
+ * nextDueMs (-1 none/unknown), promoted, nextDeliveryMs (-1 none), skipped (-1: not created here),
+ * recorded partition count (false: none or not read), declared groups (when the count is not 1)}.
  */
 export const RECLAIM = /* @__PURE__ */ defineScript(
   'sluice-reclaim',
@@ -93,6 +97,11 @@ export const RECLAIM = /* @__PURE__ */ defineScript(
 local stream, retry = KEYS[1], KEYS[2]
 local group, consumer, visibility = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cursor, scan, limit = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local recorded = false
+if ARGV[9] == '1' then
+  recorded = redis.call('GET', KEYS[5])
+  if recorded and recorded ~= '1' then return {'0-0', {}, {}, -1, 0, -1, -1, recorded, redis.call('SMEMBERS', KEYS[6])} end
+end
 local start, skipped = ARGV[8] or '', -1
 if start ~= '' then
   local created = redis.pcall('XGROUP', 'CREATE', stream, group, start, 'MKSTREAM')
@@ -145,7 +154,7 @@ if page[1] == '0-0' then
     if p then sooner(visibility - p[3]) else redis.call('ZREM', retry, id) end
   end
 end
-return {page[1], claimed, deleted, nextDue, promoted, nextDelivery, skipped}
+return {page[1], claimed, deleted, nextDue, promoted, nextDelivery, skipped, recorded}
 `,
 );
 

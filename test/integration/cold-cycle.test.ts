@@ -1,20 +1,35 @@
 /**
- * A cold start's first cycle: what it sends to Redis. A container that does not know its group yet
- * creates it in the cycle's first reclaim script (before anything is promoted or read), not in a
- * round trip of its own.
+ * A cold start's first cycle: what it sends to Redis. A container that does not know its topic's
+ * layout or its group yet reads the one and creates the other in the cycle's first reclaim script
+ * (before anything is promoted or read), not in round trips of their own; a partitioned topic's
+ * plain stream is left alone, and its partitions are drained.
  */
 import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
+import { TIDY } from '../../src/core/cycle-scripts.js';
+import { declareTopic } from '../../src/core/declare.js';
 import type { Driver } from '../../src/core/driver.js';
+import { RECORD_DRAIN } from '../../src/core/history-scripts.js';
 import { streamKeys } from '../../src/core/keys.js';
-import { CREATE_GROUPS } from '../../src/core/scripts.js';
+import { partitionCountKey } from '../../src/core/partitions.js';
+import { RECLAIM } from '../../src/core/schedule-scripts.js';
+import { CREATE_GROUPS, DECLARE_TOPIC } from '../../src/core/scripts.js';
+import { publishBatch } from '../../src/publish/batch.js';
 import { publish } from '../../src/publish/publish.js';
-import { DRIVERS, groupInfo, randomTopic, testDrainOptions } from '../support/fixtures.js';
+import { DRIVERS, groupInfo, randomTopic, recordingLogger, testDrainOptions } from '../support/fixtures.js';
+
+/** The scripts a drain cycle may run, by name (each known by its SHA1 and its source). */
+const SCRIPTS = new Map<unknown, string>(
+  Object.entries({ RECLAIM, DECLARE_TOPIC, CREATE_GROUPS, TIDY, RECORD_DRAIN }).flatMap(([name, script]) => [
+    [script.sha1, name],
+    [script.source, name],
+  ]),
+);
 
 /**
- * The driver, recording each call it makes: its method, and for a script whether it creates groups.
- * An EVAL is not recorded: it only follows an EVALSHA the server answered NOSCRIPT (scripts not yet
- * in its cache), as the same call.
+ * The driver, recording each call it makes: a script's name, else the method. An EVAL is not
+ * recorded: it only follows an EVALSHA the server answered NOSCRIPT (scripts not yet in its cache),
+ * as the same call.
  */
 function recording(driver: Driver) {
   const calls: string[] = [];
@@ -23,8 +38,7 @@ function recording(driver: Driver) {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== 'function' || property === 'close') return value;
       return (...args: unknown[]) => {
-        const createsGroups = args[0] === CREATE_GROUPS.sha1 || args[0] === CREATE_GROUPS.source;
-        if (property !== 'eval') calls.push(createsGroups ? 'create-groups' : String(property));
+        if (property !== 'eval') calls.push(SCRIPTS.get(args[0]) ?? String(property));
         return value.apply(target, args);
       };
     },
@@ -35,7 +49,7 @@ function recording(driver: Driver) {
 describe.each(DRIVERS)('a cold first cycle over $name', (kind) => {
   const redis = kind.redis();
 
-  it('over a new topic: 5 calls (layout, reclaim creating the group, read, tidy, history), the group made', async () => {
+  it('over a new topic: 4 calls (reclaim reading the layout and creating the group, read, tidy, history)', async () => {
     const topic = randomTopic('cold');
     const { driver, calls } = recording(kind.create());
     const report = await drain(
@@ -43,8 +57,62 @@ describe.each(DRIVERS)('a cold first cycle over $name', (kind) => {
       testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
     );
     expect(report).toMatchObject({ stoppedBy: 'idle', read: 0, skipped: 0, lag: 0, pending: 0 });
-    expect(calls).toEqual(['evalSha', 'evalSha', 'readGroup', 'evalSha', 'evalSha']);
+    expect(calls).toEqual(['RECLAIM', 'readGroup', 'TIDY', 'RECORD_DRAIN']);
     expect(await groupInfo(redis, streamKeys({ topic }).stream, 'g')).toMatchObject({ consumers: 0 });
+  });
+
+  it('over a published topic (count 1 recorded): the same 4 calls, then the layout is remembered', async () => {
+    const topic = randomTopic('cold');
+    await publish(kind.create(), topic, { data: 'first' }, { groups: ['g'] });
+    const seen: unknown[] = [];
+    const { driver, calls } = recording(kind.create());
+    const options = testDrainOptions(topic, 'g', (message) => void seen.push(message.data), {
+      idleExitMs: 0,
+    });
+    expect(await drain(driver, options)).toMatchObject({ read: 1, acked: 1, skipped: 0 });
+    expect(seen).toEqual(['first']);
+    // The scripts: no layout script of its own (reads and acks may overlap, in either order).
+    expect(calls.filter((call) => call === call.toUpperCase())).toEqual(['RECLAIM', 'TIDY', 'RECORD_DRAIN']);
+    calls.length = 0;
+    expect(await drain(driver, options)).toMatchObject({ stoppedBy: 'idle', read: 0 });
+    expect(calls).toEqual(['RECLAIM', 'readGroup', 'TIDY', 'RECORD_DRAIN']);
+  });
+
+  it('over a partitioned topic: its partitions drained, its plain stream never made, nothing warned', async () => {
+    const topic = randomTopic('cold');
+    const messages = Array.from({ length: 12 }, (_, i) => ({ data: i, key: `k${i}` }));
+    await declareTopic(kind.create(), topic, { partitions: 3, groups: ['g'] });
+    await publishBatch(kind.create(), topic, messages);
+    const seen: unknown[] = [];
+    const { logger, lines } = recordingLogger();
+    const { driver, calls } = recording(kind.create());
+    const report = await drain(
+      driver,
+      testDrainOptions(topic, 'g', (message) => void seen.push(message.data), { idleExitMs: 0, logger }),
+    );
+    expect(report).toMatchObject({ read: 12, acked: 12, stoppedBy: 'idle' });
+    expect(report.partitions?.map((p) => p.partition)).toEqual([0, 1, 2]);
+    expect([...seen].sort((a, b) => Number(a) - Number(b))).toEqual(messages.map((m) => m.data));
+    expect(await redis.exists(streamKeys({ topic }).stream)).toBe(0);
+    expect(lines.filter((line) => line.level === 'warn' || line.level === 'error')).toEqual([]);
+    // The plain stream's reclaim read the count (and did nothing): no layout script after it.
+    expect(calls[0]).toBe('RECLAIM');
+    expect(calls).not.toContain('DECLARE_TOPIC');
+  });
+
+  it('over a topic whose recorded count is not one: the layout error, nothing written', async () => {
+    const topic = randomTopic('cold');
+    await redis.set(partitionCountKey(topic), 'four');
+    const { driver, calls } = recording(kind.create());
+    const report = await drain(
+      driver,
+      testDrainOptions(topic, 'g', () => {}, { idleExitMs: 0 }),
+    );
+    expect(report).toMatchObject({ stoppedBy: 'error', read: 0 });
+    // The reclaim found a count other than 1 and did nothing; the layout script said what is wrong.
+    expect(calls).toEqual(['RECLAIM', 'DECLARE_TOPIC', 'RECORD_DRAIN']);
+    expect(report.error).toMatch(/not a partition count/);
+    expect(await redis.exists(streamKeys({ topic }).stream)).toBe(0);
   });
 
   it('a delayed message already due is promoted after the group was created at "$": delivered, none skipped', async () => {
@@ -62,6 +130,6 @@ describe.each(DRIVERS)('a cold first cycle over $name', (kind) => {
     );
     expect(seen).toEqual(['due']);
     expect(report).toMatchObject({ promoted: 1, read: 1, acked: 1, skipped: 0 });
-    expect(calls).not.toContain('create-groups');
+    expect(calls).not.toContain('CREATE_GROUPS');
   });
 });
