@@ -8,9 +8,11 @@
  * ends it without blocking (as the minimal function's read does), and event-driven mode off (whose
  * idle tick ends before reading at all).
  *
- * The bundles are written outside the repository, as a deployed function has them: inside it, Node
- * would find the repository's node_modules, and sluice's drain would load the `@opentelemetry/api`
- * the tests use (about 20 ms; an application that installs it pays that, and gets traces for it).
+ * The bundles are written outside the repository, and each process runs in the bundle's directory
+ * (as Lambda runs a function in its task root), as a deployed function has them: inside the
+ * repository, Node would find its node_modules (from the bundle's path, or from the working
+ * directory, where sluice also looks), and sluice's drain would load the `@opentelemetry/api` the
+ * tests use (about 20 ms; an application that installs it pays that, and gets traces for it).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +47,7 @@ export interface ColdStartResult {
 
 /** Requires the bundle, runs its handler once as a scheduled invocation, prints the times. */
 const CHILD = `
+process.chdir(require('node:path').dirname(process.env.COLD_BUNDLE));
 const required = performance.now();
 const { handler } = require(process.env.COLD_BUNDLE);
 const loaded = performance.now();
