@@ -102,12 +102,24 @@ async function load(): Promise<Record<string, unknown> | undefined> {
  * is picked up by the next publish or drain.
  */
 export async function activeTelemetry(): Promise<OtelApi | undefined> {
+  // No SDK has registered a tracer provider (the API keeps its registrations on globalThis): there
+  // is nothing to trace, and no import is attempted (a failing one costs a cold start milliseconds).
+  if (loaded === undefined && !providerRegistered()) return undefined;
   const found = telemetry();
   const otel = found instanceof Promise ? await found : found;
   if (otel === undefined) return undefined;
   const provider = otel.trace.getTracerProvider();
   const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider;
   return delegate === new otel.ProxyTracerProvider().getDelegate() ? undefined : otel;
+}
+
+/** Where `@opentelemetry/api` 1.x keeps what an SDK registered, its global tracer provider among them. */
+const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
+/** Whether some copy of the API has a tracer provider registered (checked on each call: an SDK may come later). */
+function providerRegistered(): boolean {
+  const registered = (globalThis as Record<symbol, { trace?: unknown } | undefined>)[OTEL_GLOBAL];
+  return registered?.trace !== undefined;
 }
 
 /** Replaces the API sluice uses (tests; or an application that bundles its own copy): null turns tracing off. */
