@@ -16,6 +16,7 @@ export const DRAIN_VARIABLES = Object.freeze({
   SLUICE_BATCH_SIZE: 'batchSize',
   SLUICE_BLOCK_MS: 'blockMs',
   SLUICE_CONCURRENCY: 'concurrency',
+  SLUICE_PREFETCH: 'prefetch',
   SLUICE_IDLE_EXIT_MS: 'idleExitMs',
   SLUICE_MAX_REDELIVERY_DELAY_MS: 'maxRedeliveryDelayMs',
   SLUICE_HANDLER_TIMEOUT_MS: 'handlerTimeoutMs',

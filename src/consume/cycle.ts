@@ -240,16 +240,15 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
 }
 
 /**
- * How many entries the next read or reclaim may take: the batch size, less what this cycle's
- * consumer already holds where the driver caps pending entries per consumer (Upstash: 1000) —
- * failed and unfinished messages, and `inHand` (a batch being handled while the next is read).
- * Zero or less means the cycle must stop taking work.
+ * How many entries the next read or reclaim may take: `want` (the batch size), less what this
+ * cycle's consumer already holds where the driver caps pending entries per consumer (Upstash:
+ * 1000) — failed and unfinished messages, and `inHand` (batches handled or waiting while the next
+ * ones are read). Zero or less means the cycle must stop taking work.
  */
-export function room<T>(cycle: Cycle<T>, inHand = 0): number {
+export function room<T>(cycle: Cycle<T>, inHand = 0, want = cycle.options.batchSize): number {
   const limit = cycle.driver.capabilities.maxPendingPerConsumer;
-  const { batchSize } = cycle.options;
-  if (limit === undefined) return batchSize;
-  return Math.min(batchSize, limit - cycle.counts.failed - cycle.counts.unfinished - inHand);
+  if (limit === undefined) return want;
+  return Math.min(want, limit - cycle.counts.failed - cycle.counts.unfinished - inHand);
 }
 
 export function outOfRoom<T>(cycle: Cycle<T>): boolean {

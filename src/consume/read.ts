@@ -30,18 +30,13 @@ const ORDERED_MAX_BLOCK_MS = 1_000;
  * pending (later ones must wait for it), else `true`.
  */
 export async function read<T>(cycle: Cycle<T>, handle: HandleBatch, reclaims?: Reclaims): Promise<boolean> {
-  const reading: Reading = { ahead: undefined };
+  const ahead = readsAhead(cycle) ? readAhead(cycle) : undefined;
   try {
-    return await readLoop(cycle, handle, reclaims, reading);
+    return await readLoop(cycle, handle, reclaims, ahead);
   } finally {
     // Read ahead and never handed out (the cycle stopped): given back, its delivery count restored.
-    await reading.ahead?.giveBack();
+    await ahead?.giveBack();
   }
-}
-
-/** What the read loop has in hand besides the batch being handled. */
-interface Reading {
-  ahead: ReadAhead | undefined;
 }
 
 /** {@link read}'s loop. */
@@ -49,18 +44,18 @@ async function readLoop<T>(
   cycle: Cycle<T>,
   handle: HandleBatch,
   reclaims: Reclaims | undefined,
-  reading: Reading,
+  ahead: ReadAhead | undefined,
 ): Promise<boolean> {
   const { driver, options: o } = cycle;
   // A rate-limited read is a script (tokens and XREADGROUP together), which cannot block: it polls.
   const canBlock = driver.capabilities.blocking && o.rateLimit === undefined;
-  const prefetching = readsAhead(cycle);
   let lastMessageAt = Date.now();
   // Drivers that cannot block poll with back-off up to `blockMs` (an empty poll is a billed request).
   // Event-driven, a drain runs only while there is work and ends soon after: it polls more eagerly.
   const backoff = pollBackoff(o.wake === undefined ? o.blockMs : Math.min(o.blockMs, WAKE_POLL_MAX_MS));
   while (!stopped(cycle) && !outOfRoom(cycle)) {
-    if (reading.ahead === undefined && reclaims !== undefined && Date.now() >= reclaims.nextAt()) {
+    const aheadHolds = ahead?.holding() === true;
+    if (!aheadHolds && reclaims !== undefined && Date.now() >= reclaims.nextAt()) {
       cycle.acks.sendLeft();
       if ((await reclaims.run()) > 0) lastMessageAt = Date.now();
       continue;
@@ -74,10 +69,9 @@ async function readLoop<T>(
     let heldSince: number | undefined;
     // False when a blocking driver's read could not wait (too little time left).
     let waited = true;
-    if (reading.ahead !== undefined) {
+    if (ahead !== undefined && aheadHolds) {
       // The batch read ahead is this turn's read (an empty one is an empty poll).
-      ({ batch, heldSince } = await reading.ahead.take());
-      reading.ahead = undefined;
+      ({ batch, heldSince } = await ahead.take());
     } else if (o.rateLimit === undefined) {
       const fullBlockMs = canBlock ? blockTime(cycle, left, idleLeft) : 0;
       const blockMs = fullBlockMs >= 1 ? Math.min(fullBlockMs, Math.ceil(untilReclaim)) : fullBlockMs;
@@ -110,9 +104,8 @@ async function readLoop<T>(
     }
     backoff.reset();
     lastMessageAt = Date.now();
-    // The next batch is read while this one is handled (the room left besides this one).
-    const aheadRoom = room(cycle, batch.length);
-    if (prefetching && aheadRoom > 0 && !cycle.stopping.aborted) reading.ahead = readAhead(cycle, aheadRoom);
+    // The next batches are read while this one is handled.
+    ahead?.start(batch.length);
     const settled = await handle(batch, heldSince);
     if (!settled && o.ordered) return false;
   }

@@ -156,13 +156,15 @@ export interface DrainSettings {
    */
   readonly blockMs?: number;
   /**
-   * Read the next batch while the current one's handlers run (one batch ahead, held like the batch
-   * being handled, given back unstarted at the deadline, on a shutdown or when the cycle ends), so
-   * that waiting for Redis overlaps with processing. A crash costs the batch read ahead one
-   * delivery, as it does the batch being handled. Ordered and rate-limited drains never read ahead.
-   * @default true
+   * Batches read ahead in one round trip while the ones before them are handled, so that waiting
+   * for Redis overlaps with processing (one read on its way at a time; what was read ahead is held
+   * like the batch being handled, and given back unstarted at the deadline, on a shutdown or when
+   * the cycle ends). A crash costs what was read ahead one delivery, as it does the batch being
+   * handled. 0: one batch at a time; 2 or more pays off for fast handlers over a slow network.
+   * Ordered and rate-limited drains never read ahead.
+   * @default 1
    */
-  readonly prefetch?: boolean;
+  readonly prefetch?: number;
   /**
    * Handlers running at once. 1 keeps stream order. A `batchHandler` is called once per batch, one
    * call at a time: more than 1 with it is refused.

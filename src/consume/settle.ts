@@ -19,13 +19,16 @@ import { type DeadLetterCandidate, deadLetter } from './dead-letters.js';
  * (nothing was left pending, given back, or refused by the dead-letter script).
  */
 export async function settle<T>(cycle: Cycle<T>, settlement: Settlement): Promise<boolean> {
-  const { dead, unstarted } = settlement;
+  const { dead, unstarted, retries } = settlement;
+  // The batch's acknowledgements go before what settling sends (a kill in between must not find
+  // them unsent), instead of waiting for the next read to carry them.
+  if (dead.length > 0 || retries.length > 0 || unstarted.length > 0) cycle.acks.sendLeft();
   let moved = 0;
   if (dead.length > 0) {
     moved = await deadLetterOrKeep(cycle, dead);
     cycle.counts.deadLettered += moved;
   }
-  await scheduleRetries(cycle, settlement.retries);
+  await scheduleRetries(cycle, retries);
   await giveBack(cycle, unstarted);
   return moved === dead.length && unstarted.length === 0 && settlement.keptPending === 0;
 }

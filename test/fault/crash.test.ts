@@ -340,9 +340,9 @@ describe('crash: SIGKILL while draining', () => {
     expect(await deadLetterCount(topic, group)).toBe(0);
   }, 30_000);
 
-  it('a batch read ahead at SIGKILL costs its messages one delivery each, no processing, and nothing after it is touched', async () => {
+  it('what was read ahead at SIGKILL costs its messages one delivery each, no processing, and nothing after it is touched', async () => {
     const { topic, group, stream, logKey } = await arrange();
-    // Batches of 3: [0, 1 (slow), 2] is handled while [3, 4, 5] is read ahead; [6, 7, 8] waits in the stream.
+    // Batches of 3: [0, 1 (slow), 2] is handled while [3, 4, 5] is read ahead; 6–8 wait in the stream.
     const published = await publishMany(topic, 9, (n) => ({ n, slow: n === 1 }));
     const child = spawnChild({
       url: redisUrl(),

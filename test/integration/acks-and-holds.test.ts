@@ -74,7 +74,7 @@ describe.each(DRIVERS)('acks and holds over $name', (kind) => {
     { concurrency: 4, kind: 'async' },
     { concurrency: 1, kind: 'synchronous' },
   ])(
-    '$kind no-op handlers at concurrency $concurrency finish in one turn: one XACK per batch of 100 (carried by the next read)',
+    '$kind no-op handlers at concurrency $concurrency finish in one turn: at most one XACK per batch of 100 (carried by the next read)',
     async ({ concurrency, kind: handlerKind }) => {
       const { topic } = await arrange(1_000);
       const counted = countingAcks(kind.create());
@@ -86,7 +86,11 @@ describe.each(DRIVERS)('acks and holds over $name', (kind) => {
         }),
       );
       expect(report).toMatchObject({ read: 1_000, acked: 1_000 });
-      expect(counted.xacks()).toBe(10);
+      // At most one per batch (the acks of the batches between two reads ahead ride with the next), each id once.
+      expect(counted.xacks()).toBeGreaterThanOrEqual(5);
+      expect(counted.xacks()).toBeLessThanOrEqual(10);
+      expect(new Set(counted.ids()).size).toBe(1_000);
+      expect(counted.ids()).toHaveLength(1_000);
     },
   );
 

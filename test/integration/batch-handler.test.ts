@@ -52,7 +52,7 @@ describe.each(DRIVERS)('batch handler over $name', (kind) => {
 
   const arrange = (count: number) => arrangeBatch(redis, driver, count);
 
-  it('all succeed: one call per batch, in stream order, and one XACK per batch', async () => {
+  it('all succeed: one call per batch, in stream order, and at most one XACK per batch', async () => {
     const { topic, keys, ids } = await arrange(250);
     const calls: string[][] = [];
     const counted = countingAcks(kind.create());
@@ -68,7 +68,10 @@ describe.each(DRIVERS)('batch handler over $name', (kind) => {
     );
     expect(calls.map((c) => c.length)).toEqual([100, 100, 50]);
     expect(calls.flat()).toEqual(ids);
-    expect(counted.xacks()).toBe(3);
+    // At most one per batch (two batches between reads ahead ride with one read), each id once.
+    expect(counted.xacks()).toBeGreaterThanOrEqual(2);
+    expect(counted.xacks()).toBeLessThanOrEqual(3);
+    expect([...counted.ids()].sort()).toEqual([...ids].sort());
     expect(report).toMatchObject({ read: 250, acked: 250, failed: 0, unfinished: 0 });
     expect((await pendingOf(redis, keys.stream)).size).toBe(0);
   });

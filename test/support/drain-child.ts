@@ -198,9 +198,9 @@ function traced(driver: Driver, tracker: Tracker): Driver {
     ...driver, // whatever else the driver has, as it is
     readGroup: (args) => {
       tracker.enterRead();
-      const read = () => driver.readGroup(args);
-      // A read carrying acknowledgements is an ack as well (both go in one round trip).
-      return args.ack === undefined ? around('read', read) : around('ack', () => around('read', read));
+      // A read carrying the acknowledgements a batch left is a read: the `ack` points are the
+      // acknowledgements sent on their own, as handlers finish.
+      return around('read', () => driver.readGroup(args));
     },
     ack: (...args) => around('ack', () => driver.ack(...args)),
     add: (...args) => around('add', () => driver.add(...args)),

@@ -25,6 +25,7 @@ interface DrainFlags {
   batchSize?: number;
   blockMs?: number;
   concurrency?: number;
+  prefetch?: number;
   idleExitMs: number;
   idleExit: boolean;
   startId?: '$' | '0';
@@ -92,6 +93,13 @@ export function drainCommand(program: Command): void {
     )
     .addOption(
       numberOption('--concurrency <n>', 'handlers running at once (default 1)', 'SLUICE_CONCURRENCY'),
+    )
+    .addOption(
+      numberOption(
+        '--prefetch <batches>',
+        'batches read ahead while the ones before run (default 1; 0: none)',
+        'SLUICE_PREFETCH',
+      ),
     )
     .addOption(
       numberOption(
@@ -177,6 +185,7 @@ Example:
         batchSize: flags.batchSize,
         blockMs: flags.blockMs,
         concurrency: flags.concurrency,
+        prefetch: flags.prefetch,
         idleExitMs: flags.idleExit ? flags.idleExitMs : undefined,
         startId: flags.startId,
         trim: flags.trim,
