@@ -8,6 +8,7 @@ import type { Driver } from '../core/driver.js';
 import { RedisUnavailableError } from '../core/errors.js';
 import type { StreamKeys } from '../core/keys.js';
 import { type AckLine, ackLine } from './acks.js';
+import { type Heartbeat, heartbeat } from './hold.js';
 import type { ResolvedDrainOptions } from './options.js';
 
 /**
@@ -83,6 +84,8 @@ export interface Cycle<T> {
   guard<R>(promise: Promise<R>): Promise<R>;
   /** Its acknowledgements: sent, or left for the next read to carry, answered before it tidies. */
   readonly acks: AckLine;
+  /** The timer renewing the holds on its batches (hold.ts). */
+  readonly heartbeat: Heartbeat;
   /** Clears the cycle's timers; called once, before it returns. */
   close(): void;
 }
@@ -224,8 +227,10 @@ export function openCycle<T>(driver: Driver, options: ResolvedDrainOptions<T>, p
       },
       failed: (error) => cycle.stop('error', error),
     }),
+    heartbeat: heartbeat(options.visibilityTimeoutMs / 10),
     close: () => {
       cancel();
+      cycle.heartbeat.stop();
       cycle.stop('budget');
     },
   };

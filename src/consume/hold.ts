@@ -4,7 +4,8 @@
  * visibility timeout (the TOUCH script: XCLAIM JUSTID of what is still this consumer's), so that
  * another cycle takes over none of them, however long a handler runs. It beats until the batch is
  * done or the cycle stops waiting for it (its deadline, a stop): a handler's message is held until
- * the handler ends, its `handlerTimeoutMs` or the deadline. Its timer is cleared when the batch is.
+ * the handler ends, its `handlerTimeoutMs` or the deadline. One timer per cycle serves every hold
+ * (a batch costs no timer of its own); it is cleared when the cycle closes.
  */
 
 import { TOUCH } from '../core/cycle-scripts.js';
@@ -29,18 +30,45 @@ export interface BatchHold {
 /** What a hold needs of a batch: its messages, their verdicts so far, and whether one was lost (ordered). */
 export type HeldBatch = Pick<BatchRun, 'batch' | 'outcomes' | 'halted'>;
 
+/** One timer for every hold of a cycle: it looks at each of them twice per renewal period. */
+export interface Heartbeat {
+  /** Adds a hold's check, called on every beat until {@link remove}. */
+  add(check: () => void): void;
+  remove(check: () => void): void;
+  /** Clears the timer (the cycle ends). */
+  stop(): void;
+}
+
+/** The heartbeat of a cycle whose holds are renewed every `everyMs`. */
+export function heartbeat(everyMs: number): Heartbeat {
+  const checks = new Set<() => void>();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  return {
+    add(check) {
+      checks.add(check);
+      timer ??= setInterval(() => {
+        for (const c of checks) c();
+      }, everyMs / 2);
+    },
+    remove: (check) => void checks.delete(check),
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+      checks.clear();
+    },
+  };
+}
+
 /**
  * The hold on `run`'s batch, taken when its messages were handed to this consumer (`heldFrom`: a
- * batch read ahead was held since its read, or its hold's last renewal). A message is handed out at
- * most a fifth of the visibility timeout after its hold was last renewed, and held from then on by
- * the heartbeat.
+ * batch read ahead was held since its read, or its hold's last renewal). The cycle's heartbeat
+ * renews it once it is a tenth of the visibility timeout old (within half that again); a message
+ * is handed out at most a fifth of the visibility timeout after its hold was last renewed.
  */
 export function holdBatch<T>(cycle: Cycle<T>, run: HeldBatch, heldFrom = Date.now()): BatchHold {
   const everyMs = cycle.options.visibilityTimeoutMs / 10;
   let heldSince = heldFrom;
   let renewing: Promise<void> | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let released = false;
   const renew = (): Promise<void> => {
     if (renewing !== undefined) return renewing;
     // Redis resets the idle time when it runs the script, after it was sent: held since sending.
@@ -48,24 +76,20 @@ export function holdBatch<T>(cycle: Cycle<T>, run: HeldBatch, heldFrom = Date.no
     renewing = renewHold(cycle, run).finally(() => {
       heldSince = sentAt; // after a failure too: best effort, at-least-once holds either way
       renewing = undefined;
-      beat();
     });
     return renewing;
   };
-  const beat = () => {
-    if (released) return;
-    timer = setTimeout(renew, Math.max(0, heldSince + everyMs - Date.now()));
+  const check = () => {
+    if (Date.now() - heldSince >= everyMs) void renew();
   };
-  beat();
+  cycle.heartbeat.add(check);
   return {
     keep() {
       if (Date.now() - heldSince < 2 * everyMs) return undefined;
-      if (timer !== undefined) clearTimeout(timer);
       return renew();
     },
     async release() {
-      released = true;
-      if (timer !== undefined) clearTimeout(timer);
+      cycle.heartbeat.remove(check);
       if (renewing !== undefined) await renewing;
       return heldSince;
     },

@@ -75,7 +75,9 @@ async function handleInTurn<T>(
   shared: HandlerContext,
 ): Promise<void> {
   // No message is handed out once the cycle stops (a shutdown lets those running finish).
-  const { stopping: signal } = cycle;
+  const { stopping: signal, options: o, keys } = cycle;
+  // Without a schema or a per-handler limit, the handler is called and awaited right here.
+  const plain = o.schema === undefined && o.handlerTimeoutMs === undefined;
   while (run.next < run.batch.length && !signal.aborted && !run.halted) {
     const renewal = hold.keep();
     if (renewal !== undefined) {
@@ -85,8 +87,20 @@ async function handleInTurn<T>(
     }
     const index = run.next++;
     if (run.outcomes[index] === 'lost') continue;
-    const pending = handleOne(cycle, run, index, shared);
-    if (pending !== undefined) await pending;
+    if (!plain) {
+      const pending = handleOne(cycle, run, index, shared);
+      if (pending !== undefined) await pending;
+      continue;
+    }
+    const { entry, deliveries } = run.batch[index] as Delivery;
+    try {
+      const result = o.handler(decodeMessage(keys.stream, entry, deliveries) as Message<T>, shared);
+      if (isThenable(result)) await result;
+    } catch (error) {
+      failed(cycle, run, index, error, false);
+      continue;
+    }
+    succeeded(run, index);
   }
 }
 
