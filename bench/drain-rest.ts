@@ -14,17 +14,20 @@ import { median } from './lib/stats.js';
 export interface RestDrainResult {
   readonly messages: number;
   readonly batchSize: number;
-  readonly perSecond: { readonly sluice: number; readonly fetch: number; readonly sdk: number };
+  /** `sluice` as configured by default (prefetch 1); `sluice2` reading 2 batches ahead. */
+  readonly perSecond: Readonly<Record<Variant, number>>;
   /** Medians of the per-round ratios. */
   readonly ratioToFetch: number;
   readonly ratioToSdk: number;
-  readonly samples: { readonly sluice: number[]; readonly fetch: number[]; readonly sdk: number[] };
-  readonly requests: { readonly sluice: number; readonly fetch: number; readonly sdk: number };
+  /** sluice with `prefetch: 2` ÷ the fetch loop. */
+  readonly prefetch2RatioToFetch: number;
+  readonly samples: Readonly<Record<Variant, number[]>>;
+  readonly requests: Readonly<Record<Variant, number>>;
   readonly sluiceRequestsPerMessage: number;
   readonly sluiceRequestsPerBatch: number;
 }
 
-type Variant = 'sluice' | 'fetch' | 'sdk';
+type Variant = 'sluice' | 'sluice2' | 'fetch' | 'sdk';
 
 async function runOnce(
   context: BenchContext,
@@ -38,8 +41,13 @@ async function runOnce(
   const noop = async () => {};
   const before = requestCount();
   const run =
-    variant === 'sluice'
-      ? await sluiceDrain(context.rest, { ...loop, topic, handler: noop })
+    variant === 'sluice' || variant === 'sluice2'
+      ? await sluiceDrain(context.rest, {
+          ...loop,
+          topic,
+          handler: noop,
+          prefetch: variant === 'sluice' ? 1 : 2,
+        })
       : variant === 'fetch'
         ? await fetchLoop(context.servers.rest, loop, noop)
         : await sdkLoop(context.sdk, loop, noop);
@@ -55,10 +63,10 @@ export async function benchRestDrain(
   options: { readonly messages: number; readonly batchSize: number; readonly reps: number },
 ): Promise<RestDrainResult> {
   const { messages, batchSize, reps } = options;
-  const samples: Record<Variant, number[]> = { sluice: [], fetch: [], sdk: [] };
-  const requests: Record<Variant, number> = { sluice: 0, fetch: 0, sdk: 0 };
-  // Rotate the order each round (s f k, f k s, k s f, …) so that noise is spread over all three.
-  const order: Variant[] = ['sluice', 'fetch', 'sdk'];
+  const samples: Record<Variant, number[]> = { sluice: [], sluice2: [], fetch: [], sdk: [] };
+  const requests: Record<Variant, number> = { sluice: 0, sluice2: 0, fetch: 0, sdk: 0 };
+  // Rotate the order each round (s 2 f k, 2 f k s, …) so that noise is spread over all of them.
+  const order: Variant[] = ['sluice', 'sluice2', 'fetch', 'sdk'];
   for (let rep = 0; rep < reps; rep++) {
     for (let i = 0; i < order.length; i++) {
       const variant = order[(rep + i) % order.length] as Variant;
@@ -67,14 +75,21 @@ export async function benchRestDrain(
       requests[variant] = count;
     }
   }
-  const ratios = (other: Variant) => samples.sluice.map((s, i) => s / (samples[other][i] as number));
+  const ratios = (other: Variant, of: Variant = 'sluice') =>
+    samples[of].map((s, i) => s / (samples[other][i] as number));
   const batches = Math.ceil(messages / batchSize);
   return {
     messages,
     batchSize,
-    perSecond: { sluice: median(samples.sluice), fetch: median(samples.fetch), sdk: median(samples.sdk) },
+    perSecond: {
+      sluice: median(samples.sluice),
+      sluice2: median(samples.sluice2),
+      fetch: median(samples.fetch),
+      sdk: median(samples.sdk),
+    },
     ratioToFetch: median(ratios('fetch')),
     ratioToSdk: median(ratios('sdk')),
+    prefetch2RatioToFetch: median(ratios('fetch', 'sluice2')),
     samples,
     requests,
     sluiceRequestsPerMessage: requests.sluice / messages,

@@ -492,7 +492,17 @@ function performanceTables(results: Results): string[] {
       '## REST drain with a delay added to every request (batch 100, no-op handler)',
       '',
       table(
-        ['added delay', 'sluice', 'fetch loop', 'ratio', 'same-SDK loop', 'ratio', 'sluice req/batch'],
+        [
+          'added delay',
+          'sluice',
+          'fetch loop',
+          'ratio',
+          'same-SDK loop',
+          'ratio',
+          'sluice req/batch',
+          'sluice, prefetch 2',
+          'ratio to fetch',
+        ],
         results.restDelay.map(({ delayMs, result: r }) => [
           `${delayMs} ms`,
           rate(r.perSecond.sluice),
@@ -501,6 +511,8 @@ function performanceTables(results: Results): string[] {
           rate(r.perSecond.sdk),
           ratio(r.ratioToSdk),
           r.sluiceRequestsPerBatch.toFixed(2),
+          r.perSecond.sluice2 === undefined ? '—' : rate(r.perSecond.sluice2),
+          r.prefetch2RatioToFetch === undefined ? '—' : ratio(r.prefetch2RatioToFetch),
         ]),
       ),
     );

@@ -41,7 +41,7 @@ export async function pool<T>(items: readonly T[], concurrency: number, handler:
 /** One sluice cycle that drains a backlog to empty (`idleExitMs: 0`: the first empty read ends it). */
 export async function sluiceDrain(
   driver: Driver,
-  options: LoopOptions & { readonly topic: string; readonly handler: Handler },
+  options: LoopOptions & { readonly topic: string; readonly handler: Handler; readonly prefetch?: number },
 ): Promise<DrainRun> {
   const started = now();
   const report = await drain(driver, {
@@ -52,6 +52,7 @@ export async function sluiceDrain(
     budgetMs: 600_000,
     batchSize: options.batchSize,
     concurrency: options.concurrency,
+    prefetch: options.prefetch,
     handler: options.handler,
     logger: silentLogger,
   });
