@@ -12,10 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import type { DrainOptions } from '../../src/consume/options.js';
 import type { DrainReport } from '../../src/consume/report.js';
-import { streamKeys } from '../../src/core/keys.js';
-import { publishBatch } from '../../src/publish/batch.js';
 import { countingAcks } from '../support/ack-counter.js';
-import { DRIVERS, type RawClient, randomTopic, testDrainOptions } from '../support/fixtures.js';
+import { DRIVERS, numberedTopic, type RawClient, testDrainOptions } from '../support/fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Ids the group holds pending, in order. */
@@ -27,19 +25,7 @@ async function pendingIds(redis: RawClient, stream: string): Promise<string[]> {
 describe.each(DRIVERS)('acks and holds over $name', (kind) => {
   const redis = kind.redis();
 
-  async function arrange(count: number) {
-    const topic = randomTopic('hold');
-    const { stream } = streamKeys({ topic });
-    await redis.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
-    const ids = (
-      await publishBatch(
-        kind.create(),
-        topic,
-        Array.from({ length: count }, (_, i) => ({ data: i })),
-      )
-    ).map((r) => r.id);
-    return { topic, stream, ids };
-  }
+  const arrange = (count: number) => numberedTopic(kind, 'hold', count);
 
   it('acknowledges each message as its handler finishes: the next handler sees the one before acknowledged', async () => {
     const { topic, stream, ids } = await arrange(5);

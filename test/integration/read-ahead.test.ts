@@ -18,9 +18,13 @@ import type { DrainOptions } from '../../src/consume/options.js';
 import type { DrainReport } from '../../src/consume/report.js';
 import type { Driver } from '../../src/core/driver.js';
 import { InvalidOptionError } from '../../src/core/errors.js';
-import { streamKeys } from '../../src/core/keys.js';
-import { publishBatch } from '../../src/publish/batch.js';
-import { DRIVERS, type RawClient, randomTopic, testDrainOptions } from '../support/fixtures.js';
+import {
+  DRIVERS,
+  numberedTopic,
+  type RawClient,
+  randomTopic,
+  testDrainOptions,
+} from '../support/fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Pending entries of group `g`: [id, consumer, idle ms, deliveries]. */
@@ -45,19 +49,7 @@ function answeredAcks(inner: Driver) {
 describe.each(DRIVERS)('reading ahead over $name', (kind) => {
   const redis = kind.redis();
 
-  async function arrange(count: number) {
-    const topic = randomTopic('ahead');
-    const { stream } = streamKeys({ topic });
-    await redis.xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
-    const ids = (
-      await publishBatch(
-        kind.create(),
-        topic,
-        Array.from({ length: count }, (_, i) => ({ data: i })),
-      )
-    ).map((r) => r.id);
-    return { topic, stream, ids };
-  }
+  const arrange = (count: number) => numberedTopic(kind, 'ahead', count);
 
   it.each([
     { prefetch: 2, readsFirst: 2, readsBefore: [3, 3, 4] },

@@ -7,9 +7,11 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 import type { DrainSettings, Handler } from '../../src/consume/options.js';
 import type { Driver } from '../../src/core/driver.js';
+import { streamKeys } from '../../src/core/keys.js';
 import { type Logger, silentLogger } from '../../src/core/logger.js';
 import { ioredisClusterDriver, ioredisDriver } from '../../src/drivers/ioredis.js';
 import { upstashDriver } from '../../src/drivers/upstash.js';
+import { publishBatch } from '../../src/publish/batch.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -156,6 +158,19 @@ export async function dropTopic(client: RawClient, topic: string): Promise<void>
 }
 
 /** A fake Lambda context. */
+/**
+ * A fresh topic whose group `g` is created at `$`, then `count` messages published to it (data 0,
+ * 1, …): the ids answered, in order.
+ */
+export async function numberedTopic(kind: DriverKind, prefix: string, count: number) {
+  const topic = randomTopic(prefix);
+  const { stream } = streamKeys({ topic });
+  await kind.redis().xgroup('CREATE', stream, 'g', '$', 'MKSTREAM');
+  const messages = Array.from({ length: count }, (_, i) => ({ data: i }));
+  const ids = (await publishBatch(kind.create(), topic, messages)).map((r) => r.id);
+  return { topic, stream, ids };
+}
+
 export function lambdaContext(remainingMs: number) {
   const end = Date.now() + remainingMs;
   return { getRemainingTimeInMillis: () => end - Date.now() };
