@@ -4,6 +4,8 @@
  *
  *     ensureGroup → reclaim → read (→ reclaim when due) → (process → settle)* → tidy → report
  *
+ * (tidy sends the report to the group's history with its own script: one round trip for both.)
+ *
  * Event-driven (`wake`), a probe comes first (nothing to do: the cycle ends there), the fan-out
  * looks at the backlog after each batch, and the cycle leaves the group's live drains last
  * (`wake.ts`).
@@ -77,7 +79,8 @@ export async function drainStream<T>(
   }
   // Acknowledgements still on their way are answered (or abandoned at the hard stop) first.
   await cycle.acks.answered();
-  const report = reportOf(cycle, await tidy(cycle));
+  // Tidied, measured and recorded in the history in one round trip.
+  const report = await tidy(cycle);
   // Handlers still running may yet finish: no other drain may hand out what comes after their
   // messages before those can be reclaimed, so the lease stays for the visibility timeout.
   await lease?.release(cycle.counts.unfinished > 0 ? o.visibilityTimeoutMs : 0);

@@ -12,7 +12,7 @@ import { knowsLayout, type TopicLayout, topicLayout } from '../core/partitions.j
 import { activeTelemetry } from '../core/telemetry.js';
 import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js';
 import { drainStream } from './drain-stream.js';
-import { recordHistory } from './history.js';
+import { recordedAs, recordHistory } from './history.js';
 import { checkLayoutInFirstReclaim } from './layout-check.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import type { DrainReport, PartitionReport } from './report.js';
@@ -91,6 +91,7 @@ async function drainResolved<T>(
     'stream' in target
       ? await drainStream(driver, o, { keys: streamKeys(target), consumer, deadline })
       : await drainTopicOf(driver, o, target.topic, layoutLookup, { consumer, deadline, startedAt });
+  // What no cycle's tidy recorded (a cycle that ended before it, a failed invocation) is recorded here.
   await recordHistory(driver, report, o.logger);
   if (report.stoppedBy === 'error') o.logger.error('sluice drain cycle', { ...report });
   else o.logger.info('sluice drain cycle', { ...report });
@@ -170,7 +171,7 @@ async function drainTopic<T>(
         deadline,
         partition,
       });
-      if (report.stoppedBy !== 'leased') reports.push({ partition, ...report });
+      if (report.stoppedBy !== 'leased') reports.push(recordedAs(report, { partition, ...report }));
       // A lane whose partition is leased elsewhere, or idle, serves the next one while time is left.
       if (report.stoppedBy !== 'leased' && report.stoppedBy !== 'idle') return;
     }

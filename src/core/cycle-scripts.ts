@@ -4,6 +4,7 @@
  * tag: legal on Redis Cluster) and is atomic.
  */
 import { defineScript } from './driver.js';
+import { RECORD_LUA } from './history-scripts.js';
 import { LUA_IDS } from './stream-ids.js';
 
 /**
@@ -86,7 +87,8 @@ return lost
 );
 
 /**
- * Tidy a group, keep the stream bounded, and measure the group — one atomic step.
+ * Tidy a group, keep the stream bounded, measure the group, and record the cycle in the group's
+ * history — one atomic step, one round trip at the end of a cycle.
  *
  * Consumers: removes this cycle's consumer and consumers idle for at least the threshold, only
  * those holding no pending entries, so no pending entry is ever orphaned.
@@ -97,13 +99,21 @@ return lost
  * has not read and acknowledged is ever trimmed by this. The optional hard cap (`maxLength`) may
  * drop unconsumed entries; it counts how many, so the drain can say so loudly.
  *
- * KEYS[1] stream. ARGV: group, own consumer, idle threshold ms, trim (1/0), retentionMs, maxLength
- * (0 = none), now ms.
- * Returns: removed, consumers left, group pending, group lag (-1 unknown), trimmed, dropped unconsumed.
+ * History: the cycle's report, given as a JSON object without what this script measures, is
+ * completed with it and recorded (`history-scripts.ts`); a failure to record (a key of another
+ * type) is returned, not raised: the tidying stands.
+ *
+ * KEYS[1] stream, KEYS[2] the group's history hash, KEYS[3] its reports list. ARGV: group, own
+ * consumer, idle threshold ms, trim (1/0), retentionMs, maxLength (0 = none), now ms, then
+ * `RECORD_DRAIN`'s: durationMs, errored (1/0), report JSON, acked, failed,
+ * deadLettered, read, reclaimed, reports kept, minutes kept.
+ * Returns: removed, consumers left, group pending, group lag (-1 unknown), trimmed, dropped
+ * unconsumed, why the report could not be recorded ('' when it was).
  */
 export const TIDY = /* @__PURE__ */ defineScript(
   'sluice-tidy',
   LUA_IDS,
+  RECORD_LUA,
   `
 local group, own, threshold = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local trim, retention, maxLength, now = ARGV[4] == '1', tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -156,6 +166,14 @@ if needed ~= nil then
     end
   end
 end
-return {removed, left, pending, lag, trimmed, dropped}
+
+local measured = ',"consumersRemoved":' .. removed .. ',"trimmed":' .. trimmed .. ',"droppedUnconsumed":' .. dropped
+  .. ',"lag":' .. (lag < 0 and 'null' or lag) .. ',"pending":' .. pending .. '}'
+local counts = {tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])}
+local ok, failure = pcall(record, KEYS[2], KEYS[3], ARGV[8], tonumber(ARGV[9]),
+  string.sub(ARGV[10], 1, -2) .. measured, counts, tonumber(ARGV[16]), tonumber(ARGV[17]))
+local unrecorded = ''
+if not ok then unrecorded = type(failure) == 'table' and tostring(failure.err) or tostring(failure) end
+return {removed, left, pending, lag, trimmed, dropped, unrecorded}
 `,
 );

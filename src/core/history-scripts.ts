@@ -1,7 +1,8 @@
 /**
- * The drain history's scripts: one records a cycle's report (one call per cycle, whatever it did),
- * the other reads a stream's history for every group (one call per stream). Both touch the keys of
- * one stream only (one hash tag: legal on Redis Cluster).
+ * The drain history's scripts: one records a cycle's report (one call per cycle, whatever it did;
+ * a cycle that tidies records it in its tidy script instead, `cycle-scripts.ts`), the other reads a
+ * stream's history for every group (one call per stream). Both touch the keys of one stream only
+ * (one hash tag: legal on Redis Cluster).
  *
  * A group's history is two keys (`keys.ts`):
  *
@@ -34,24 +35,22 @@ export const BUCKET_COUNTS = [
 ] as const;
 
 /**
- * Record one cycle. Its counts are spread over the minutes it ran, in proportion to the time it ran in
- * each (a cycle's counts are known only at its end; a 50 s cycle would otherwise put them all in
- * one minute); its `cycles` and `errors` count in the minute it ended.
- * KEYS[1] the group's history hash, KEYS[2] its reports list.
- * ARGV: durationMs, errored (1/0), report JSON, acked, failed, deadLettered, read, reclaimed,
- * reports kept, minutes kept. Returns the time recorded (Redis's clock, ms).
+ * Record one cycle, as a Lua function `record(historyKey, reportsKey, durationMs, errored, reportJson,
+ * counts, kept, minutes)` (counts: acked, failed, deadLettered, read, reclaimed) shared by
+ * {@link RECORD_DRAIN} and the tidy script (`cycle-scripts.ts`), which records the cycle it tidies.
+ * Its counts are spread over the minutes it ran, in proportion to the time it ran in each (a
+ * cycle's counts are known only at its end; a 50 s cycle would otherwise put them all in one
+ * minute); its `cycles` and `errors` count in the minute it ended. Returns the time recorded
+ * (Redis's clock, ms).
  */
-export const RECORD_DRAIN = /* @__PURE__ */ defineScript(
-  'sluice-record-drain',
-  `
-local minutes, kept = tonumber(ARGV[10]), tonumber(ARGV[9])
+export const RECORD_LUA = `
+local function record(historyKey, reportsKey, durationMs, errored, reportJson, counts, kept, minutes)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local duration = math.max(0, math.floor(tonumber(ARGV[1]) or 0))
+local duration = math.max(0, math.floor(tonumber(durationMs) or 0))
 local startMs = now - duration
 local last = math.floor(now / 60000)
 local first = math.max(math.floor(startMs / 60000), last - minutes + 1)
-local counts = {tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
 local given = {0, 0, 0, 0, 0}
 for m = first, last do
   local from, to = math.max(startMs, m * 60000), math.min(now, m * 60000 + 60000)
@@ -59,7 +58,7 @@ for m = first, last do
   if m < last and duration > 0 then share = (to - startMs) / duration end
   local slot = tostring(m % minutes)
   local b = {}
-  local old = redis.call('HGET', KEYS[1], slot)
+  local old = redis.call('HGET', historyKey, slot)
   if old then
     for n in string.gmatch(old, '%S+') do b[#b + 1] = tonumber(n) end
   end
@@ -71,17 +70,33 @@ for m = first, last do
   end
   if m == last then
     b[7] = b[7] + 1
-    b[8] = b[8] + tonumber(ARGV[2])
+    b[8] = b[8] + errored
   end
   b[9] = b[9] + math.max(0, to - from)
-  redis.call('HSET', KEYS[1], slot, table.concat(b, ' '))
+  redis.call('HSET', historyKey, slot, table.concat(b, ' '))
 end
-redis.call('LPUSH', KEYS[2], now .. ' ' .. ARGV[3])
-redis.call('LTRIM', KEYS[2], 0, kept - 1)
+redis.call('LPUSH', reportsKey, now .. ' ' .. reportJson)
+redis.call('LTRIM', reportsKey, 0, kept - 1)
 local ttl = minutes * 60000 + 3600000
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PEXPIRE', historyKey, ttl)
+redis.call('PEXPIRE', reportsKey, ttl)
 return now
+end
+`;
+
+/**
+ * Record one cycle's report ({@link RECORD_LUA}): a report no tidy script recorded (a cycle that
+ * ended before it tidied, an invocation that failed before any cycle, a tidy that failed).
+ * KEYS[1] the group's history hash, KEYS[2] its reports list.
+ * ARGV: durationMs, errored (1/0), report JSON, acked, failed, deadLettered, read, reclaimed,
+ * reports kept, minutes kept. Returns the time recorded (Redis's clock, ms).
+ */
+export const RECORD_DRAIN = /* @__PURE__ */ defineScript(
+  'sluice-record-drain',
+  RECORD_LUA,
+  `
+local counts = {tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
+return record(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], counts, tonumber(ARGV[9]), tonumber(ARGV[10]))
 `,
 );
 

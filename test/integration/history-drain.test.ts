@@ -1,12 +1,14 @@
 /**
  * The drain history over every driver: each cycle records its report (one script call per stream
- * served, none per message), rates and per-minute series are read from it, a partitioned topic adds
+ * served, none per message: the tidy script's, which records what it tidied, or one of its own for
+ * a cycle that did not tidy), rates and per-minute series are read from it, a partitioned topic adds
  * its partitions up, a running drain counts as running, and a failed or stalled history write never
  * fails nor holds up the drain.
  */
 import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import { HISTORY_WRITE_MS } from '../../src/consume/history.js';
+import { TIDY } from '../../src/core/cycle-scripts.js';
 import { declareTopic } from '../../src/core/declare.js';
 import type { Driver } from '../../src/core/driver.js';
 import { PermanentError } from '../../src/core/errors.js';
@@ -18,22 +20,33 @@ import { DRIVERS, randomTopic, recordingLogger, testDrainOptions } from '../supp
 import { notNearMinuteEnd } from '../support/history-kit.js';
 import { waitFor } from '../support/wait-for.js';
 
+/** The scripts that record a cycle: the tidy script (a cycle that tidies records in it), else RECORD_DRAIN. */
+const RECORDING = new Map<unknown, 'tidy' | 'record'>([
+  [TIDY.sha1, 'tidy'],
+  [TIDY.source, 'tidy'],
+  [RECORD_DRAIN.sha1, 'record'],
+  [RECORD_DRAIN.source, 'record'],
+]);
+
 /**
- * The driver, counting the calls of the recording script that ran (`records`: an EVALSHA, or the EVAL
- * after a server answered NOSCRIPT the first time it met the script: those are `uncached`).
+ * The driver, counting the calls of the scripts that record (`records`: an EVALSHA, or the EVAL
+ * after a server answered NOSCRIPT the first time it met the script: those are `uncached`); `behave`
+ * replaces those it is given (by which script).
  */
-function countingRecords(driver: Driver, behave?: () => Promise<unknown>) {
+function countingRecords(
+  driver: Driver,
+  behave?: (script: 'tidy' | 'record') => Promise<unknown> | undefined,
+) {
   const calls = { records: 0, uncached: 0 };
   const proxy = new Proxy(driver, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== 'function' || property === 'close') return value;
       return (...args: unknown[]) => {
-        const isRecord =
-          (property === 'evalSha' && args[0] === RECORD_DRAIN.sha1) ||
-          (property === 'eval' && args[0] === RECORD_DRAIN.source);
-        if (!isRecord) return value.apply(target, args);
-        if (behave) return behave();
+        const script = property === 'evalSha' || property === 'eval' ? RECORDING.get(args[0]) : undefined;
+        if (script === undefined) return value.apply(target, args);
+        const replaced = behave?.(script);
+        if (replaced !== undefined) return replaced;
         return (value.apply(target, args) as Promise<unknown>).then(
           (result) => {
             calls.records++;
@@ -191,30 +204,58 @@ describe.each(DRIVERS)('drain history over $name', (kind) => {
     expect(full.groups[0]?.history).toHaveLength(1);
   });
 
-  it('a failed history write is a warning: the drain still returns its report', async () => {
+  it('a failed history write is a warning: the drain still returns its report, measured', async () => {
     const topic = randomTopic();
     await declareTopic(driver, topic, { groups: ['g'] });
     await publishBatch(driver, topic, [{ data: 1 }]);
     const { logger, lines } = recordingLogger();
-    const failing = countingRecords(driver, async () => {
-      throw new Error('history refused');
-    });
-    const report = await drain(failing.driver, { ...testDrainOptions(topic, 'g', async () => {}), logger });
-    expect(report).toMatchObject({ acked: 1, stoppedBy: 'idle' });
+    // The reports list is a key of another type: the tidy script tidies, measures, and cannot record.
+    await redis.set(streamKeys({ topic }).reports('g'), 'not a list');
+    const report = await drain(driver, { ...testDrainOptions(topic, 'g', async () => {}), logger });
+    expect(report).toMatchObject({ acked: 1, stoppedBy: 'idle', lag: 0, pending: 0 });
     expect(lines.filter((l) => l.level === 'warn')).toEqual([
       expect.objectContaining({
         message: 'could not record the drain in its history',
-        fields: expect.objectContaining({ group: 'g', error: expect.stringContaining('history refused') }),
+        fields: expect.objectContaining({ group: 'g', error: expect.stringContaining('WRONGTYPE') }),
       }),
     ]);
     expect(lines.filter((l) => l.message === 'sluice drain cycle')).toHaveLength(1);
+  });
+
+  it('a failed tidy: the report is recorded on its own, a warning each when that fails too', async () => {
+    const topic = randomTopic();
+    await declareTopic(driver, topic, { groups: ['g'] });
+    await publishBatch(driver, topic, [{ data: 1 }]);
+    const { logger, lines } = recordingLogger();
+    const failing = countingRecords(driver, (script) =>
+      script === 'tidy' ? Promise.reject(new Error('tidy refused')) : undefined,
+    );
+    const report = await drain(failing.driver, { ...testDrainOptions(topic, 'g', async () => {}), logger });
+    expect(report).toMatchObject({ acked: 1, stoppedBy: 'idle', lag: null });
+    expect(failing.calls.records).toBe(1);
+    expect((await topicHistory(driver, topic)).groups[0]?.drains.last).toMatchObject({ acked: 1, lag: null });
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual(['tidy phase failed']);
+
+    const refused = countingRecords(driver, () => Promise.reject(new Error('history refused')));
+    const { logger: logger2, lines: lines2 } = recordingLogger();
+    await drain(refused.driver, { ...testDrainOptions(topic, 'g', async () => {}), logger: logger2 });
+    expect(lines2.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({ message: 'tidy phase failed' }),
+      expect.objectContaining({
+        message: 'could not record the drain in its history',
+        fields: expect.objectContaining({ error: expect.stringContaining('history refused') }),
+      }),
+    ]);
   });
 
   it('a history write that never answers holds the report back by at most HISTORY_WRITE_MS', async () => {
     const topic = randomTopic();
     await declareTopic(driver, topic, { groups: ['g'] });
     const { logger, lines } = recordingLogger();
-    const stalled = countingRecords(driver, () => new Promise(() => {}));
+    // The tidy script fails, so the report is written on its own: that write never answers.
+    const stalled = countingRecords(driver, (script) =>
+      script === 'tidy' ? Promise.reject(new Error('tidy refused')) : new Promise(() => {}),
+    );
     const startedAt = Date.now();
     const report = await drain(stalled.driver, {
       ...testDrainOptions(topic, 'g', async () => {}),
@@ -224,7 +265,9 @@ describe.each(DRIVERS)('drain history over $name', (kind) => {
     expect(report.stoppedBy).toBe('idle');
     expect(tookMs).toBeGreaterThanOrEqual(report.durationMs + HISTORY_WRITE_MS - 50);
     expect(tookMs).toBeLessThan(report.durationMs + HISTORY_WRITE_MS + 1_000);
-    expect(lines.find((l) => l.level === 'warn')?.fields).toMatchObject({
+    expect(
+      lines.find((l) => l.message === 'could not record the drain in its history')?.fields,
+    ).toMatchObject({
       error: `no answer within ${HISTORY_WRITE_MS} ms`,
     });
   });
