@@ -22,6 +22,24 @@ end
 `;
 
 /**
+ * `createGroup(stream, group, start)`: creates the group at `start` ('$' or '0'), and the stream when
+ * it does not exist; an existing group is fine. Returns -1 when the group existed, else how many
+ * entries the stream held that a group created at '$' will never see (0 at '0', or for a new
+ * stream); any other error as an error reply, which the caller returns.
+ */
+export const LUA_CREATE_GROUP = `
+local function createGroup(stream, group, start)
+  local created = redis.pcall('XGROUP', 'CREATE', stream, group, start, 'MKSTREAM')
+  if type(created) == 'table' and created.err then
+    if string.sub(created.err, 1, 9) ~= 'BUSYGROUP' then return redis.error_reply(created.err) end
+    return -1
+  end
+  if start == '$' then return redis.call('XLEN', stream) end
+  return 0
+end
+`;
+
+/**
  * `promote(stream, scheduled, msgs, at, limit)`: appends the delayed messages due at `at` (at most
  * `limit`) to the stream, each removed from the schedule in the same step. Returns how many it
  * appended and in how many ms the next one is due (-1: none left).
@@ -91,6 +109,7 @@ end
 export const RECLAIM = /* @__PURE__ */ defineScript(
   'sluice-reclaim',
   LUA_NOW,
+  LUA_CREATE_GROUP,
   LUA_PROMOTE,
   LUA_CLAIM,
   `
@@ -104,14 +123,8 @@ if ARGV[9] == '1' then
 end
 local start, skipped = ARGV[8] or '', -1
 if start ~= '' then
-  local created = redis.pcall('XGROUP', 'CREATE', stream, group, start, 'MKSTREAM')
-  if type(created) == 'table' and created.err then
-    if string.sub(created.err, 1, 9) ~= 'BUSYGROUP' then return redis.error_reply(created.err) end
-  elseif start == '$' then
-    skipped = redis.call('XLEN', stream)
-  else
-    skipped = 0
-  end
+  skipped = createGroup(stream, group, start)
+  if type(skipped) == 'table' then return skipped end
 end
 local at = now()
 local promoted, nextDelivery = promote(stream, KEYS[3], KEYS[4], at, tonumber(ARGV[7]))

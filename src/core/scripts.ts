@@ -5,7 +5,7 @@
  * it writes whole.
  */
 import { defineScript } from './driver.js';
-import { LUA_PROMOTE } from './schedule-scripts.js';
+import { LUA_CREATE_GROUP, LUA_PROMOTE } from './schedule-scripts.js';
 import { LUA_WAKE_IF_NONE } from './wake-scripts.js';
 
 /**
@@ -131,19 +131,13 @@ return declared(requested)
  */
 export const CREATE_GROUPS = /* @__PURE__ */ defineScript(
   'sluice-create-groups',
+  LUA_CREATE_GROUP,
   `
-local start = ARGV[1]
-local skipped = 0
-if start == '$' and redis.call('EXISTS', KEYS[1]) == 1 then skipped = redis.call('XLEN', KEYS[1]) end
 local out = {}
 for i = 2, #ARGV do
-  local reply = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[i], start, 'MKSTREAM')
-  if type(reply) == 'table' and reply.err then
-    if string.sub(reply.err, 1, 9) ~= 'BUSYGROUP' then return redis.error_reply(reply.err) end
-    out[#out + 1] = -1
-  else
-    out[#out + 1] = skipped
-  end
+  local skipped = createGroup(KEYS[1], ARGV[i], ARGV[1])
+  if type(skipped) == 'table' then return skipped end
+  out[#out + 1] = skipped
 end
 return out
 `,
