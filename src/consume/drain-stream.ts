@@ -25,6 +25,7 @@ import type { Delivery, HandleBatch, Settlement } from './batch.js';
 import { type Cycle, type CyclePlace, openCycle } from './cycle.js';
 import { ensureGroup } from './ensure.js';
 import { reclaimAndReadInOrder } from './in-order.js';
+import { layoutUnread } from './layout-check.js';
 import { type Lease, takeLease } from './lease.js';
 import type { ResolvedDrainOptions } from './options.js';
 import { type MessageCycle, processBatch } from './process.js';
@@ -58,9 +59,11 @@ export async function drainStream<T>(
   };
   try {
     if (o.wake !== undefined) {
-      // Event-driven: nothing to do, or enough drains at it → the cycle ends here (one script).
-      const { verdict, lag } = await cycle.guard(probe(cycle));
-      if (verdict !== 'run') return ended(cycle, 'idle');
+      // Event-driven: nothing to do, or enough drains at it → the cycle ends here (one script,
+      // which records this report).
+      const idle: DrainReport = { ...reportOf(cycle, { ...UNMEASURED, lag: 0 }), stoppedBy: 'idle' };
+      const { verdict, lag } = await cycle.guard(probe(cycle, idle));
+      if (verdict !== 'run') return ended(cycle, 'idle', idle);
       fan = fanOut(cycle, lag);
     }
     if (o.ordered) {
@@ -84,8 +87,9 @@ export async function drainStream<T>(
   // Handlers still running may yet finish: no other drain may hand out what comes after their
   // messages before those can be reclaimed, so the lease stays for the visibility timeout.
   await lease?.release(cycle.counts.unfinished > 0 ? o.visibilityTimeoutMs : 0);
-  // Event-driven: leave the group's live drains, waking a successor if work is left.
-  if (o.wake !== undefined) await cycle.guard(finish(cycle)).catch(() => {});
+  // Event-driven: leave the group's live drains, waking a successor if work is left (not on a stream
+  // the cycle left alone, its topic's layout unread or not plain).
+  if (o.wake !== undefined && !layoutUnread(cycle)) await cycle.guard(finish(cycle)).catch(() => {});
   cycle.close();
   return report;
 }
@@ -108,9 +112,12 @@ function hasHandler<T>(cycle: Cycle<T>): cycle is MessageCycle<T> {
   return cycle.options.handler !== undefined;
 }
 
-/** Another drain holds the stream's lease, or (event-driven) there is nothing to do: the cycle ends at once. */
-function ended<T>(cycle: Cycle<T>, reason: 'leased' | 'idle'): DrainReport {
+/**
+ * Another drain holds the stream's lease, or (event-driven) there is nothing to do: the cycle ends at
+ * once, with `report` (the probe's, already recorded) or an unmeasured one.
+ */
+function ended<T>(cycle: Cycle<T>, reason: 'leased' | 'idle', report?: DrainReport): DrainReport {
   cycle.stop(reason);
   cycle.close();
-  return reportOf(cycle, reason === 'idle' ? { ...UNMEASURED, lag: 0 } : UNMEASURED);
+  return report ?? reportOf(cycle, UNMEASURED);
 }

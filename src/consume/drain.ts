@@ -13,7 +13,7 @@ import { activeTelemetry } from '../core/telemetry.js';
 import { consumerName, deadlineOf, noCounts, type StopReason } from './cycle.js';
 import { drainStream } from './drain-stream.js';
 import { recordedAs, recordHistory } from './history.js';
-import { checkLayoutInFirstReclaim } from './layout-check.js';
+import { checkLayoutInFirstScript } from './layout-check.js';
 import { type DrainOptions, type ResolvedDrainOptions, resolveDrainOptions } from './options.js';
 import type { DrainReport, PartitionReport } from './report.js';
 import { traceDrain } from './telemetry.js';
@@ -51,7 +51,7 @@ export async function drain<T = unknown>(
   // load, or fail to) then overlaps with that round trip and with the connection's setup.
   const { target } = resolved;
   const layout =
-    'topic' in target && !layoutInFirstReclaim(driver, resolved, target.topic)
+    'topic' in target && !layoutInFirstScript(driver, resolved, target.topic)
       ? layoutOf(driver, target.topic, resolved.partitions)
       : undefined;
   const otel = await activeTelemetry();
@@ -68,13 +68,13 @@ function layoutOf(driver: Driver, topic: string, partitions: number | undefined)
 
 /**
  * Whether the topic is drained as a plain one before its layout is read, by the cycle's first
- * reclaim (`layout-check.ts`): when the container does not know the layout yet, and no script runs
- * on the stream before that reclaim (event-driven draining's probe, ordered draining's lease), nor
- * do the options ask for partitions.
+ * script on the stream (`layout-check.ts`: event-driven draining's probe, else the first reclaim):
+ * when the container does not know the layout yet, and no other script runs on the stream before
+ * (ordered draining's lease, without a probe), nor do the options ask for partitions.
  */
-function layoutInFirstReclaim<T>(driver: Driver, o: ResolvedDrainOptions<T>, topic: string): boolean {
+function layoutInFirstScript<T>(driver: Driver, o: ResolvedDrainOptions<T>, topic: string): boolean {
   if (o.partitions !== undefined || o.assignedPartitions !== undefined) return false;
-  return !o.ordered && o.wake === undefined && !knowsLayout(driver, topic);
+  return (o.wake !== undefined || !o.ordered) && !knowsLayout(driver, topic);
 }
 
 /** {@link drain} once its options are resolved (and, with OpenTelemetry, its handler traced). */
@@ -99,8 +99,8 @@ async function drainResolved<T>(
 }
 
 /**
- * Drains a topic by its layout (`layoutLookup`); without one, as a plain topic whose first reclaim
- * reads the layout, then by that layout when the topic turned out not to be plain.
+ * Drains a topic by its layout (`layoutLookup`); without one, as a plain topic whose first script
+ * (probe or reclaim) reads the layout, then by that layout when the topic turned out not to be plain.
  */
 async function drainTopicOf<T>(
   driver: Driver,
@@ -112,10 +112,10 @@ async function drainTopicOf<T>(
   let lookup = layoutLookup;
   if (lookup === undefined) {
     const keys = streamKeys({ topic });
-    const check = checkLayoutInFirstReclaim(driver, topic, keys);
+    const check = checkLayoutInFirstScript(driver, topic, keys);
     const report = await drainStream(driver, o, { keys, consumer, deadline });
     if (!check.notPlain) return report;
-    // Remembered by the reclaim when it read a partition count: no round trip then.
+    // Remembered by the probe or reclaim when it read a partition count: no round trip then.
     lookup = topicLayout(driver, topic, o.partitions);
   }
   try {

@@ -113,6 +113,11 @@ function recorded(report: DrainReport): Record<string, unknown> {
   return error === undefined ? kept : { ...kept, error: error.slice(0, MAX_ERROR_CHARS) };
 }
 
+/** What a history keeps of a cycle's report, as a script records it, with its partition. */
+export function recordedPart(report: DrainReport, partition: number | undefined): Record<string, unknown> {
+  return partition === undefined ? recorded(report) : { partition, ...recorded(report) };
+}
+
 /**
  * What a history keeps of a cycle's report before its tidy script measured the group (which adds
  * `consumersRemoved`, `trimmed`, `droppedUnconsumed`, `lag` and `pending`), with its partition.
@@ -125,6 +130,6 @@ export function unmeasuredPart(report: DrainReport, partition: number | undefine
     lag: _lag,
     pending: _pending,
     ...kept
-  } = recorded(report);
-  return partition === undefined ? kept : { partition, ...kept };
+  } = recordedPart(report, partition);
+  return kept;
 }

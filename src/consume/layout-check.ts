@@ -1,12 +1,13 @@
 /**
  * A topic whose layout the container does not know yet (a cold start, or no partition count
- * recorded) is first drained as a plain topic, its layout read by the cycle's first reclaim in the
- * same script (one round trip fewer). The script leaves a partitioned topic's plain stream alone,
- * and the drain then serves its partitions (`drain.ts`).
+ * recorded) is first drained as a plain topic, its layout read by the cycle's first script on the
+ * stream — the event-driven probe, else the first reclaim — in that script (one round trip fewer).
+ * The script leaves a partitioned topic's plain stream alone, and the drain then serves its
+ * partitions (`drain.ts`).
  */
 import type { Driver } from '../core/driver.js';
 import type { StreamKeys } from '../core/keys.js';
-import { rememberLayout } from '../core/partitions.js';
+import { declaredGroupsKey, partitionCountKey, rememberLayout } from '../core/partitions.js';
 import type { Cycle } from './cycle.js';
 
 /** The cycle's topic turned out partitioned (or its count unreadable): it ends, having done nothing. */
@@ -17,12 +18,12 @@ export class TopicNotPlainSignal extends Error {
   }
 }
 
-/** A layout the first reclaim of the cycle on a plain topic's stream reads. */
+/** A layout the first script of the cycle on a plain topic's stream (probe or reclaim) reads. */
 export interface LayoutCheck {
   /** The caller's driver (layouts are remembered per driver object). */
   readonly driver: Driver;
   readonly topic: string;
-  /** Whether the first reclaim ran and read it. */
+  /** Whether the script ran and read it. */
   read: boolean;
   /** Whether it found the topic not plain: the cycle did nothing. */
   notPlain: boolean;
@@ -31,14 +32,14 @@ export interface LayoutCheck {
 // Keyed by the keys the cycle is opened with (the cycle's own `keys`).
 const checks = new WeakMap<StreamKeys, LayoutCheck>();
 
-/** Asks the first reclaim of the cycle on `keys` (the plain stream of `topic`) to read the layout. */
-export function checkLayoutInFirstReclaim(driver: Driver, topic: string, keys: StreamKeys): LayoutCheck {
+/** Asks the first script of the cycle on `keys` (the plain stream of `topic`) to read the layout. */
+export function checkLayoutInFirstScript(driver: Driver, topic: string, keys: StreamKeys): LayoutCheck {
   const check: LayoutCheck = { driver, topic, read: false, notPlain: false };
   checks.set(keys, check);
   return check;
 }
 
-/** The layout check the cycle's reclaim is to make, once. */
+/** The layout check the cycle's next script is to make, once (the probe's or the first reclaim's). */
 export function takeLayoutCheck<T>(cycle: Cycle<T>): LayoutCheck | undefined {
   const check = checks.get(cycle.keys);
   return check === undefined || check.read ? undefined : check;
@@ -50,8 +51,13 @@ export function layoutUnread<T>(cycle: Cycle<T>): boolean {
   return check !== undefined && (!check.read || check.notPlain);
 }
 
+/** The keys of a topic's layout, in its plain stream's slot: its partition count, its declared groups. */
+export function layoutKeys(topic: string): string[] {
+  return [partitionCountKey(topic), declaredGroupsKey(topic)];
+}
+
 /**
- * Notes what the reclaim read: `recorded` the partition count (0 or absent: none), `groups` the
+ * Notes what the script read: `recorded` the partition count (0 or absent: none), `groups` the
  * declared groups. A recorded count is remembered; a topic not plain ends the cycle (throws).
  */
 export function noteLayout(check: LayoutCheck, recorded: unknown, groups: unknown): void {

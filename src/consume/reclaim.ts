@@ -7,14 +7,13 @@
  */
 
 import { runScript } from '../core/driver.js';
-import { declaredGroupsKey, partitionCountKey } from '../core/partitions.js';
 import { type Promotion, parseReclaim } from '../core/replies.js';
 import { RECLAIM } from '../core/schedule-scripts.js';
 import type { Delivery, HandleBatch } from './batch.js';
 import { type Cycle, outOfRoom, room, stopped } from './cycle.js';
 import type { DeadLetterCandidate } from './dead-letters.js';
 import { takeGroupToCreate } from './ensure.js';
-import { noteLayout, takeLayoutCheck } from './layout-check.js';
+import { layoutKeys, noteLayout, takeLayoutCheck } from './layout-check.js';
 import { deadLetterOrKeep, giveBack } from './settle.js';
 
 /** A page of reclaimed entries (plain or ordered reclaim). */
@@ -79,11 +78,6 @@ export async function reclaim<T>(
       };
     }
   }
-}
-
-/** The keys of a topic's layout, in its plain stream's slot. */
-function layoutKeys(topic: string): string[] {
-  return [partitionCountKey(topic), declaredGroupsKey(topic)];
 }
 
 /** Counts delayed messages a reclaim moved into the stream; resolves when the next is due (ms). */

@@ -14,6 +14,9 @@ import { describeGot, integerOption } from '../core/validate.js';
 import { FAN_OUT, FINISH, PROBE } from '../core/wake-scripts.js';
 import { type WakeReason, type Waker, wakeWithin } from '../core/waker.js';
 import type { Cycle } from './cycle.js';
+import { historyKeys, markRecorded, recordArgs, recordedPart, warnUnrecorded } from './history.js';
+import { layoutKeys, noteLayout, takeLayoutCheck } from './layout-check.js';
+import type { DrainReport } from './report.js';
 
 /** Event-driven draining settings of a drain. */
 export interface WakeOptions {
@@ -131,21 +134,41 @@ function scriptKeys<T>(cycle: Cycle<T>): string[] {
 /**
  * The cycle's first step in event-driven mode (one script): `run` — it joins the group's live
  * drains until its deadline — or `idle` / `full` (nothing to do, or enough drains live), and then
- * the cycle ends at once. Resolves the verdict and the group's lag (-1 unknown).
+ * the cycle ends at once, `ended` its report, which the script records in the group's history.
+ * While the container does not know the topic's layout, the script reads it first
+ * (`layout-check.ts`: a topic found not plain throws, the script having done nothing). Resolves the
+ * verdict and the group's lag (-1 unknown).
  */
-export async function probe<T>(cycle: Cycle<T>): Promise<{ verdict: ProbeVerdict; lag: number }> {
+export async function probe<T>(
+  cycle: Cycle<T>,
+  ended: DrainReport,
+): Promise<{ verdict: ProbeVerdict; lag: number }> {
   const { options: o } = cycle;
   const wake = o.wake as NonNullable<typeof o.wake>;
   const liveMs = cycle.deadline - Date.now() + LIVE_AFTER_DEADLINE_MS;
-  const reply = await runScript(cycle.driver, PROBE, scriptKeys(cycle), [
-    o.group,
-    drainIdOf(cycle),
-    Math.max(1, liveMs),
-    o.visibilityTimeoutMs,
-    wake.maxConcurrentDrains,
-  ]);
-  const [verdict, lag] = Array.isArray(reply) ? reply : [];
-  return { verdict: parseString(verdict, 'probe verdict') as ProbeVerdict, lag: Number(lag) };
+  const layout = takeLayoutCheck(cycle);
+  const reply = await runScript(
+    cycle.driver,
+    PROBE,
+    [...scriptKeys(cycle), ...historyKeys(ended), ...(layout === undefined ? [] : layoutKeys(layout.topic))],
+    [
+      o.group,
+      drainIdOf(cycle),
+      Math.max(1, liveMs),
+      o.visibilityTimeoutMs,
+      wake.maxConcurrentDrains,
+      layout === undefined ? 0 : 1,
+      ...recordArgs(recordedPart(ended, cycle.partition), ended),
+    ],
+  );
+  const [verdict, lag, , count, unrecorded, groups] = Array.isArray(reply) ? reply : [];
+  if (layout !== undefined) noteLayout(layout, count, groups);
+  const said = parseString(verdict, 'probe verdict') as ProbeVerdict;
+  if (said !== 'run') {
+    markRecorded(ended);
+    if (unrecorded) warnUnrecorded(o.logger, ended, String(unrecorded));
+  }
+  return { verdict: said, lag: Number(lag) };
 }
 
 /**

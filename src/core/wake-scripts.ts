@@ -13,6 +13,7 @@
  * - a drain with more backlog than it can finish (`FAN_OUT`) adds and wakes more, up to a limit.
  */
 import { defineScript } from './driver.js';
+import { RECORD_LUA } from './history-scripts.js';
 import { LUA_NOW } from './schedule-scripts.js';
 
 /**
@@ -44,36 +45,54 @@ end
 /**
  * A drain starts: drop expired members; if the group has nothing to do (no lag, nothing stale,
  * no delayed message due) or `limit` drains are live already, it ends at once — and, if it had been
- * woken under `id`, leaves the set. Else it joins the set as `id`, live until `expiresAt`.
- * KEYS: stream, drains, scheduled. ARGV: group, id, expiresInMs, visibilityMs, limit.
- * Returns {verdict ('run' | 'idle' | 'full'), lag (-1 unknown), live drains (itself included)}.
+ * woken under `id`, leaves the set — and its report is recorded in the group's history
+ * (`history-scripts.ts`; a failure to record is returned, not raised). Else it joins the set as
+ * `id`, live until `expiresAt`.
+ * With ARGV[6] '1', the stream is a plain topic's whose layout the drain has not read yet: first of
+ * all, the topic's partition count (KEYS[6]) is read, and when one other than 1 is recorded, nothing
+ * is done ('layout') and the declared groups (KEYS[7]) are returned with it.
+ * KEYS: stream, drains, scheduled, the group's history hash, its reports list, [partition count,
+ * declared groups]. ARGV: group, id, expiresInMs, visibilityMs, limit, layout check ('1' / '0'), then
+ * the report of the cycle as it ends here, as `RECORD_DRAIN` takes it: durationMs, errored (1/0),
+ * report JSON, acked, failed, deadLettered, read, reclaimed, reports kept, minutes kept.
+ * Returns {verdict ('run' | 'idle' | 'full' | 'layout'), lag (-1 unknown), live drains (itself
+ * included), recorded partition count (false: none or not read), why the report could not be
+ * recorded ('' when it was or was not to be), declared groups (on 'layout')}.
  * A missing stream or group answers 'run': the drain's own first steps create them.
  */
 export const PROBE = /* @__PURE__ */ defineScript(
   'sluice-probe',
   LUA_NOW,
   LUA_WORK,
+  RECORD_LUA,
   `
 local stream, drains = KEYS[1], KEYS[2]
 local group, id = ARGV[1], ARGV[2]
+local recorded = false
+if ARGV[6] == '1' then
+  recorded = redis.call('GET', KEYS[6])
+  if recorded and recorded ~= '1' then return {'layout', -1, 0, recorded, '', redis.call('SMEMBERS', KEYS[7])} end
+end
+local function ends(verdict, lag, live)
+  redis.call('ZREM', drains, id)
+  local counts = {tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])}
+  local ok, failure = pcall(record, KEYS[4], KEYS[5], ARGV[7], tonumber(ARGV[8]), ARGV[9], counts,
+    tonumber(ARGV[15]), tonumber(ARGV[16]))
+  local unrecorded = ''
+  if not ok then unrecorded = type(failure) == 'table' and tostring(failure.err) or tostring(failure) end
+  return {verdict, lag, live, recorded, unrecorded}
+end
 local at = now()
 redis.call('ZREMRANGEBYSCORE', drains, '-inf', at)
-if redis.call('EXISTS', stream) == 0 then return {'run', -1, 1} end
+if redis.call('EXISTS', stream) == 0 then return {'run', -1, 1, recorded, ''} end
 local ok, lag, stale, due = pcall(work, stream, group, tonumber(ARGV[4]), KEYS[3], at)
-if not ok then return {'run', -1, 1} end
-if type(lag) == 'table' then return {'run', -1, 1} end
-if lag == 0 and stale == 0 and due == 0 then
-  redis.call('ZREM', drains, id)
-  return {'idle', 0, redis.call('ZCARD', drains)}
-end
+if not ok or type(lag) == 'table' then return {'run', -1, 1, recorded, ''} end
 local others = redis.call('ZCARD', drains) - (redis.call('ZSCORE', drains, id) and 1 or 0)
-if others >= tonumber(ARGV[5]) then
-  redis.call('ZREM', drains, id)
-  return {'full', lag, others}
-end
+if lag == 0 and stale == 0 and due == 0 then return ends('idle', 0, others) end
+if others >= tonumber(ARGV[5]) then return ends('full', lag, others) end
 redis.call('ZADD', drains, at + tonumber(ARGV[3]), id)
 redis.call('PEXPIRE', drains, tonumber(ARGV[3]) + 60000)
-return {'run', lag, others + 1}
+return {'run', lag, others + 1, recorded, ''}
 `,
 );
 

@@ -17,33 +17,11 @@ import { CREATE_GROUPS, DECLARE_TOPIC } from '../../src/core/scripts.js';
 import { publishBatch } from '../../src/publish/batch.js';
 import { publish } from '../../src/publish/publish.js';
 import { DRIVERS, groupInfo, randomTopic, recordingLogger, testDrainOptions } from '../support/fixtures.js';
+import { recordingDriver } from '../support/recording-driver.js';
 
-/** The scripts a drain cycle may run, by name (each known by its SHA1 and its source). */
-const SCRIPTS = new Map<unknown, string>(
-  Object.entries({ RECLAIM, DECLARE_TOPIC, CREATE_GROUPS, TIDY, RECORD_DRAIN }).flatMap(([name, script]) => [
-    [script.sha1, name],
-    [script.source, name],
-  ]),
-);
-
-/**
- * The driver, recording each call it makes: a script's name, else the method. An EVAL is not
- * recorded: it only follows an EVALSHA the server answered NOSCRIPT (scripts not yet in its cache),
- * as the same call.
- */
+/** The driver, recording each call (the scripts a cycle may run by name, else the method). */
 function recording(driver: Driver) {
-  const calls: string[] = [];
-  const view = new Proxy(driver, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || property === 'close') return value;
-      return (...args: unknown[]) => {
-        if (property !== 'eval') calls.push(SCRIPTS.get(args[0]) ?? String(property));
-        return value.apply(target, args);
-      };
-    },
-  });
-  return { driver: view, calls };
+  return recordingDriver(driver, { RECLAIM, DECLARE_TOPIC, CREATE_GROUPS, TIDY, RECORD_DRAIN });
 }
 
 describe.each(DRIVERS)('a cold first cycle over $name', (kind) => {
