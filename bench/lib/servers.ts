@@ -30,7 +30,9 @@ export interface BenchServers {
 }
 
 /** The repository's root, from this file or from the bench's compiled bundle (bench/.run.mjs, see start.ts). */
-const ROOT = fileURLToPath(new URL(import.meta.url.includes('/bench/lib/') ? '../../' : '../', import.meta.url));
+const ROOT = fileURLToPath(
+  new URL(import.meta.url.includes('/bench/lib/') ? '../../' : '../', import.meta.url),
+);
 const REST_SERVER = `${ROOT}dev/upstash-rest-server.ts`;
 
 /** The local REST server in a child process; `delayMs` is added to every request it answers. */
