@@ -2,8 +2,8 @@
  * Reading ahead (part of phase 3, read): while batches are handled, the next `prefetch` batches are
  * read in one round trip (XREADGROUP `>` without BLOCK, so that nothing waits behind it on the
  * connection), one read on its way at a time: a read ahead is sent when the batches of the one
- * before it start to be handed out. What was read ahead is held by a heartbeat of its own
- * (hold.ts) until it is handed out, a batch at a time. What is read ahead and never handed out —
+ * before it start to be handed out. What was read ahead is held (hold.ts: the cycle's heartbeat
+ * renews it) until it is handed out, a batch at a time. What is read ahead and never handed out —
  * the cycle stopped at its deadline, on a shutdown, on an error — is given back with its delivery
  * count restored, like any message never started.
  */

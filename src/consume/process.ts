@@ -14,7 +14,7 @@ import type { DeadLetterCandidate } from './dead-letters.js';
 import { type BatchHold, holdBatch } from './hold.js';
 import type { Handler, HandlerContext } from './options.js';
 import { pauseAfterRetryLater } from './rate-limit.js';
-import { type CheckedMessage, checkMessage } from './validate-message.js';
+import { checkMessage } from './validate-message.js';
 
 /** A cycle whose drain has a per-message handler (`drain-stream.ts` picks this path for it). */
 export type MessageCycle<T> = Cycle<T> & { readonly options: { readonly handler: Handler<T> } };
@@ -67,7 +67,12 @@ export async function withBatchRun<T>(
   return tally(cycle, run);
 }
 
-/** One worker: hands out the batch's next message, one at a time, once the hold on it is fresh. */
+/**
+ * One worker: hands out the batch's next message, one at a time, once the hold on it is fresh —
+ * decoded, checked against the schema if any (one that fails is dead-lettered, never handed out),
+ * then the handler called, under its own limit when it has one, and awaited only when it returned
+ * a promise.
+ */
 async function handleInTurn<T>(
   cycle: MessageCycle<T>,
   run: BatchRun,
@@ -76,8 +81,6 @@ async function handleInTurn<T>(
 ): Promise<void> {
   // No message is handed out once the cycle stops (a shutdown lets those running finish).
   const { stopping: signal, options: o, keys } = cycle;
-  // Without a schema or a per-handler limit, the handler is called and awaited right here.
-  const plain = o.schema === undefined && o.handlerTimeoutMs === undefined;
   while (run.next < run.batch.length && !signal.aborted && !run.halted) {
     const renewal = hold.keep();
     if (renewal !== undefined) {
@@ -87,14 +90,25 @@ async function handleInTurn<T>(
     }
     const index = run.next++;
     if (run.outcomes[index] === 'lost') continue;
-    if (!plain) {
-      const pending = handleOne(cycle, run, index, shared);
-      if (pending !== undefined) await pending;
+    const delivery = run.batch[index] as Delivery;
+    let message = decodeMessage(keys.stream, delivery.entry, delivery.deliveries) as Message<T>;
+    if (o.schema !== undefined) {
+      const found = checkMessage(o.schema, delivery, message);
+      const checked = found instanceof Promise ? await found : found;
+      if ('dead' in checked) {
+        invalid(cycle, run, index, checked.dead);
+        continue;
+      }
+      message = checked.message;
+      // An asynchronous schema may have answered after the cycle stopped handing messages out.
+      if (!run.open || signal.aborted) break;
+    }
+    if (o.handlerTimeoutMs !== undefined) {
+      await handleLimited(cycle, run, index, message, o.handlerTimeoutMs);
       continue;
     }
-    const { entry, deliveries } = run.batch[index] as Delivery;
     try {
-      const result = o.handler(decodeMessage(keys.stream, entry, deliveries) as Message<T>, shared);
+      const result = o.handler(message, shared);
       if (isThenable(result)) await result;
     } catch (error) {
       failed(cycle, run, index, error, false);
@@ -104,58 +118,11 @@ async function handleInTurn<T>(
   }
 }
 
-/** Calls the handler on one message; a promise only when the handler returned one (or has a limit). */
-function handleOne<T>(
-  cycle: MessageCycle<T>,
-  run: BatchRun,
-  index: number,
-  shared: HandlerContext,
-): Promise<void> | undefined {
-  const { options: o, keys } = cycle;
-  const delivery = run.batch[index] as Delivery;
-  const message = decodeMessage(keys.stream, delivery.entry, delivery.deliveries) as Message<T>;
-  if (o.schema === undefined) return callHandler(cycle, run, index, message, shared);
-  const checked = checkMessage(o.schema, delivery, message);
-  const next = (c: CheckedMessage<T>) =>
-    'dead' in c ? invalid(cycle, run, index, c.dead) : callHandler(cycle, run, index, c.message, shared);
-  return checked instanceof Promise ? checked.then(next) : next(checked);
-}
-
 /** A message that failed the schema: dead-lettered, never handed out (ordered: nothing after it either). */
-function invalid<T>(cycle: Cycle<T>, run: BatchRun, index: number, dead: DeadLetterCandidate): undefined {
-  if (!run.open) return undefined;
+function invalid<T>(cycle: Cycle<T>, run: BatchRun, index: number, dead: DeadLetterCandidate): void {
+  if (!run.open) return;
   run.halted = cycle.options.ordered;
   run.outcomes[index] = dead;
-  return undefined;
-}
-
-/** Calls the handler on one (decoded, checked) message. */
-function callHandler<T>(
-  cycle: MessageCycle<T>,
-  run: BatchRun,
-  index: number,
-  message: Message<T>,
-  shared: HandlerContext,
-): Promise<void> | undefined {
-  const { options: o } = cycle;
-  // An asynchronous schema may have answered after the cycle stopped handing messages out.
-  if (!run.open || cycle.stopping.aborted) return undefined;
-  if (o.handlerTimeoutMs !== undefined) return handleLimited(cycle, run, index, message, o.handlerTimeoutMs);
-  let result: unknown;
-  try {
-    result = o.handler(message, shared);
-  } catch (error) {
-    failed(cycle, run, index, error, false);
-    return undefined;
-  }
-  if (!isThenable(result)) {
-    succeeded(run, index);
-    return undefined;
-  }
-  return Promise.resolve(result).then(
-    () => succeeded(run, index),
-    (error: unknown) => failed(cycle, run, index, error, false),
-  );
 }
 
 /** Calls the handler under its own time limit (`handlerTimeoutMs`) as well as the cycle's. */

@@ -94,6 +94,21 @@ async function finishInProcess(
   }
 }
 
+/** A child draining one batch of `batchSize` at a time whose slow message never finishes (it is killed then). */
+function spawnSlowRun(at: { topic: string; group: string; logKey: string }, batchSize: number): Child {
+  return spawnChild({
+    url: redisUrl(),
+    ...at,
+    concurrency: 1,
+    batchSize,
+    visibilityTimeoutMs: VISIBILITY_MS,
+    maxDeliveries: MAX_DELIVERIES,
+    budgetMs: 20_000,
+    blockMs: 100,
+    workMs: 0,
+  });
+}
+
 async function deadLetterCount(topic: string, group: string): Promise<number> {
   const key = streamKeys({ topic }).deadLetters(group);
   return (await redis.exists(key)) ? redis.xlen(key) : 0;
@@ -283,19 +298,7 @@ describe('crash: SIGKILL while draining', () => {
     const published = await publishMany(topic, 5, (n) => ({ n, slow: n === 2 }));
     const slowId = published[2] as string;
 
-    const child = spawnChild({
-      url: redisUrl(),
-      topic,
-      group,
-      logKey,
-      concurrency: 1,
-      batchSize: 10,
-      visibilityTimeoutMs: VISIBILITY_MS,
-      maxDeliveries: MAX_DELIVERIES,
-      budgetMs: 20_000,
-      blockMs: 100,
-      workMs: 0,
-    });
+    const child = spawnSlowRun({ topic, group, logKey }, 10);
     const started = await child.waitForLine((line) => line.startsWith('S '), 15_000);
     expect(started).toBe(`S ${slowId} 1`);
     await child.kill();
@@ -344,19 +347,7 @@ describe('crash: SIGKILL while draining', () => {
     const { topic, group, stream, logKey } = await arrange();
     // Batches of 3: [0, 1 (slow), 2] is handled while [3, 4, 5] is read ahead; 6–8 wait in the stream.
     const published = await publishMany(topic, 9, (n) => ({ n, slow: n === 1 }));
-    const child = spawnChild({
-      url: redisUrl(),
-      topic,
-      group,
-      logKey,
-      concurrency: 1,
-      batchSize: 3,
-      visibilityTimeoutMs: VISIBILITY_MS,
-      maxDeliveries: MAX_DELIVERIES,
-      budgetMs: 20_000,
-      blockMs: 100,
-      workMs: 0,
-    });
+    const child = spawnSlowRun({ topic, group, logKey }, 3);
     await child.waitForLine((line) => line.startsWith('S '), 15_000);
     // The read ahead was sent before the batch's first handler: it is answered by now or soon.
     await until(

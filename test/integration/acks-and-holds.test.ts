@@ -11,9 +11,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import type { DrainOptions } from '../../src/consume/options.js';
-import type { DrainReport } from '../../src/consume/report.js';
 import { countingAcks } from '../support/ack-counter.js';
-import { DRIVERS, numberedTopic, type RawClient, testDrainOptions } from '../support/fixtures.js';
+import {
+  cyclesMeanwhile,
+  DRIVERS,
+  numberedTopic,
+  type RawClient,
+  testDrainOptions,
+} from '../support/fixtures.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Ids the group holds pending, in order. */
@@ -103,19 +108,13 @@ describe.each(DRIVERS)('acks and holds over $name', (kind) => {
         consumerPrefix: who,
         ...extra,
       });
-    let done = false;
-    const first = drain(kind.create(), options('first', { budgetMs: 10_000 })).finally(() => {
-      done = true;
-    });
+    const first = drain(kind.create(), options('first', { budgetMs: 10_000 }));
     await waitFor(() => calls.length > 0, { timeoutMs: 5_000, what: 'the long handler to start' });
     // Cycle after cycle while it runs, each reclaiming at its start what has been idle 1 s.
-    const others: DrainReport[] = [];
     const other = kind.create();
-    while (!done) {
-      others.push(await drain(other, options('other', { budgetMs: 400, idleExitMs: 50 })));
-      await Promise.race([first, sleep(100)]);
-    }
-    const report = await first;
+    const { report, others } = await cyclesMeanwhile(first, () =>
+      drain(other, options('other', { budgetMs: 400, idleExitMs: 50 })),
+    );
     expect(calls).toEqual(['first 0', 'first 1', 'first 2']);
     expect(most).toBe(1);
     expect(report).toMatchObject({ read: 3, acked: 3, unfinished: 0, stoppedBy: 'idle' });

@@ -15,10 +15,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { drain } from '../../src/consume/drain.js';
 import type { DrainOptions } from '../../src/consume/options.js';
-import type { DrainReport } from '../../src/consume/report.js';
 import type { Driver } from '../../src/core/driver.js';
 import { InvalidOptionError } from '../../src/core/errors.js';
+import { RETRY } from '../../src/core/schedule-scripts.js';
 import {
+  cyclesMeanwhile,
   DRIVERS,
   numberedTopic,
   type RawClient,
@@ -116,22 +117,16 @@ describe.each(DRIVERS)('reading ahead over $name', (kind) => {
         batchSize: 2,
         ...extra,
       });
-    let done = false;
-    const first = drain(kind.create(), options('first', { budgetMs: 10_000 })).finally(() => {
-      done = true;
-    });
+    const first = drain(kind.create(), options('first', { budgetMs: 10_000 }));
     // The long handler runs and the batch behind its batch was read ahead.
     await waitFor(async () => calls.length > 0 && (await pending(redis, stream)).length === 4, {
       timeoutMs: 5_000,
       what: 'the long handler to start with the next batch read ahead',
     });
-    const others: DrainReport[] = [];
     const other = kind.create();
-    while (!done) {
-      others.push(await drain(other, options('other', { budgetMs: 400, idleExitMs: 50 })));
-      await Promise.race([first, sleep(100)]);
-    }
-    const report = await first;
+    const { report, others } = await cyclesMeanwhile(first, () =>
+      drain(other, options('other', { budgetMs: 400, idleExitMs: 50 })),
+    );
     expect(calls).toEqual(['first 0', 'first 1', 'first 2', 'first 3']);
     expect([...deliveries.values()]).toEqual([1, 1, 1, 1]);
     expect(report).toMatchObject({ read: 4, acked: 4, unfinished: 0, released: 0 });
@@ -215,6 +210,37 @@ describe.each(DRIVERS)('reading ahead over $name', (kind) => {
       else expect(answeredAtStart.slice(0, 4)).toEqual([0, 0, 0, 0]);
       expect(report).toMatchObject({ read: 6, acked: 6, pending: 0 });
     }
+  });
+
+  it('a batch with a failure sends its acknowledgements before the retry script, not with the next read', async () => {
+    const { topic } = await arrange(3);
+    const inner = kind.create();
+    const events: string[] = [];
+    const recording: Driver = {
+      ...inner,
+      ack: (stream, group, ids) => {
+        events.push(`ack ${ids.length}`);
+        return inner.ack(stream, group, ids);
+      },
+      readGroup: (args) => {
+        if (args.ack !== undefined) events.push(`ack ${args.ack.length}`);
+        return inner.readGroup(args);
+      },
+      evalSha: (sha1, keys, args) => {
+        if (sha1 === RETRY.sha1) events.push('retry');
+        return inner.evalSha(sha1, keys, args);
+      },
+    };
+    const report = await drain(
+      recording,
+      testDrainOptions<number>(topic, 'g', (message) => {
+        if (message.data === 1) throw new Error('downstream 500');
+      }),
+    );
+    // Message 0 and 2 succeeded in the batch's one turn: their XACK goes before the failure's schedule.
+    expect(events.indexOf('ack 2')).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf('ack 2')).toBeLessThan(events.indexOf('retry'));
+    expect(report).toMatchObject({ read: 3, acked: 2, failed: 1 });
   });
 
   it('a read carrying acknowledgements acknowledges them and reads in one call; its error rejects it (NOGROUP)', async () => {

@@ -3,9 +3,11 @@
  * clients for assertions, cleanup.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 import type { DrainSettings, Handler } from '../../src/consume/options.js';
+import type { DrainReport } from '../../src/consume/report.js';
 import type { Driver } from '../../src/core/driver.js';
 import { streamKeys } from '../../src/core/keys.js';
 import { type Logger, silentLogger } from '../../src/core/logger.js';
@@ -169,6 +171,26 @@ export async function numberedTopic(kind: DriverKind, prefix: string, count: num
   const messages = Array.from({ length: count }, (_, i) => ({ data: i }));
   const ids = (await publishBatch(kind.create(), topic, messages)).map((r) => r.id);
   return { topic, stream, ids };
+}
+
+/**
+ * Runs `another` drain cycle after cycle, 100 ms apart, until the `running` one ends (a takeover
+ * test: none of them may get what `running` holds): its report and theirs.
+ */
+export async function cyclesMeanwhile(
+  running: Promise<DrainReport>,
+  another: () => Promise<DrainReport>,
+): Promise<{ report: DrainReport; others: DrainReport[] }> {
+  let done = false;
+  const ended = running.finally(() => {
+    done = true;
+  });
+  const others: DrainReport[] = [];
+  while (!done) {
+    others.push(await another());
+    await Promise.race([ended, delay(100)]);
+  }
+  return { report: await ended, others };
 }
 
 export function lambdaContext(remainingMs: number) {
